@@ -1,0 +1,40 @@
+# Two commands a newcomer needs: `make run` and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test train evaluate chromium clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Stamps: reinstall only when a requirements file changes.
+$(VENV)/.runtime: requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(PY) -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else echo "Chromium is missing: install Debian's 'chromium' package (sudo apt-get install chromium)"; exit 1; fi; }
+
+test: $(VENV)/.dev chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+train: $(VENV)/.dev
+	$(PY) -m maskpatrol.train --data $${MASKPATROL_DATA_DIR:-../shared/data} --out models/
+
+evaluate: $(VENV)/.dev
+	$(PY) -m maskpatrol.evaluate --data $${MASKPATROL_DATA_DIR:-../shared/data} --model models/
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,50 @@
+"""The model card: the contract between training and serving.
+
+Training writes ``models/model_card.json``; serving reads from it the input size, the
+class order and the decision threshold, so a retrained model never needs a code change.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .paths import MODEL_BASENAME
+
+CARD_NAME = "model_card.json"
+
+
+class ModelNotFoundError(FileNotFoundError):
+    """The model folder lacks a file serving needs; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    input_size: int
+    threshold: float
+    class_names: tuple[str, ...]
+    tflite_file: str
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.raw.get("metrics", {})
+
+
+def load_card(model_dir: str | Path) -> ModelCard:
+    path = Path(model_dir) / CARD_NAME
+    if not path.is_file():
+        raise ModelNotFoundError(
+            f"No model card at {path}. Train a model with "
+            "`python -m maskpatrol.train --data DIR --out models/` or restore models/ from git."
+        )
+    raw = json.loads(path.read_text())
+    return ModelCard(
+        input_size=int(raw["input_size"]),
+        threshold=float(raw["threshold"]),
+        class_names=tuple(raw.get("class_names", ["mask", "no_mask"])),
+        tflite_file=raw.get("tflite_file", f"{MODEL_BASENAME}.tflite"),
+        raw=raw,
+    )

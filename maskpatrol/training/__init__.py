@@ -1,0 +1,1 @@
+"""Training, evaluation and export. Imports TensorFlow: never imported by the serving path."""

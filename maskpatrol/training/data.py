@@ -1,0 +1,107 @@
+"""Finding, splitting and loading the face folders described in the data README."""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..preprocess import center_square
+
+CLASS_NAMES = ("mask", "no_mask")
+#: Side at which images are kept in memory; augmentation crops and zooms from this.
+PRELOAD_SIZE = 96
+SOURCES = ("kaggle12k", "chandrikadeb7")
+#: chandrikadeb7 has no split of its own: this share goes to validation and to a
+#: held-out test split, by a hash of the file name so the split never changes.
+CHANDRIKA_VAL, CHANDRIKA_TEST = 0.10, 0.20
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: int  # 0 = mask, 1 = no_mask
+    source: str
+    split: str
+
+
+def _folder_label(name: str) -> int | None:
+    return {"with_mask": 0, "without_mask": 1}.get(name)
+
+
+def _stable_fraction(key: str, seed: int) -> float:
+    digest = hashlib.md5(f"{seed}:{key}".encode()).hexdigest()
+    return int(digest[:8], 16) / 0xFFFFFFFF
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+def discover(data_dir: str | Path, seed: int = 1234) -> list[Sample]:
+    """All binary-labelled samples with their split. kaggle12k keeps its own split
+    (its test split is never trained or tuned on); chandrikadeb7 gets 70/10/20."""
+    root = Path(data_dir) / "faces"
+    if not root.is_dir():
+        raise FileNotFoundError(f"{data_dir} has no faces/ folder; see the data README")
+    samples: list[Sample] = []
+    for split in SPLITS:
+        for cls_dir in sorted((root / "kaggle12k" / split).glob("*")):
+            label = _folder_label(cls_dir.name)
+            if label is not None:
+                samples += [Sample(p, label, "kaggle12k", split) for p in _images(cls_dir)]
+    for cls_dir in sorted((root / "chandrikadeb7").glob("*")):
+        label = _folder_label(cls_dir.name)
+        if label is None:
+            continue
+        for p in _images(cls_dir):
+            f = _stable_fraction(f"{cls_dir.name}/{p.name}", seed)
+            split = "test" if f < CHANDRIKA_TEST else "validation" if f < CHANDRIKA_TEST + CHANDRIKA_VAL else "train"
+            samples.append(Sample(p, label, "chandrikadeb7", split))
+    if not samples:
+        raise FileNotFoundError(f"no face images found under {root}")
+    return samples
+
+
+def select(samples: list[Sample], split: str | None = None, sources: tuple[str, ...] | None = None) -> list[Sample]:
+    return [s for s in samples if (split is None or s.split == split)
+            and (sources is None or s.source in sources)]
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"could not read {path}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def load_square(path: Path, size: int) -> np.ndarray:
+    face = center_square(read_rgb(path))
+    interp = cv2.INTER_AREA if face.shape[0] > size else cv2.INTER_LINEAR
+    return cv2.resize(face, (size, size), interpolation=interp)
+
+
+def load_arrays(samples: list[Sample], size: int = PRELOAD_SIZE, workers: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Images as a uint8 (N, size, size, 3) array and labels as int (N,)."""
+    out = np.empty((len(samples), size, size, 3), np.uint8)
+
+    def one(i: int) -> None:
+        out[i] = load_square(samples[i].path, size)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, range(len(samples))))
+    return out, np.array([s.label for s in samples], dtype=np.int64)
+
+
+def counts(samples: list[Sample]) -> dict[str, dict[str, int]]:
+    """{"kaggle12k/train": {"mask": n, "no_mask": m}, ...} for the model card."""
+    table: dict[str, dict[str, int]] = {}
+    for s in samples:
+        row = table.setdefault(f"{s.source}/{s.split}", {"mask": 0, "no_mask": 0})
+        row[CLASS_NAMES[s.label]] += 1
+    return dict(sorted(table.items()))

@@ -1,0 +1,185 @@
+"""Train the mask classifier, pick its threshold, export .keras + .tflite + model card."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..paths import MODEL_BASENAME, REPO_ROOT, data_dir_from_env
+from ..preprocess import CROP_SCALE, CROP_SHIFT_DOWN, INPUT_SIZE, PIXEL_OFFSET, PIXEL_SCALE, scale_pixels
+from . import data as D
+from .augment import augment_batch, plain_view
+from .calibrate import calibrate
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT,
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _limit(samples: list[D.Sample], limit: int | None, seed: int) -> list[D.Sample]:
+    """At most ``limit`` samples, balanced over classes (for the smoke test)."""
+    if not limit or len(samples) <= limit:
+        return samples
+    rng = np.random.default_rng(seed)
+    picked: list[D.Sample] = []
+    for label in (0, 1):
+        group = [s for s in samples if s.label == label]
+        idx = rng.permutation(len(group))[: limit // 2]
+        picked += [group[i] for i in sorted(idx)]
+    return picked
+
+
+def _make_sequence(keras, images: np.ndarray, labels: np.ndarray, batch_size: int, seed: int):
+    class AugmentedFaces(keras.utils.PyDataset):
+        """Fresh random views every epoch; seeded per (epoch, batch) so runs repeat."""
+
+        def __init__(self) -> None:
+            super().__init__(workers=1, use_multiprocessing=False, max_queue_size=8)
+            self.epoch = 0
+            self._order = np.random.default_rng([seed, 0]).permutation(len(images))
+
+        def __len__(self) -> int:
+            return int(np.ceil(len(images) / batch_size))
+
+        def __getitem__(self, idx: int):
+            sel = self._order[idx * batch_size:(idx + 1) * batch_size]
+            rng = np.random.default_rng([seed, self.epoch, idx])
+            return scale_pixels(augment_batch(images[sel], rng)), labels[sel].astype(np.float32)
+
+        def on_epoch_end(self) -> None:
+            self.epoch += 1
+            self._order = np.random.default_rng([seed, self.epoch]).permutation(len(images))
+
+    return AugmentedFaces()
+
+
+def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES, epochs: int = 40,
+          max_minutes: float = 25.0, batch_size: int = 64, seed: int = 1234, limit: int | None = None,
+          patience: int = 7, verbose: int = 1) -> dict:
+    """Train on the train split of ``sources``; returns the model card it wrote."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    from .model import build_model
+
+    started = time.time()
+    keras.utils.set_random_seed(seed)
+    all_samples = D.discover(data_dir, seed=seed)
+    train_s = _limit(D.select(all_samples, "train", sources), limit, seed)
+    val_s = _limit(D.select(all_samples, "validation", sources), limit and max(16, limit // 2), seed)
+    print(f"Loading {len(train_s)} training and {len(val_s)} validation faces from {data_dir} ...", flush=True)
+    x_train, y_train = D.load_arrays(train_s)
+    x_val_raw, y_val = D.load_arrays(val_s)
+    x_val = scale_pixels(plain_view(x_val_raw))
+    n_pos = int(y_train.sum())
+    n_neg = len(y_train) - n_pos
+    # Balanced class weights: each class contributes half of the loss.
+    class_weight = {0: len(y_train) / (2.0 * max(1, n_neg)), 1: len(y_train) / (2.0 * max(1, n_pos))}
+    print(f"train: {n_neg} mask / {n_pos} no mask; class weights {class_weight}", flush=True)
+
+    model = build_model()
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+
+    class TimeBudget(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if (time.time() - started) / 60.0 > max_minutes:
+                print(f"\nTime budget of {max_minutes} min reached after epoch {epoch + 1}; stopping.", flush=True)
+                self.model.stop_training = True
+
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    history = model.fit(
+        _make_sequence(keras, x_train, y_train, batch_size, seed),
+        validation_data=(x_val, y_val.astype(np.float32)),
+        epochs=epochs,
+        class_weight=class_weight,
+        callbacks=[early, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=3, min_lr=1e-5),
+                   TimeBudget()],
+        verbose=verbose,
+    )
+    epochs_run = len(history.history["loss"])
+    train_minutes = (time.time() - started) / 60.0
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keras_path = out_dir / f"{MODEL_BASENAME}.keras"
+    tflite_path = out_dir / f"{MODEL_BASENAME}.tflite"
+    model.save(keras_path)
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every tensor spec
+        tflite_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+
+    card = {
+        "name": MODEL_BASENAME,
+        "tflite_file": tflite_path.name,
+        "keras_file": keras_path.name,
+        "input_size": INPUT_SIZE,
+        "class_names": list(D.CLASS_NAMES),
+        "output": "sigmoid probability that the face wears NO mask (class index 1)",
+        "preprocessing": {
+            "colour": "RGB uint8",
+            "face_crop": f"square, {CROP_SCALE}x the detector box side, centre moved down by "
+                         f"{CROP_SHIFT_DOWN} box heights, edges replicated (maskpatrol.preprocess.square_crop)",
+            "face_image": "centre square (tall images: a quarter down) of a face photo (maskpatrol.preprocess.center_square)",
+            "resize": f"{INPUT_SIZE}x{INPUT_SIZE}, INTER_AREA when shrinking, INTER_LINEAR when enlarging",
+            "pixels": f"x * {PIXEL_SCALE:.8f} + ({PIXEL_OFFSET}) -> [-1, 1] float32",
+        },
+        "training": {
+            "sources": list(sources),
+            "counts": D.counts(train_s + val_s),
+            "epochs_run": epochs_run,
+            "best_val_loss": float(min(history.history["val_loss"])),
+            "minutes": round(train_minutes, 2),
+            "seed": seed,
+            "batch_size": batch_size,
+            "limit": limit,
+        },
+        "model_bytes": tflite_path.stat().st_size,
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "code_version": code_version(),
+    }
+    card = calibrate(card, out_dir, all_samples, val_s, test=not limit, seed=seed)
+    print(f"\nWrote {keras_path}, {tflite_path} ({card['model_bytes'] / 1024:.0f} KB) and model_card.json "
+          f"after {epochs_run} epochs in {train_minutes:.1f} min", flush=True)
+    return card
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog="python -m maskpatrol.train",
+        description="Train the mask / no-mask classifier from scratch and export "
+                    "mask_classifier.keras, mask_classifier.tflite and model_card.json.")
+    ap.add_argument("--data", type=Path, default=data_dir_from_env(),
+                    help="data folder holding faces/ (default: $MASKPATROL_DATA_DIR)")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "models", help="output folder (default: models/)")
+    ap.add_argument("--sources", nargs="+", choices=D.SOURCES, default=list(D.SOURCES),
+                    help="data sources to train on (default: both)")
+    ap.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping usually ends sooner)")
+    ap.add_argument("--max-minutes", type=float, default=25.0, help="stop after the epoch that passes this budget")
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--limit", type=int, default=None,
+                    help="use at most this many training images (quick smoke runs)")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.data is None or not Path(args.data).is_dir():
+        print("error: give the data folder with --data DIR or MASKPATROL_DATA_DIR", file=sys.stderr)
+        return 2
+    train(Path(args.data), args.out, sources=tuple(args.sources), epochs=args.epochs,
+          max_minutes=args.max_minutes, batch_size=args.batch_size, seed=args.seed, limit=args.limit)
+    return 0

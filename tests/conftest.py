@@ -1,0 +1,77 @@
+"""Shared fixtures. Every committed test image is generated here, never copied."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def _require(env: str) -> bool:
+    return os.environ.get(env, "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The training-data folder; skip (or fail, in CI) when it is absent."""
+    value = os.environ.get("MASKPATROL_DATA_DIR")
+    path = Path(value) if value else None
+    if path is None or not (path / "faces").is_dir():
+        reason = (f"training data not found: set MASKPATROL_DATA_DIR to the folder holding faces/ "
+                  f"(got {value!r})")
+        if _require("MASKPATROL_REQUIRE_DATA"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        reason = "Debian's chromium is not installed (apt-get install chromium)"
+        if _require("MASKPATROL_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def astronaut_rgb() -> np.ndarray:
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut())
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="session")
+def astronaut_png(astronaut_rgb, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("img") / "astronaut.png"
+    path.write_bytes(png_bytes(astronaut_rgb))
+    return path
+
+
+@pytest.fixture(scope="session")
+def patrol():
+    from maskpatrol.pipeline import MaskPatrol
+
+    return MaskPatrol.load()
