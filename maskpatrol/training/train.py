@@ -79,6 +79,9 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES
     from .model import build_model
 
     started = time.time()
+    # Without a terminal Keras sends its per-epoch progress to absl logging, which is
+    # silent here; print it to stdout so CI logs and pipes show training progress.
+    keras.config.enable_interactive_logging()
     keras.utils.set_random_seed(seed)
     all_samples = D.discover(data_dir, seed=seed)
     train_s = _limit(D.select(all_samples, "train", sources), limit, seed)
@@ -103,6 +106,18 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES
                 print(f"\nTime budget of {max_minutes} min reached after epoch {epoch + 1}; stopping.", flush=True)
                 self.model.stop_training = True
 
+    class EpochSummary(keras.callbacks.Callback):
+        """One plain line per epoch (Keras' bar omits the epoch number on 1-epoch runs)."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            print(f"\nEpoch {epoch + 1}/{epochs} done in {time.time() - self.t0:.0f}s: "
+                  f"loss {logs.get('loss', float('nan')):.4f}, val_loss {logs.get('val_loss', float('nan')):.4f}, "
+                  f"val_accuracy {logs.get('val_accuracy', float('nan')):.4f}", flush=True)
+
     early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
     history = model.fit(
         _make_sequence(keras, x_train, y_train, batch_size, seed),
@@ -110,7 +125,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES
         epochs=epochs,
         class_weight=class_weight,
         callbacks=[early, keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.3, patience=3, min_lr=1e-5),
-                   TimeBudget()],
+                   EpochSummary(), TimeBudget()],
         verbose=verbose,
     )
     epochs_run = len(history.history["loss"])

@@ -1,0 +1,44 @@
+"""A tiny training run goes through every step and leaves a model the app can load."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.data
+
+
+def test_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astronaut_rgb):
+    out = tmp_path / "model"
+    proc = subprocess.run(
+        [sys.executable, "-m", "maskpatrol.train", "--data", str(data_dir), "--out", str(out),
+         "--limit", "64", "--epochs", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "Epoch 1/1" in proc.stdout + proc.stderr  # the per-epoch progress report
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["training"]["epochs_run"] == 1
+    assert sum(sum(c.values()) for k, c in card["training"]["counts"].items() if k.endswith("/train")) == 64
+
+    from maskpatrol.pipeline import MaskPatrol
+
+    patrol = MaskPatrol.load(out)
+    faces = patrol.analyze(astronaut_rgb)
+    assert len(faces) == 1 and 0.0 <= faces[0].p_no_mask <= 1.0
+
+    keras = pytest.importorskip("keras")
+    model = keras.models.load_model(out / "mask_classifier.keras")
+    assert model.output_shape == (None, 1)
+
+
+def test_train_without_data_is_a_clear_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "maskpatrol.train", "--data", str(tmp_path / "nowhere")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert proc.returncode == 2 and "--data" in proc.stderr and "Traceback" not in proc.stderr
