@@ -95,7 +95,7 @@ def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: l
     wrong = sorted(wrong, key=lambda i: -abs(p[i] - threshold) - (10 if y[i] == 1 else 0))[:24]
     cols = 6
     rows = max(1, int(np.ceil(len(wrong) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 2.4))
     for ax in np.atleast_1d(axes).ravel():
         ax.axis("off")
     for ax, i in zip(np.atleast_1d(axes).ravel(), wrong):
