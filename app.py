@@ -5,9 +5,9 @@ import streamlit as st
 st.set_page_config(page_title="Mask Patrol", page_icon="😷", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/image.py", title="Photos", icon="🖼️", url_path="photos"),
-    st.Page("pages/webcam.py", title="Live webcam", icon="🎥", url_path="webcam"),
-    st.Page("pages/model.py", title="Model", icon="📊", url_path="model"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/photos.py", title="Photos", icon=":material/photo_library:"),
+    st.Page("pages/webcam.py", title="Live webcam", icon=":material/videocam:"),
+    st.Page("pages/model.py", title="Model", icon=":material/analytics:"),
 ]
 st.navigation(pages).run()

@@ -1,15 +1,50 @@
-"""Home page: what Mask Patrol does and how to use it."""
+"""Home page: what Mask Patrol does, how to use each page, and what happens to your pictures."""
 
 import streamlit as st
 
-st.title("😷 Mask Patrol")
+st.title(":material/masks: Mask Patrol")
 st.markdown(
-    """
-Mask Patrol finds every face in a photo and tells whether that person wears a face mask.
+    "Mask Patrol finds every face in a photo or a webcam stream and tells whether that person "
+    "wears a face mask. Each face gets a box and a written label with the model's confidence, "
+    "for example **Mask 97%** or **No mask 88%**."
+)
 
-**Photos**: upload one or more photos; each face gets a box and a label,
-*Mask* (green, thin box) or *No mask* (red, thick box), with the model's confidence.
+photos, webcam, model = st.columns(3)
+with photos:
+    st.subheader(":material/photo_library: Photos")
+    st.markdown(
+        "Upload one or more photos (JPEG, PNG, WEBP, BMP, GIF, TIFF). For each you get the "
+        "annotated picture, a summary such as *5 faces: 4 mask, 1 no mask*, a table of every face, "
+        "and downloads of the picture (PNG) and the results (CSV, JSON)."
+    )
+    st.page_link("pages/photos.py", label="Check photos", icon=":material/arrow_forward:")
+with webcam:
+    st.subheader(":material/videocam: Live webcam")
+    st.markdown(
+        "Point your camera at people; boxes and labels follow them live. "
+        "Your browser asks for permission first; nothing is recorded."
+    )
+    st.page_link("pages/webcam.py", label="Open the webcam", icon=":material/arrow_forward:")
+with model:
+    st.subheader(":material/analytics: Model")
+    st.markdown(
+        "What the classifier was trained on, how it scores on test faces, its confusion matrix, "
+        "ROC and calibration plots, and the mistakes it makes."
+    )
+    st.page_link("pages/model.py", label="See the model", icon=":material/arrow_forward:")
 
-**Privacy**: uploads and camera frames are processed in memory and never stored.
-"""
+st.subheader("Reading the results")
+st.markdown(
+    "- **Mask**: thin box. **No mask**: thick box. The label text is always written, so "
+    "colour is never the only clue.\n"
+    "- The percentage is how sure the model is of its label.\n"
+    "- In the sidebar you can make the detector find more (or fewer) faces and move the decision "
+    "threshold: lower catches more unmasked faces but raises more false alarms."
+)
+
+st.subheader(":material/lock: Privacy")
+st.markdown(
+    "Uploads and camera frames are processed in memory and never stored: nothing is written to "
+    "disk or sent anywhere else. So that moving a slider is instant, the results of a photo (with a "
+    "reduced preview) stay in the server's memory for at most an hour, then are dropped."
 )

@@ -1,8 +1,92 @@
-"""Model page: the model card."""
+"""Model page: the model card and the evaluation reports, so users can judge the model.
+
+Layout only: report files and their tables come from ``maskpatrol.results``. A missing
+report is not an error: the page says which command produces it.
+"""
 
 import streamlit as st
 
-from maskpatrol.ui import get_patrol
+from maskpatrol import results as R
+from maskpatrol.model_card import ModelNotFoundError, load_card
+from maskpatrol.paths import REPORTS_DIR, default_model_dir
 
-st.title("Model")
-st.json(get_patrol().card.raw)
+
+def how_to_make(what: str, command: str) -> None:
+    st.info(f"{what} not found in `{where}`. Produce it with:", icon=":material/info:")
+    st.code(command, language="bash", wrap_lines=True)
+
+
+reports = R.reports_dir()
+where = "reports/" if reports == REPORTS_DIR else str(reports)
+
+st.title(":material/analytics: Model")
+st.caption("What the mask classifier is, what it was trained on and how well it does on faces it never saw.")
+
+try:
+    card = load_card(default_model_dir())
+except ModelNotFoundError as exc:
+    st.error(str(exc))
+    st.stop()
+
+raw = card.raw
+st.header("Model card")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Input", f"{card.input_size}x{card.input_size} RGB", help="Each face crop is resized to this.")
+c2.metric("Decision threshold", f"{card.threshold:.3f}",
+          help="A face counts as unmasked when p(no mask) is at or above this.")
+if raw.get("model_bytes"):
+    c3.metric("Model size", f"{raw['model_bytes'] / 1024:.0f} KB", help="The LiteRT (.tflite) file served.")
+if raw.get("date"):
+    c4.metric("Trained", str(raw["date"])[:10])
+st.markdown(f"**Output**: {raw.get('output', 'probability that the face wears no mask')}.")
+if raw.get("threshold_rule"):
+    st.markdown(f"**Threshold rule**: {raw['threshold_rule']}. Lower thresholds miss fewer unmasked "
+                "faces but raise more false alarms; the Photos page lets you move it.")
+
+training = raw.get("training", {})
+if training:
+    st.subheader("Training data")
+    st.markdown(f"Sources: {', '.join(training.get('sources', [])) or 'not recorded'}; "
+                f"{training.get('epochs_run', '?')} epochs in {training.get('minutes', '?')} minutes.")
+    counts = training.get("counts", {})
+    if counts:
+        st.dataframe([{"Split": split, "Mask": c.get("mask"), "No mask": c.get("no_mask")}
+                      for split, c in counts.items()], hide_index=True)
+if card.metrics:
+    st.subheader("Metrics recorded at training time")
+    st.dataframe(R.metrics_rows(card.metrics), hide_index=True)
+with st.expander("Preprocessing and the full model card"):
+    st.json(raw)
+
+st.header("Evaluation on the test splits")
+st.caption("Positive class = no mask. No-mask recall is the share of unmasked faces caught; "
+           "specificity the share of masked faces left alone.")
+missing = R.missing_reports(reports)
+if len(missing) == len(R.EVALUATION_FILES):
+    st.info(f"No evaluation reports in `{where}` yet ({', '.join(missing)}). Produce them all with:",
+            icon=":material/info:")
+    st.code(R.EVALUATE_COMMAND, language="bash", wrap_lines=True)
+else:
+    metrics = R.read_json(reports / "metrics.json")
+    if metrics and isinstance(metrics.get("metrics"), dict):
+        st.dataframe(R.metrics_rows(metrics["metrics"]), hide_index=True)
+    else:
+        how_to_make("`metrics.json`", R.EVALUATE_COMMAND)
+    # Three plots side by side, the mistakes gallery (wide) below them.
+    places = [*st.columns(3), st.container()]
+    for place, (file, title, caption) in zip(places, R.REPORT_FIGURES):
+        with place:
+            st.subheader(title)
+            if (reports / file).is_file():
+                st.image(str(reports / file), caption=caption)
+            else:
+                how_to_make(f"`{file}`", R.EVALUATE_COMMAND)
+
+st.header("Across data sources")
+st.caption("Trained on one source, tested on the other: a model that learned masks, not a source's "
+           "framing, keeps its accuracy.")
+cross = R.read_json(reports / "cross_source.json") or raw.get("cross_source")
+if cross:
+    st.dataframe(R.cross_source_rows(cross), hide_index=True)
+else:
+    how_to_make("`cross_source.json`", R.CROSS_SOURCE_COMMAND)

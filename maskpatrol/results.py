@@ -1,0 +1,306 @@
+"""Per-image results for the Photos page, their exports, and the evaluation reports.
+
+Everything here is plain Python (no Streamlit), so the page stays a thin layout and every
+rule a user can notice (what the CSV holds, which advice an empty photo gets, which
+report is missing) is tested without a browser.
+
+Why results are split from the threshold: detection and classification are the expensive
+part and do not depend on the decision threshold, so :func:`analyze_bytes` stores the
+probabilities and :func:`relabel` applies the user's threshold afresh on every rerun.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from .annotate import annotate
+from .detectors import DetectorSettings
+from .images import ImageError, encode_png, load_image
+from .pipeline import Face, MaskPatrol, Settings, label_for, summarize
+from .paths import REPORTS_DIR
+from .preprocess import square_crop
+
+#: Longest side of the on-screen preview. Streamlit shows images at most 2 x 730 px wide,
+#: so anything larger is shrunk anyway; shrinking first keeps reruns and the cache small.
+PREVIEW_MAX_SIDE = 1460
+#: Side of the face thumbnails in the per-face table.
+THUMB_PX = 72
+#: CSV columns: one row per face (or one per photo without faces or with an error),
+#: named after the CLI's JSON fields so both exports read alike.
+CSV_COLUMNS = ("path", "width", "height", "face", "x", "y", "w", "h", "label", "p_no_mask", "error")
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What the page knows about one uploaded photo after the pipeline ran.
+
+    ``preview`` is the photo shrunk to at most :data:`PREVIEW_MAX_SIDE` (``preview_scale``
+    times the original), so annotations can be redrawn on every rerun without keeping the
+    full-resolution pixels in the cache.
+    """
+
+    name: str
+    width: int | None = None
+    height: int | None = None
+    faces: tuple[Face, ...] = ()
+    error: str | None = None
+    preview: np.ndarray | None = field(default=None, repr=False, compare=False)
+    preview_scale: float = 1.0
+    thumbnails: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def n_masked(self) -> int:
+        return sum(f.masked for f in self.faces)
+
+    @property
+    def n_unmasked(self) -> int:
+        return len(self.faces) - self.n_masked
+
+    @property
+    def summary(self) -> str:
+        return summarize(self.faces) if self.ok else "Could not be read"
+
+
+def _thumbnail(rgb: np.ndarray, box: Sequence[int], size: int) -> bytes:
+    """PNG of the square crop the classifier saw, so a user checks what was judged."""
+    crop = square_crop(rgb, box)
+    interp = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
+    return encode_png(cv2.resize(crop, (size, size), interpolation=interp))
+
+
+def _preview(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    h, w = rgb.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale >= 1.0:
+        return rgb, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+
+
+def analyze_bytes(patrol: MaskPatrol, data: bytes, name: str,
+                  detector: DetectorSettings = DetectorSettings(), *,
+                  preview_max_side: int = PREVIEW_MAX_SIDE, thumb_px: int = THUMB_PX,
+                  timings: dict[str, float] | None = None) -> ImageResult:
+    """Decode, detect, classify one uploaded file; never raises for a bad file.
+
+    Faces are labelled with the model card's threshold; use :func:`relabel` for the
+    user's. A file we cannot read becomes a result with ``error`` set (the message of
+    :class:`ImageError`), so one bad upload never stops the others.
+    """
+    try:
+        rgb = load_image(data, name=name)
+    except ImageError as exc:
+        return ImageResult(name=name, error=str(exc))
+    try:
+        faces = patrol.analyze(rgb, Settings(detector, None), timings=timings)
+        thumbs = tuple(_thumbnail(rgb, f.box, thumb_px) for f in faces)
+        preview, scale = _preview(rgb, preview_max_side)
+    except Exception as exc:  # a user sees a message, never a traceback
+        return ImageResult(name=name, error=f"Could not process {name}: {exc}")
+    return ImageResult(name=name, width=int(rgb.shape[1]), height=int(rgb.shape[0]), faces=tuple(faces),
+                       preview=preview, preview_scale=scale, thumbnails=thumbs)
+
+
+def relabel(result: ImageResult, threshold: float) -> ImageResult:
+    """The same faces judged at ``threshold`` (cheap: no detection, no model call)."""
+    faces = tuple(Face(f.box, f.p_no_mask, label_for(f.p_no_mask, threshold)) for f in result.faces)
+    return replace(result, faces=faces)
+
+
+def annotated_preview(result: ImageResult, show_probability: bool = True) -> np.ndarray:
+    """The preview with boxes and text labels ("Mask 97%"), boxes scaled to the preview."""
+    if result.preview is None:
+        raise ValueError(f"{result.name} has no preview (error: {result.error})")
+    s = result.preview_scale
+    scaled = [Face(tuple(int(round(v * s)) for v in f.box), f.p_no_mask, f.label)  # type: ignore[arg-type]
+              for f in result.faces]
+    return annotate(result.preview, scaled, show_probability)
+
+
+def annotated_png(data: bytes, result: ImageResult, show_probability: bool = True) -> bytes:
+    """Full-resolution annotated PNG, decoded again from the upload when asked for.
+
+    Built only when the user clicks download: a 12 MP PNG takes about a second to encode,
+    which would otherwise be paid on every rerun.
+    """
+    rgb = load_image(data, name=result.name)
+    return encode_png(annotate(rgb, result.faces, show_probability))
+
+
+# --- exports ---------------------------------------------------------------------------
+
+def cli_record(result: ImageResult) -> dict[str, Any]:
+    """One photo in the schema of ``python -m maskpatrol detect --json``."""
+    return {"path": result.name, "width": result.width, "height": result.height,
+            "faces": [f.to_dict() for f in result.faces], "error": result.error}
+
+
+def to_json(results: Sequence[ImageResult]) -> str:
+    """A JSON array whose items are exactly the CLI's ``--json`` lines."""
+    return json.dumps([cli_record(r) for r in results], indent=2) + "\n"
+
+
+def to_csv(results: Sequence[ImageResult]) -> str:
+    """One row per face; a photo without faces or with an error still gets one row."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in results:
+        base = {"path": r.name, "width": r.width, "height": r.height, "error": r.error}
+        if not r.faces:
+            writer.writerow(base)
+        for i, f in enumerate(r.faces, 1):
+            d = f.to_dict()
+            x, y, w, h = d["box"]
+            writer.writerow({**base, "face": i, "x": x, "y": y, "w": w, "h": h,
+                             "label": d["label"], "p_no_mask": d["p_no_mask"]})
+    return buf.getvalue()
+
+
+# --- tables ----------------------------------------------------------------------------
+
+def png_data_url(png: bytes) -> str:
+    """A data URL Streamlit's ImageColumn shows inline (nothing is stored on a server)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def face_rows(result: ImageResult, show_probability: bool = True) -> list[dict[str, Any]]:
+    """The per-face table: face number, thumbnail, label, p(no mask), box."""
+    rows = []
+    for i, f in enumerate(result.faces, 1):
+        x, y, w, h = f.box
+        row: dict[str, Any] = {"Face": i}
+        if i - 1 < len(result.thumbnails):
+            row["Thumbnail"] = png_data_url(result.thumbnails[i - 1])
+        row["Label"] = "Mask" if f.masked else "No mask"
+        if show_probability:
+            row["p(no mask)"] = round(f.p_no_mask, 3)
+        row["Box (x, y, w, h)"] = f"{x}, {y}, {w}, {h}"
+        rows.append(row)
+    return rows
+
+
+def summary_rows(results: Sequence[ImageResult]) -> list[dict[str, Any]]:
+    """The overall table shown when several photos were uploaded."""
+    return [{"Photo": r.name,
+             "Faces": len(r.faces) if r.ok else None,
+             "Mask": r.n_masked if r.ok else None,
+             "No mask": r.n_unmasked if r.ok else None,
+             "Result": r.summary if r.ok else f"Error: {r.error}"} for r in results]
+
+
+def overall_summary(results: Sequence[ImageResult]) -> str:
+    """'3 photos, 7 faces: 5 mask, 2 no mask; 1 photo could not be read'."""
+    good = [r for r in results if r.ok]
+    faces = [f for r in good for f in r.faces]
+    n_bad = len(results) - len(good)
+    text = f"{len(results)} photo{'s' if len(results) != 1 else ''}, "
+    text += summarize(faces) if faces else "no faces found"
+    if n_bad:
+        text += f"; {n_bad} photo{'s' if n_bad != 1 else ''} could not be read"
+    return text
+
+
+def no_face_advice(result: ImageResult, detector: DetectorSettings) -> list[str]:
+    """What to try when no face was found, from what this photo and these settings suggest."""
+    tips = []
+    if result.width is not None and result.height is not None and min(result.width, result.height) < 400:
+        tips.append(f"Use a larger photo: this one is only {result.width}x{result.height} pixels.")
+    if detector.min_face_px > 20:
+        tips.append(f"Lower **Smallest face** (now {detector.min_face_px} px) if the faces are small or far away.")
+    if detector.min_neighbors > 1:
+        tips.append(f"Lower **Detector strictness** (now {detector.min_neighbors}) to accept weaker detections.")
+    if detector.scale_factor > 1.05:
+        tips.append(f"Lower **Detector scale step** (now {detector.scale_factor:.2f}) to search more face sizes.")
+    tips.append("The detector finds upright, front-facing faces; turned or tilted heads may be missed.")
+    return tips
+
+
+# --- evaluation reports (Model page) ---------------------------------------------------
+
+REPORTS_ENV_VAR = "MASKPATROL_REPORTS_DIR"
+EVALUATE_COMMAND = "python -m maskpatrol.evaluate --data $MASKPATROL_DATA_DIR   # or: make evaluate"
+CROSS_SOURCE_COMMAND = "python -m maskpatrol.training.cross_source --data $MASKPATROL_DATA_DIR"
+#: (file, title, what it shows) for each figure the evaluation writes.
+REPORT_FIGURES = (
+    ("confusion_matrix.png", "Confusion matrix",
+     "Test faces by true and predicted class at the shipped threshold."),
+    ("roc_curve.png", "ROC curve",
+     "No-mask recall against false alarms over all thresholds, per data source (zoomed)."),
+    ("calibration.png", "Calibration",
+     "How often faces given a probability are truly unmasked; the diagonal is perfect."),
+    ("mistakes.png", "Mistakes gallery",
+     "The worst test errors, missed unmasked faces first."),
+)
+
+
+#: Everything ``python -m maskpatrol.evaluate`` writes.
+EVALUATION_FILES = ("metrics.json", *(f for f, _, _ in REPORT_FIGURES))
+
+
+def missing_reports(folder: Path) -> list[str]:
+    """Which evaluation outputs are absent, so the page can say how to produce them."""
+    return [name for name in EVALUATION_FILES if not (folder / name).is_file()]
+
+
+def reports_dir() -> Path:
+    """``reports/``, overridable so a test (or a second evaluation) can point elsewhere."""
+    value = os.environ.get(REPORTS_ENV_VAR)
+    return Path(value) if value else REPORTS_DIR
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A report as a dict, or None when it is missing or unreadable (the page says how to make it)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _pct(v: Any) -> str:
+    return f"{100 * v:.1f}%" if isinstance(v, (int, float)) and v == v else "n/a"
+
+
+def metrics_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of binary metrics (positive = no mask), one per split, in plain words."""
+    rows = []
+    for split, m in metrics.items():
+        if not isinstance(m, dict) or "n" not in m:
+            continue
+        rows.append({"Split": split, "Faces": m.get("n"),
+                     "Accuracy": _pct(m.get("accuracy")),
+                     "No-mask recall": _pct(m.get("recall")),
+                     "Specificity": _pct(m.get("specificity")),
+                     "Precision": _pct(m.get("precision")),
+                     "ROC AUC": f"{m['roc_auc']:.4f}" if isinstance(m.get("roc_auc"), (int, float)) else "n/a",
+                     "Missed unmasked": m.get("fn"), "False alarms": m.get("fp")})
+    return rows
+
+
+def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``reports/cross_source.json``: one per experiment and test set."""
+    rows = []
+    for experiment, row in cross.items():
+        if not isinstance(row, dict):
+            continue
+        for split, m in row.items():
+            if isinstance(m, dict):
+                rows.append({"Experiment": experiment, "Tested on": split, "Faces": m.get("n"),
+                             "Accuracy": _pct(m.get("accuracy")), "No-mask recall": _pct(m.get("recall")),
+                             "Specificity": _pct(m.get("specificity"))})
+    return rows

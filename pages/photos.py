@@ -1,0 +1,93 @@
+"""Photos page: upload photos, see every face judged, download the results.
+
+Layout and wording only: analysis, exports and advice live in ``maskpatrol.results``,
+caching in ``maskpatrol.ui``.
+"""
+
+import contextlib
+from pathlib import Path
+
+import streamlit as st
+
+from maskpatrol import results as R
+from maskpatrol.images import MAX_PIXELS, SUPPORTED_EXTENSIONS
+from maskpatrol.ui import analyze_upload, get_patrol, sidebar_settings
+
+st.title(":material/photo_library: Photos")
+st.caption("Every face gets a box and a written label: **Mask** (thin box) or **No mask** (thick box), "
+           "so the result never depends on telling red from green. Photos are processed in memory "
+           "and never stored.")
+
+patrol = get_patrol()
+settings, show_prob = sidebar_settings(patrol, key_prefix="photos_")
+threshold = patrol.threshold(settings)
+
+files = st.file_uploader(
+    "Upload photos", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key="photos_upload",
+    help=f"JPEG, PNG, WEBP, BMP, GIF or TIFF, up to {MAX_PIXELS // 1_000_000} megapixels each. "
+         "Select several files at once to check a whole set.")
+if not files:
+    st.info("Upload one or more photos to check who wears a mask. Tune the detector and the "
+            "decision threshold in the sidebar; results update as you move a slider.")
+    st.stop()
+
+# Analyse all files first (a progress bar for a batch), then show everything. Downloads use
+# on_click="ignore": saving a file must not rerun the page under the user's cursor.
+progress = st.progress(0.0, text="Starting ...") if len(files) > 1 else None
+results: list[R.ImageResult] = []
+with st.spinner("Looking for faces ...") if progress is None else contextlib.nullcontext():
+    for i, f in enumerate(files):
+        if progress is not None:
+            progress.progress(i / len(files), text=f"Analysing {f.name} ({i + 1} of {len(files)}) ...")
+        results.append(R.relabel(analyze_upload(f.getvalue(), f.name, settings.detector), threshold))
+if progress is not None:
+    progress.empty()
+
+unmasked = sum(r.n_unmasked for r in results)
+if len(results) > 1:
+    st.subheader("Summary")
+    st.markdown(f"**{R.overall_summary(results)}**")
+    if unmasked:
+        st.warning(f"{unmasked} {'person is' if unmasked == 1 else 'people are'} not wearing a mask "
+                   f"across these photos.", icon=":material/warning:")
+    st.dataframe(R.summary_rows(results), hide_index=True)
+
+with st.container(horizontal=True):
+    st.download_button("Results (CSV)", R.to_csv(results), file_name="mask_patrol_results.csv",
+                       mime="text/csv", key="photos_csv", icon=":material/download:", on_click="ignore",
+                       help="One row per face: box, label, p(no mask).")
+    st.download_button("Results (JSON)", R.to_json(results), file_name="mask_patrol_results.json",
+                       mime="application/json", key="photos_json", icon=":material/download:", on_click="ignore",
+                       help="The same fields as `python -m maskpatrol detect --json`, one item per photo.")
+
+for i, (f, r) in enumerate(zip(files, results)):
+    st.divider()
+    st.subheader(r.name)
+    if not r.ok:
+        st.error(r.error, icon=":material/error:")
+        continue
+    picture, details = st.columns(2)
+    with picture:
+        st.image(R.annotated_preview(r, show_prob), caption=f"{r.summary} · {r.width}x{r.height} px",
+                 width="stretch")
+    with details:
+        st.markdown(f"#### {r.summary}")
+        if r.n_unmasked:
+            st.warning(f"{r.n_unmasked} {'person is' if r.n_unmasked == 1 else 'people are'} "
+                       "not wearing a mask.", icon=":material/warning:")
+        elif r.faces:
+            st.success("Everyone in this photo wears a mask.", icon=":material/check_circle:")
+        else:
+            st.info("No faces found in this photo. Things to try:\n\n"
+                    + "\n".join(f"- {tip}" for tip in R.no_face_advice(r, settings.detector)),
+                    icon=":material/search:")
+        if r.faces:
+            st.dataframe(R.face_rows(r, show_prob), hide_index=True,
+                         column_config={"Thumbnail": st.column_config.ImageColumn("Face", width="small"),
+                                        "Face": st.column_config.NumberColumn("#", width="small"),
+                                        "p(no mask)": st.column_config.NumberColumn(format="%.3f")})
+            st.download_button(
+                "Annotated image (PNG)", file_name=f"{Path(r.name).stem}.annotated.png", mime="image/png",
+                key=f"photos_png_{i}", icon=":material/download:", on_click="ignore",
+                help="Full resolution; built when you click.",
+                data=lambda data=f.getvalue(), r=r, show_prob=show_prob: R.annotated_png(data, r, show_prob))

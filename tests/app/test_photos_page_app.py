@@ -1,0 +1,191 @@
+"""The Photos page driven by Streamlit's AppTest: uploads, errors, settings and caching.
+
+AppTest (Streamlit 1.67) can set ``st.file_uploader`` files directly, so these tests go
+through the same widgets a user touches.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, png_bytes
+from maskpatrol.pipeline import MaskPatrol
+
+PAGE = str(ROOT / "pages" / "photos.py")
+TIMEOUT = 120
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts pipeline runs (the expensive part) and starts from an empty result cache."""
+    st.cache_data.clear()
+    counter = {"n": 0}
+    original = MaskPatrol.analyze
+
+    def counting(self, *args, **kwargs):
+        counter["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(MaskPatrol, "analyze", counting)
+    yield counter
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def page(calls) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def astro_png(astronaut_rgb) -> bytes:
+    return png_bytes(astronaut_rgb)
+
+
+def paint_mask(rgb: np.ndarray, box, alpha: float) -> np.ndarray:
+    """A light-blue surgical-mask shape over nose and mouth, blended with ``alpha``."""
+    x, y, w, h = box
+    pts = np.array([[x + w // 10, y + int(.55 * h)], [x + int(.9 * w), y + int(.55 * h)],
+                    [x + int(.95 * w), y + int(1.05 * h)], [x + w // 2, y + int(1.2 * h)],
+                    [x + w // 20, y + int(1.05 * h)]], np.int32)
+    painted = rgb.copy()
+    cv2.fillPoly(painted, [pts], (170, 200, 230))
+    return cv2.addWeighted(painted, alpha, rgb, 1 - alpha, 0)
+
+
+@pytest.fixture(scope="module")
+def masked_png(patrol, astronaut_rgb) -> bytes:
+    box = patrol.analyze(astronaut_rgb)[0].box
+    return png_bytes(paint_mask(astronaut_rgb, box, 1.0))
+
+
+@pytest.fixture(scope="module")
+def doubtful(patrol, astronaut_rgb) -> tuple[bytes, float]:
+    """A half-transparent mask whose p(no mask) is near 0.5, found by bisection on opacity,
+    so moving the threshold across it must flip the label."""
+    box = patrol.analyze(astronaut_rgb)[0].box
+    lo, hi = 0.0, 1.0  # p(no mask) falls as the mask becomes opaque
+    for _ in range(14):
+        mid = (lo + hi) / 2
+        faces = patrol.analyze(paint_mask(astronaut_rgb, box, mid))
+        if faces and faces[0].p_no_mask >= 0.5:
+            lo = mid
+        else:
+            hi = mid
+    rgb = paint_mask(astronaut_rgb, box, lo)
+    [face] = patrol.analyze(rgb)
+    assert 0.1 < face.p_no_mask < 0.9, face
+    return png_bytes(rgb), face.p_no_mask
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.file_uploader(key="photos_upload").set_value([(name, data, "application/octet-stream")
+                                                     for name, data in files])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def markdown(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown]
+
+
+def test_empty_page_explains_what_to_do(page):
+    assert "Upload one or more photos" in page.info[0].value
+    assert not page.image and not page.error
+
+
+def test_real_face_gives_annotated_image_summary_warning_and_table(page, astro_png, calls):
+    upload(page, ("astronaut.png", astro_png))
+    assert calls["n"] == 1
+    assert len(page.image) == 1
+    assert page.image[0].captions[0].startswith("1 face: 0 mask, 1 no mask")
+    assert "#### 1 face: 0 mask, 1 no mask" in markdown(page)
+    assert any("not wearing a mask" in w.value for w in page.warning)
+    table = page.dataframe[0].value
+    assert list(table["Label"]) == ["No mask"] and float(table["p(no mask)"][0]) > 0.5
+    assert table["Thumbnail"][0].startswith("data:image/png;base64,")
+    labels = [b.label for b in page.download_button]
+    assert any("CSV" in x for x in labels) and any("JSON" in x for x in labels) and any("PNG" in x for x in labels)
+
+
+def test_corrupt_file_shows_error_and_good_file_beside_it_is_processed(page, astro_png):
+    upload(page, ("broken.jpg", b"\xff\xd8\xff\xe0 definitely not a JPEG"), ("astronaut.png", astro_png),
+           ("empty.png", b""))
+    errors = [e.value for e in page.error]
+    assert len(errors) == 2
+    assert "broken.jpg" in errors[0] and "corrupt" in errors[0]
+    assert "empty.png is empty" in errors[1]
+    assert len(page.image) == 1 and page.image[0].captions[0].startswith("1 face: 0 mask, 1 no mask")
+    assert "**3 photos, 1 face: 0 mask, 1 no mask; 2 photos could not be read**" in markdown(page)
+    overall = page.dataframe[0].value
+    assert list(overall["Photo"]) == ["broken.jpg", "astronaut.png", "empty.png"]
+    assert list(overall["No mask"].fillna(-1)) == [-1, 1, -1]
+
+
+def test_detector_settings_change_results(page, astro_png, calls):
+    upload(page, ("astronaut.png", astro_png))
+    # The astronaut's face is ~94 px: asking for faces of at least 150 px must lose it.
+    page.slider(key="photos_min_face").set_value(150).run()
+    assert not page.image[0].captions[0].startswith("1 face")
+    assert page.image[0].captions[0].startswith("No faces found")
+    tips = page.info[0].value
+    assert "No faces found" in tips and "Smallest face" in tips and "150 px" in tips
+    assert calls["n"] == 2
+    page.slider(key="photos_min_face").set_value(40).run()
+    assert page.image[0].captions[0].startswith("1 face")
+
+
+def test_threshold_relabels_without_rerunning_the_pipeline(page, astro_png, calls):
+    upload(page, ("astronaut.png", astro_png))
+    assert calls["n"] == 1
+    p = float(page.dataframe[0].value["p(no mask)"][0])
+    assert p > 0.5
+    page.slider(key="photos_threshold").set_value(0.99).run()
+    label_at_099 = page.dataframe[0].value["Label"][0]
+    assert label_at_099 == ("No mask" if p >= 0.99 else "Mask")
+    page.slider(key="photos_threshold").set_value(0.01).run()
+    assert page.dataframe[0].value["Label"][0] == "No mask"
+    assert calls["n"] == 1
+
+
+def test_show_probabilities_does_not_rerun_the_pipeline(page, astro_png, calls):
+    upload(page, ("astronaut.png", astro_png))
+    assert "p(no mask)" in page.dataframe[0].value.columns
+    page.toggle(key="photos_show_prob").set_value(False).run()
+    assert "p(no mask)" not in page.dataframe[0].value.columns
+    assert page.image  # still shown, redrawn from the cached preview
+    assert calls["n"] == 1
+
+
+def test_adding_a_file_does_not_recompute_the_ones_already_analysed(page, astro_png, calls):
+    upload(page, ("a.png", astro_png))
+    upload(page, ("a.png", astro_png), ("b.png", b"junk"))
+    assert calls["n"] == 1
+
+
+def test_masked_face_is_reported_as_masked(page, masked_png):
+    upload(page, ("masked.png", masked_png))
+    assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
+    assert any("Everyone in this photo wears a mask" in x.value for x in page.success)
+    assert not page.warning
+    assert list(page.dataframe[0].value["Label"]) == ["Mask"]
+
+
+def test_threshold_across_a_doubtful_face_flips_its_label(page, doubtful, calls):
+    data, p = doubtful
+    upload(page, ("doubtful.png", data))
+    below, above = np.floor(p * 100) / 100 - 0.02, np.ceil(p * 100) / 100 + 0.02
+    page.slider(key="photos_threshold").set_value(round(float(below), 2)).run()
+    assert list(page.dataframe[0].value["Label"]) == ["No mask"]
+    assert "#### 1 face: 0 mask, 1 no mask" in markdown(page)
+    page.slider(key="photos_threshold").set_value(round(float(above), 2)).run()
+    assert list(page.dataframe[0].value["Label"]) == ["Mask"]
+    assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
+    assert calls["n"] == 1  # relabelled from the cache, the pipeline ran once

@@ -1,0 +1,142 @@
+"""The Photos page in headless Chromium against a real ``streamlit run app.py``.
+
+Uploads a face photo and a corrupt file together, waits for the results, checks what a
+user reads (summary, error), downloads the CSV and saves a full-page screenshot.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, png_bytes
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BOOT_TIMEOUT_S = 90
+RESULT_TIMEOUT_MS = 120_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """``streamlit run app.py`` on a free loopback port; always killed at teardown."""
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}; see {log.name}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy within {BOOT_TIMEOUT_S}s; see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astronaut_rgb, artifacts: Path):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        # Start at the home page and use the sidebar, as a visitor does. (A first visit straight
+        # to /photos shows Streamlit's "Page not found" modal over the right page: see README.)
+        page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+        page.get_by_test_id("stSidebarNav").get_by_text("Photos", exact=True).click(timeout=60_000)
+        uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+        uploader.wait_for(state="attached", timeout=60_000)
+        uploader.set_input_files([
+            {"name": "astronaut.png", "mimeType": "image/png", "buffer": png_bytes(astronaut_rgb)},
+            {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"this is not a photo at all"},
+        ])
+
+        summary = page.get_by_text("2 photos, 1 face: 0 mask, 1 no mask; 1 photo could not be read")
+        summary.wait_for(timeout=RESULT_TIMEOUT_MS)
+        error = page.get_by_test_id("stAlertContentError")
+        error.wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert "broken.jpg is not an image we can read" in error.inner_text()
+        assert page.get_by_text("1 face: 0 mask, 1 no mask", exact=True).count() >= 1
+        assert "not wearing a mask" in page.get_by_test_id("stAlertContentWarning").first.inner_text()
+        # The annotated picture is really rendered (decoded by the browser), not just present.
+        picture = page.get_by_test_id("stImage").locator("img").first
+        picture.wait_for(timeout=RESULT_TIMEOUT_MS)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle(),
+                               timeout=30_000)
+
+        with page.expect_download(timeout=60_000) as dl:
+            page.get_by_role("button", name="Results (CSV)").click()
+        download = dl.value
+        assert download.suggested_filename == "mask_patrol_results.csv"
+        rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+        assert [r["path"] for r in rows] == ["astronaut.png", "broken.jpg"]
+        assert rows[0]["label"] == "no_mask" and float(rows[0]["p_no_mask"]) > 0.5
+        assert (rows[0]["width"], rows[0]["height"], rows[0]["face"]) == ("512", "512", "1")
+        x, y, w, h = (int(rows[0][k]) for k in "xywh")
+        assert 150 < x + w / 2 < 300 and 60 < y + h / 2 < 180  # the astronaut's face
+        assert "not an image" in rows[1]["error"] and rows[1]["label"] == ""
+
+        # The annotated PNG is built only on click (deferred download): full size, boxes drawn.
+        with page.expect_download(timeout=60_000) as dl:
+            page.get_by_role("button", name="Annotated image (PNG)").click()
+        assert dl.value.suggested_filename == "astronaut.annotated.png"
+        annotated = np.asarray(Image.open(dl.value.path()).convert("RGB"))
+        assert annotated.shape == astronaut_rgb.shape
+        assert not np.array_equal(annotated[y:y + h, x], astronaut_rgb[y:y + h, x])  # left box edge drawn
+
+        # Streamlit scrolls inside its main container, so "full page" needs a viewport as
+        # tall as that content; move the mouse away so no tooltip covers it.
+        page.mouse.move(5, 5)
+        height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": min(6000, max(1000, int(height) + 40))})
+        page.wait_for_timeout(1000)  # let the images and tables repaint at the new size
+        page.screenshot(path=str(artifacts / "photos_page.png"), full_page=True)
+    finally:
+        context.close()

@@ -1,0 +1,153 @@
+"""Per-image results, exports and report helpers behind the Photos and Model pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import png_bytes
+from maskpatrol import cli
+from maskpatrol import results as R
+from maskpatrol.detectors import DetectorSettings
+from maskpatrol.pipeline import Face
+
+
+@pytest.fixture(scope="module")
+def astro(patrol, astronaut_rgb):
+    return R.analyze_bytes(patrol, png_bytes(astronaut_rgb), "astronaut.png")
+
+
+def test_astronaut_result_has_one_unmasked_face_preview_and_thumbnail(astro):
+    assert astro.ok and (astro.width, astro.height) == (512, 512)
+    assert astro.summary == "1 face: 0 mask, 1 no mask"
+    assert astro.n_unmasked == 1 and astro.n_masked == 0
+    assert astro.preview is not None and astro.preview.shape == (512, 512, 3) and astro.preview_scale == 1.0
+    thumb = Image.open(io.BytesIO(astro.thumbnails[0]))
+    assert thumb.size == (R.THUMB_PX, R.THUMB_PX)
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "empty"),
+    (b"this is not an image", "not an image"),
+    (png_bytes(np.zeros((40, 40, 3), np.uint8))[:60], "corrupt"),
+])
+def test_bad_files_become_error_results_not_exceptions(patrol, data, words):
+    r = R.analyze_bytes(patrol, data, "bad.png")
+    assert not r.ok and words in r.error and "bad.png" in r.error
+    assert r.faces == () and r.summary == "Could not be read"
+
+
+def test_too_many_pixels_is_refused_before_decoding(patrol):
+    buf = io.BytesIO()
+    Image.new("1", (8000, 5001)).save(buf, format="PNG")  # 40.008 MP, a few KB
+    r = R.analyze_bytes(patrol, buf.getvalue(), "huge.png")
+    assert not r.ok and "too large" in r.error
+
+
+def test_large_photo_gets_small_preview_with_boxes_scaled(patrol, astronaut_rgb):
+    import cv2
+
+    big = cv2.resize(astronaut_rgb, (2048, 2048), interpolation=cv2.INTER_LINEAR)
+    r = R.analyze_bytes(patrol, png_bytes(big), "big.png")
+    assert r.ok and r.width == 2048 and max(r.preview.shape[:2]) == R.PREVIEW_MAX_SIDE
+    assert len(r.faces) >= 1
+    shown = R.annotated_preview(r, True)
+    assert shown.shape == r.preview.shape
+    # The no-mask box (thick, red) is drawn where the full-resolution box lands after scaling.
+    x, y, w, h = (int(round(v * r.preview_scale)) for v in r.faces[0].box)
+    edge = shown[y + h // 2, x - 1:x + 2].astype(int)
+    assert (np.abs(edge - np.array([230, 30, 30])).sum(axis=1) < 60).any()
+
+
+def test_relabel_applies_threshold_without_touching_probabilities(astro):
+    p = astro.faces[0].p_no_mask
+    assert R.relabel(astro, min(1.0, p + 0.001) if p < 1 else 1.01).faces[0].label == "mask"
+    assert R.relabel(astro, 0.01).faces[0].label == "no_mask"
+    assert R.relabel(astro, 0.5).faces[0].p_no_mask == p
+
+
+def test_annotated_png_is_full_resolution_and_marked(astro, astronaut_rgb):
+    png = R.annotated_png(png_bytes(astronaut_rgb), astro, show_probability=True)
+    out = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert out.shape == astronaut_rgb.shape
+    x, y, w, h = astro.faces[0].box
+    assert not np.array_equal(out[y:y + h, x], astronaut_rgb[y:y + h, x])  # box edge drawn
+
+
+def test_json_export_matches_the_cli_schema(astro, astronaut_png, capsys):
+    cli.main(["detect", "--json", str(astronaut_png)])
+    cli_row = json.loads(capsys.readouterr().out.splitlines()[0])
+    [ours] = json.loads(R.to_json([astro]))
+    assert set(ours) == set(cli_row)
+    assert {k: v for k, v in ours.items() if k != "path"} == {k: v for k, v in cli_row.items() if k != "path"}
+
+
+def test_csv_has_a_row_per_face_and_per_failed_or_empty_photo(astro):
+    bad = R.ImageResult(name="broken.jpg", error="broken.jpg is corrupt")
+    empty = R.ImageResult(name="wall.png", width=100, height=80)
+    two = R.ImageResult(name="two.png", width=10, height=10,
+                        faces=(Face((1, 2, 3, 4), 0.1, "mask"), Face((5, 6, 7, 8), 0.9, "no_mask")))
+    rows = list(csv.DictReader(io.StringIO(R.to_csv([astro, bad, empty, two]))))
+    assert [r["path"] for r in rows] == ["astronaut.png", "broken.jpg", "wall.png", "two.png", "two.png"]
+    assert tuple(rows[0]) == R.CSV_COLUMNS
+    assert rows[0]["label"] == "no_mask" and float(rows[0]["p_no_mask"]) > 0.5 and rows[0]["face"] == "1"
+    assert rows[1]["error"] == "broken.jpg is corrupt" and rows[1]["label"] == ""
+    assert rows[2]["face"] == "" and rows[2]["width"] == "100"
+    assert [(r["face"], r["x"], r["h"], r["label"]) for r in rows[3:]] == [("1", "1", "4", "mask"),
+                                                                           ("2", "5", "8", "no_mask")]
+
+
+def test_face_rows_show_or_hide_probability(astro):
+    [row] = R.face_rows(astro, show_probability=True)
+    assert row["Label"] == "No mask" and row["p(no mask)"] > 0.5
+    assert row["Thumbnail"].startswith("data:image/png;base64,")
+    x, y, w, h = astro.faces[0].box
+    assert row["Box (x, y, w, h)"] == f"{x}, {y}, {w}, {h}"
+    assert "p(no mask)" not in R.face_rows(astro, show_probability=False)[0]
+
+
+def test_summary_rows_and_overall_summary(astro):
+    bad = R.ImageResult(name="broken.jpg", error="broken.jpg is corrupt")
+    rows = R.summary_rows([astro, bad])
+    assert rows[0] == {"Photo": "astronaut.png", "Faces": 1, "Mask": 0, "No mask": 1,
+                       "Result": "1 face: 0 mask, 1 no mask"}
+    assert rows[1]["Faces"] is None and rows[1]["Result"] == "Error: broken.jpg is corrupt"
+    assert R.overall_summary([astro, bad]) == "2 photos, 1 face: 0 mask, 1 no mask; 1 photo could not be read"
+    assert R.overall_summary([R.ImageResult(name="a", width=5, height=5)]) == "1 photo, no faces found"
+
+
+def test_no_face_advice_follows_photo_and_settings():
+    small = R.ImageResult(name="s.png", width=300, height=200)
+    tips = " ".join(R.no_face_advice(small, DetectorSettings()))
+    assert "300x200" in tips and "Smallest face" in tips and "strictness" in tips and "scale step" in tips
+    large = R.ImageResult(name="l.png", width=3000, height=2000)
+    loosest = " ".join(R.no_face_advice(large, DetectorSettings(1.05, 1, 20)))
+    # Nothing left to lower and the photo is big: only the general hint remains.
+    assert "Smallest face" not in loosest and "strictness" not in loosest and "larger photo" not in loosest
+    assert "front-facing" in loosest
+
+
+def test_reports_dir_and_readers(tmp_path, monkeypatch):
+    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path))
+    assert R.reports_dir() == tmp_path
+    assert R.read_json(tmp_path / "metrics.json") is None
+    (tmp_path / "bad.json").write_text("{not json")
+    assert R.read_json(tmp_path / "bad.json") is None
+
+
+def test_metrics_and_cross_source_rows():
+    m = {"n": 10, "tp": 4, "tn": 5, "fp": 1, "fn": 0, "accuracy": 0.9, "precision": 0.8, "recall": 1.0,
+         "specificity": 5 / 6, "roc_auc": 0.95, "threshold": 0.3}
+    [row] = R.metrics_rows({"all_test": m, "note": "ignored"})
+    assert row["Split"] == "all_test" and row["Accuracy"] == "90.0%" and row["No-mask recall"] == "100.0%"
+    assert row["Missed unmasked"] == 0 and row["False alarms"] == 1 and row["ROC AUC"] == "0.9500"
+    nan = dict(m, precision=float("nan"))
+    assert R.metrics_rows({"x": nan})[0]["Precision"] == "n/a"
+    cross = {"train a -> test b": {"threshold": 0.3, "epochs": 3, "b/test": m, "a/test (in-source)": m}}
+    rows = R.cross_source_rows(cross)
+    assert [r["Tested on"] for r in rows] == ["b/test", "a/test (in-source)"]
