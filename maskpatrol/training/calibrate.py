@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=default_model_dir())
     ap.add_argument("--seed", type=int, default=1234)
     args = ap.parse_args(argv)
-    if args.data is None or not Path(args.data).is_dir():
-        print("error: give the data folder with --data DIR or MASKPATROL_DATA_DIR", file=sys.stderr)
+    if D.missing_data_dir(args.data):
         return 2
     card = json.loads((args.model / CARD_NAME).read_text())
     seed = card.get("training", {}).get("seed", args.seed)

@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=default_model_dir(), help="shipped model whose card gets the results")
     ap.add_argument("--minutes", type=float, default=10.0, help="training budget per experiment")
     args = ap.parse_args(argv)
-    if args.data is None or not Path(args.data).is_dir():
-        print("error: give the data folder with --data DIR or MASKPATROL_DATA_DIR", file=sys.stderr)
+    if D.missing_data_dir(args.data):
         return 2
     run(args.data, args.model, args.minutes)
     return 0

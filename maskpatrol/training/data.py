@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,15 @@ class Sample:
     label: int  # 0 = mask, 1 = no_mask
     source: str
     split: str
+
+
+def missing_data_dir(path: Path | None) -> bool:
+    """True (after telling the user how to fix it) when the data folder is unusable."""
+    if path is not None and (Path(path) / "faces").is_dir():
+        return False
+    where = f" ({path} has no faces/ folder)" if path is not None else ""
+    print(f"error: give the data folder with --data DIR or MASKPATROL_DATA_DIR{where}", file=sys.stderr)
+    return True
 
 
 def _folder_label(name: str) -> int | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -143,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=default_model_dir(), help="model folder (default: models/)")
     ap.add_argument("--out", type=Path, default=REPORTS_DIR, help="report folder (default: reports/)")
     args = ap.parse_args(argv)
-    if args.data is None or not Path(args.data).is_dir():
-        print("error: give the data folder with --data DIR or MASKPATROL_DATA_DIR", file=sys.stderr)
+    if D.missing_data_dir(args.data):
         return 2
     evaluate(args.data, args.model, args.out)
     return 0

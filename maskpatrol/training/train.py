@@ -6,10 +6,8 @@ import argparse
 import contextlib
 import io
 import datetime as dt
-import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -192,8 +190,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.data is None or not Path(args.data).is_dir():
-        print("error: give the data folder with --data DIR or MASKPATROL_DATA_DIR", file=sys.stderr)
+    if D.missing_data_dir(args.data):
         return 2
     train(Path(args.data), args.out, sources=tuple(args.sources), epochs=args.epochs,
           max_minutes=args.max_minutes, batch_size=args.batch_size, seed=args.seed, limit=args.limit)
