@@ -11,8 +11,9 @@ from ai_edge_litert.interpreter import Interpreter
 from .pool import Pool
 from .preprocess import resize_face, scale_pixels
 
-#: Two cores: one LiteRT thread per invocation measured faster for the small batches of a
-#: webcam frame, and leaves the other core to the detector of the next frame.
+#: One LiteRT thread: a webcam frame's batch of 1-3 faces takes 0.7-1.6 ms either way
+#: (benchmarks/bench_pipeline.py, 2 cores); two threads saved only ~1 ms at 6 faces, while
+#: concurrent sessions would then compete with the detector's two OpenCV threads.
 DEFAULT_NUM_THREADS = 1
 
 
@@ -56,6 +57,7 @@ class MaskClassifier:
         if not self.model_path.is_file():
             raise FileNotFoundError(f"Classifier model not found at {self.model_path}")
         self.input_size = input_size
+        self.num_threads = num_threads
         self._pool: Pool[_Runner] = Pool(lambda: _Runner(self.model_path, input_size, num_threads))
 
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
