@@ -21,13 +21,16 @@ def get_patrol() -> MaskPatrol:
     return MaskPatrol.load()
 
 
-def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "") -> tuple[Settings, bool]:
+def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
+                     defaults: DetectorSettings | None = None) -> tuple[Settings, bool]:
     """Detector sensitivity, decision threshold and probability display, from the sidebar.
 
     Returns the immutable :class:`Settings` for this rerun and whether to show
     probabilities. Widgets keep their values per session through their keys.
+    ``defaults`` lets a page start from other detector values (the webcam page starts at
+    larger faces, which halves the detector's work per frame).
     """
-    defaults = DetectorSettings()
+    defaults = defaults or DetectorSettings()
     with st.sidebar:
         st.header("Settings")
         threshold = st.slider(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from keras_subprocess import keras_predict
 
 pytestmark = pytest.mark.data
 
@@ -32,9 +33,12 @@ def test_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astron
     faces = patrol.analyze(astronaut_rgb)
     assert len(faces) == 1 and 0.0 <= faces[0].p_no_mask <= 1.0
 
-    keras = pytest.importorskip("keras")
-    model = keras.models.load_model(out / "mask_classifier.keras")
-    assert model.output_shape == (None, 1)
+    from maskpatrol.preprocess import to_model_input
+
+    np.save(tmp_path / "x.npy", to_model_input([astronaut_rgb[60:180, 160:290]], card["input_size"]))
+    p_keras = keras_predict(out / "mask_classifier.keras", tmp_path / "x.npy")
+    assert p_keras.shape == (1,)
+    np.testing.assert_allclose(p_keras, patrol.classifier.predict([astronaut_rgb[60:180, 160:290]]), atol=1e-4)
 
 
 def test_train_without_data_is_a_clear_error(tmp_path):

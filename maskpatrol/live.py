@@ -1,0 +1,369 @@
+"""Live webcam analysis: the WebRTC frame callback and what the page reads from it.
+
+streamlit-webrtc calls the frame callback on its own worker thread, once per camera
+frame, while the Streamlit script thread redraws the page. The two never share Streamlit
+state (``st.*`` is not thread-safe and belongs to the script thread); they share three
+small thread-safe objects instead, bundled per browser session in :class:`LiveSession`:
+
+* :class:`OptionsBox` - the sidebar's current settings; the page writes it on every rerun
+  and the callback reads it on every frame, so a slider moved while streaming applies to
+  the next frame without restarting the stream.
+* :class:`ResultQueue` - one small :class:`FrameResult` per processed frame; bounded and
+  dropping the oldest, so a page that stops reading (closed tab) never makes it grow.
+* :class:`LiveProcessor` - the callback itself, with an :class:`FpsMeter`.
+
+:class:`LivePanel` lives on the page side only: it turns the drained results into the
+numbers the page shows (a one-second summary plus a minute of history).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import logging
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .annotate import annotate
+from .pipeline import Face, MaskPatrol, Settings
+
+LOGGER = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """Everything the user can change while the stream runs. Immutable: the callback
+    reads one consistent value per frame even while the page replaces it."""
+
+    settings: Settings = field(default_factory=Settings)
+    show_probability: bool = True
+    #: Flip frames left-right before analysis, like a mirror (how people expect a selfie camera).
+    mirror: bool = False
+
+
+class OptionsBox:
+    """A lock-guarded reference to the current :class:`LiveOptions`."""
+
+    def __init__(self, options: LiveOptions | None = None) -> None:
+        self._lock = threading.Lock()
+        self._options = options or LiveOptions()
+
+    def get(self) -> LiveOptions:
+        with self._lock:
+            return self._options
+
+    def set(self, options: LiveOptions) -> None:
+        with self._lock:
+            self._options = options
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What one processed frame showed; small on purpose, ~25 of these arrive per second."""
+
+    time: float  # clock seconds when processing finished
+    faces: int
+    masked: int
+    no_mask: int
+    analysis_ms: float
+    fps: float  # frames processed per second, measured when this frame finished
+    error: str | None = None
+
+    @classmethod
+    def from_faces(cls, faces: Sequence[Face], when: float, analysis_ms: float, fps: float) -> "FrameResult":
+        masked = sum(f.masked for f in faces)
+        return cls(when, len(faces), masked, len(faces) - masked, analysis_ms, fps)
+
+
+class ResultQueue:
+    """Bounded FIFO from the callback thread to the page thread; the oldest item is
+    dropped when full, so memory stays flat whether or not anyone reads."""
+
+    def __init__(self, maxlen: int = 256) -> None:
+        self._lock = threading.Lock()
+        self._items: deque[FrameResult] = deque(maxlen=maxlen)
+        self.dropped = 0
+
+    def put(self, item: FrameResult) -> None:
+        with self._lock:
+            if len(self._items) == self._items.maxlen:
+                self.dropped += 1
+            self._items.append(item)
+
+    def drain(self) -> list[FrameResult]:
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+            return items
+
+    def clear(self) -> None:
+        self.drain()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    @property
+    def maxlen(self) -> int:
+        return self._items.maxlen or 0
+
+
+class FpsMeter:
+    """Frames per second over the last ``window_s`` seconds: responsive enough to show a
+    slowdown within a couple of seconds, smooth enough not to jump on every frame."""
+
+    def __init__(self, window_s: float = 2.0, clock: Clock = time.monotonic, max_events: int = 1024) -> None:
+        self.window_s = window_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._times: deque[float] = deque(maxlen=max_events)
+        self._first: float | None = None
+
+    def tick(self, now: float | None = None) -> float:
+        now = self.clock() if now is None else now
+        with self._lock:
+            if self._first is None:
+                self._first = now
+            self._times.append(now)
+            return self._fps_locked(now)
+
+    def fps(self, now: float | None = None) -> float:
+        now = self.clock() if now is None else now
+        with self._lock:
+            return self._fps_locked(now)
+
+    def _fps_locked(self, now: float) -> float:
+        while self._times and self._times[0] < now - self.window_s:
+            self._times.popleft()
+        n = len(self._times)
+        if n == 0 or self._first is None:
+            return 0.0
+        if now - self._first >= self.window_s:
+            return n / self.window_s
+        # A stream younger than the window: the rate between its first and last frames,
+        # so the first seconds do not read low.
+        if n < 2:
+            return 0.0
+        return (n - 1) / max(self._times[-1] - self._times[0], 1e-6)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._times.clear()
+            self._first = None
+
+
+class LiveProcessor:
+    """The ``video_frame_callback``: frame in, annotated frame out, result queued.
+
+    Runs on streamlit-webrtc's worker thread. It uses only the shared, thread-safe
+    pipeline, the :class:`OptionsBox` and the :class:`ResultQueue`; never ``st.*``.
+    """
+
+    def __init__(self, patrol: MaskPatrol, options: OptionsBox, results: ResultQueue,
+                 clock: Clock = time.monotonic) -> None:
+        self.patrol = patrol
+        self.options = options
+        self.results = results
+        self.clock = clock
+        self.meter = FpsMeter(clock=clock)
+        self._count_lock = threading.Lock()
+        self.frames = 0
+        self.errors = 0
+        self.analysis_s = 0.0
+
+    def process_rgb(self, rgb: np.ndarray) -> tuple[np.ndarray, FrameResult]:
+        """Analyse and annotate one RGB frame (the testable core of :meth:`__call__`)."""
+        opts = self.options.get()
+        if opts.mirror:
+            rgb = rgb[:, ::-1]
+        rgb = np.ascontiguousarray(rgb)  # cv2 drawing needs contiguous, writable memory
+        start = time.perf_counter()
+        faces = self.patrol.analyze(rgb, opts.settings)
+        annotate(rgb, faces, opts.show_probability, in_place=True)
+        elapsed = time.perf_counter() - start
+        now = self.clock()
+        fps = self.meter.tick(now)
+        with self._count_lock:
+            self.frames += 1
+            self.analysis_s += elapsed
+        result = FrameResult.from_faces(faces, now, elapsed * 1000.0, fps)
+        self.results.put(result)
+        return rgb, result
+
+    def __call__(self, frame: Any) -> Any:
+        """``av.VideoFrame`` -> ``av.VideoFrame``. An error in one frame is logged and
+        reported, and the frame passes through unchanged: raising here would end the
+        stream for the user."""
+        import av
+
+        try:
+            rgb = frame.to_ndarray(format="rgb24")
+            out, _ = self.process_rgb(rgb)
+            return av.VideoFrame.from_ndarray(out, format="rgb24")
+        except Exception as exc:  # noqa: BLE001 - keep the stream alive, show the error
+            with self._count_lock:
+                self.errors += 1
+                first = self.errors == 1
+            if first:
+                LOGGER.exception("live frame analysis failed")
+            self.results.put(FrameResult(self.clock(), 0, 0, 0, 0.0, self.meter.fps(), error=str(exc)))
+            return frame
+
+    def reset(self) -> None:
+        """Start counting afresh (a new stream)."""
+        self.meter.reset()
+        with self._count_lock:
+            self.frames = 0
+            self.errors = 0
+            self.analysis_s = 0.0
+
+    def stats(self) -> tuple[int, float]:
+        """(frames processed, mean analysis milliseconds per frame) since the last reset."""
+        with self._count_lock:
+            n, total = self.frames, self.analysis_s
+        return n, (total / n * 1000.0 if n else 0.0)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the live panel shows for the last second."""
+
+    faces: int
+    masked: int
+    no_mask: int
+    fps: float
+    analysis_ms: float
+    frames: int  # results summarised in this snapshot
+    error: str | None = None
+
+    @property
+    def alert(self) -> bool:
+        return self.no_mask > 0
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    time: float
+    faces: int
+    masked: int
+    no_mask: int
+
+
+def summarize_window(results: Sequence[FrameResult], now: float, window_s: float = 1.0,
+                     stale_s: float = 2.0) -> Snapshot | None:
+    """The counts most frames of the last ``window_s`` showed (the mode, not the last
+    frame: one frame where the detector blinks should not flip the panel), the latest FPS
+    and the mean analysis time. ``None`` when no frame arrived in the last ``stale_s``."""
+    fresh = sorted((r for r in results if r.time >= now - stale_s), key=lambda r: r.time)
+    if not fresh:
+        return None
+    recent = [r for r in fresh if r.time >= fresh[-1].time - window_s]
+    error = next((r.error for r in reversed(recent) if r.error is not None), None)
+    ok = [r for r in recent if r.error is None]
+    if not ok:
+        return Snapshot(0, 0, 0, recent[-1].fps, 0.0, 0, error)
+    counts = Counter((r.faces, r.masked, r.no_mask) for r in ok)
+    last_seen = {(r.faces, r.masked, r.no_mask): r.time for r in ok}
+    best = max(counts, key=lambda k: (counts[k], last_seen[k]))  # ties: the more recent reading
+    mean_ms = sum(r.analysis_ms for r in ok) / len(ok)
+    return Snapshot(best[0], best[1], best[2], ok[-1].fps, mean_ms, len(ok), error)
+
+
+class LivePanel:
+    """Page-side memory of the stream: the last seconds of results and a minute of
+    one-per-update history for the chart. Not shared with the callback thread."""
+
+    def __init__(self, window_s: float = 1.0, history_s: float = 60.0, clock: Clock = time.monotonic) -> None:
+        self.window_s = window_s
+        self.history_s = history_s
+        self.clock = clock
+        self._recent: deque[FrameResult] = deque(maxlen=512)
+        self.history: deque[HistoryPoint] = deque(maxlen=int(history_s * 4) + 8)
+        self.last: Snapshot | None = None
+
+    def update(self, results: Sequence[FrameResult], now: float | None = None) -> Snapshot | None:
+        """Fold newly drained results in; returns the current snapshot (or ``None``)."""
+        now = self.clock() if now is None else now
+        self._recent.extend(results)
+        while self._recent and self._recent[0].time < now - max(self.window_s, 2.0):
+            self._recent.popleft()
+        snap = summarize_window(list(self._recent), now, self.window_s)
+        if snap is not None and snap.frames:
+            self.history.append(HistoryPoint(now, snap.faces, snap.masked, snap.no_mask))
+        while self.history and self.history[0].time < now - self.history_s:
+            self.history.popleft()
+        self.last = snap
+        return snap
+
+    def chart_data(self, now: float | None = None) -> dict[str, list[float]]:
+        """Columns for a line chart: seconds relative to now, and the three counts."""
+        now = self.clock() if now is None else now
+        points = list(self.history)
+        return {
+            "seconds": [round(p.time - now, 1) for p in points],
+            "Faces": [p.faces for p in points],
+            "Masked": [p.masked for p in points],
+            "No mask": [p.no_mask for p in points],
+        }
+
+    def reset(self) -> None:
+        self._recent.clear()
+        self.history.clear()
+        self.last = None
+
+
+def release_memory() -> None:
+    """Free what a stopped stream leaves behind, and give it back to the OS.
+
+    A stopped aiortc peer connection (codec contexts, frame buffers: ~20 MB at 640x480)
+    sits in reference cycles that only a full collection frees; left to the cyclic GC's
+    schedule, RSS climbed ~20 MB per start/stop before falling back. The freed frame
+    buffers then stay in glibc's per-thread arenas, so RSS after a stop wandered by
+    +-25 MB; ``malloc_trim`` returns them, which matters on a 512 MB dyno.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
+
+
+class LiveSession:
+    """The per-browser-session bundle kept in ``st.session_state``: created once, reused
+    by every rerun and every start/stop, so restarting a stream allocates nothing new."""
+
+    def __init__(self, patrol: MaskPatrol, clock: Clock = time.monotonic, queue_size: int = 256) -> None:
+        self.options = OptionsBox()
+        self.results = ResultQueue(queue_size)
+        self.processor = LiveProcessor(patrol, self.options, self.results, clock=clock)
+        self.panel = LivePanel(clock=clock)
+        self.was_playing = False
+
+    def on_playing(self, playing: bool) -> bool:
+        """Tell the session whether the stream plays now (every rerun). On a fresh start,
+        forget the previous stream's numbers; on a stop, free the stopped stream.
+
+        Returns True when a new stream just started.
+        """
+        started = playing and not self.was_playing
+        stopped = self.was_playing and not playing
+        self.was_playing = playing
+        if started:
+            self.results.clear()
+            self.processor.reset()
+            self.panel.reset()
+        if stopped:
+            release_memory()
+        return started
+
+    def refresh(self) -> Snapshot | None:
+        """Drain the queue into the panel (page thread, about once a second)."""
+        return self.panel.update(self.results.drain())

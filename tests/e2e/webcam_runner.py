@@ -1,0 +1,344 @@
+"""Drive the live webcam page end to end, inside an isolated network namespace.
+
+Run by ``tests/e2e/test_webcam.py`` as ``unshare -n python webcam_runner.py ...`` (root):
+the new namespace has only a loopback interface, so every packet of the test (HTTP,
+websocket, WebRTC media) stays on this machine. aiortc ignores 127.0.0.1 as an ICE
+candidate, so we add 127.0.0.2 to ``lo`` and serve and browse there.
+
+Steps: start ``streamlit run app.py``; start headless Chromium whose fake camera plays
+the test clip; open the webcam page; press Start; wait until the returned video plays;
+read the live metrics for a few seconds; screenshot; check the returned video carries
+the red/green boxes; measure server CPU per analysed frame; then stop and start the
+stream 5 times, recording the server's RSS and thread count after every stop. Prints
+one line ``WEBCAM_RESULT {json}`` for the test to assert on. No assertions here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.2"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
+IFRAME = 'iframe[title*="webrtc_streamer"]'
+
+METRICS_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
+    (m.querySelector('[data-testid="stMetricLabel"]') || m).innerText.trim().split('\\n')[0],
+    (m.querySelector('[data-testid="stMetricValue"]') || m).innerText.trim()]))"""
+
+VIDEO_STATE_JS = """() => { const v = document.querySelector('video');
+    return v ? {readyState: v.readyState, paused: v.paused, width: v.videoWidth, height: v.videoHeight,
+                time: v.currentTime} : null; }"""
+
+# The panel's caption "N frames analysed in this stream, M ms each on average."
+FRAMES_JS = """() => { for (const e of document.querySelectorAll('[data-testid="stCaptionContainer"]')) {
+    const m = e.innerText.match(/(\\d+) frames analysed in this stream, (\\d+) ms/);
+    if (m) return [parseInt(m[1]), parseInt(m[2])]; }
+    return null; }"""
+
+# Count pixels in the returned video near the annotation colours (maskpatrol.annotate:
+# mask (0,200,83), no mask (230,30,30)); the clip itself has neither saturated green nor red.
+BOX_PIXELS_JS = """() => { const v = document.querySelector('video');
+    if (!v || !v.videoWidth) return null;
+    const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let green = 0, red = 0, greenX = 0, redX = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        const r = d[i], gr = d[i + 1], b = d[i + 2], x = (i / 4) % c.width;
+        if (gr > 140 && r < 90 && b < 140 && gr - r > 90) { green++; greenX += x; }
+        if (r > 170 && gr < 90 && b < 90 && r - gr > 110) { red++; redX += x; }
+    }
+    return {green, red, green_x: green ? Math.round(greenX / green) : null,
+            red_x: red ? Math.round(redX / red) : null, width: c.width, height: c.height}; }"""
+
+
+# Keep a handle on the component's peer connection (in its iframe) to read WebRTC stats:
+# how many frames the browser really sends, and whether it throttled itself ("cpu").
+PC_SPY_JS = """(() => { const Orig = window.RTCPeerConnection; if (!Orig || Orig.__spied) return;
+    class Spied extends Orig { constructor(...a) { super(...a); window.__pc = this; } }
+    Spied.__spied = true; window.RTCPeerConnection = Spied; })()"""
+
+PC_STATS_JS = """async () => { const pc = window.__pc; if (!pc) return null; const out = {};
+    (await pc.getStats()).forEach(s => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') Object.assign(out, {
+            sent_fps: s.framesPerSecond, frames_encoded: s.framesEncoded, sent_width: s.frameWidth,
+            quality_limitation: s.qualityLimitationReason});
+        if (s.type === 'inbound-rtp' && s.kind === 'video') Object.assign(out, {
+            received_fps: s.framesPerSecond, frames_decoded: s.framesDecoded});
+    }); return out; }"""
+
+
+def log(msg: str) -> None:
+    print(f"[webcam_runner {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def setup_loopback() -> None:
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "addr", "add", f"{HOST}/8", "dev", "lo"], check=True)
+    links = subprocess.run(["ip", "-o", "link"], check=True, capture_output=True, text=True).stdout
+    names = [line.split(":")[1].strip() for line in links.splitlines()]
+    if names != ["lo"]:  # refuse to run anywhere but an isolated namespace
+        raise SystemExit(f"not in an isolated network namespace (interfaces: {names})")
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def start_server(port: int, log_path: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", HOST,
+           "--server.port", str(port), "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    out = open(log_path, "wb")
+    # The deployment setting we recommend (Procfile / README): without it glibc gives each
+    # short-lived WebRTC thread its own malloc arena, and RSS after a stop climbed ~29 MB
+    # over the first five start/stop cycles before levelling off; with it, it stays flat.
+    env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/_stcore/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    wait_for(healthy, 90, "the Streamlit server")
+    return proc
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def to_number(text: str) -> float | None:
+    m = re.search(r"-?\d+(?:\.\d+)?", text or "")
+    return float(m.group()) if m else None
+
+
+def set_slider(page, label: str, target: float) -> float:
+    """Move a Streamlit slider with the keyboard, as a user can; returns its final value."""
+    thumb = page.locator('[data-testid="stSlider"]').filter(has_text=label).locator('input[type="range"]')
+    low, high = float(thumb.get_attribute("min")), float(thumb.get_attribute("max"))
+    thumb.focus()
+    for _ in range(100):
+        value = float(thumb.input_value())
+        if value == target:
+            break
+        if target >= high:
+            thumb.press("End")
+        elif target <= low:
+            thumb.press("Home")
+        else:
+            thumb.press("ArrowRight" if value < target else "ArrowLeft")
+        time.sleep(0.1)
+    time.sleep(1.5)  # the last change reruns the script
+    return float(thumb.input_value())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--clip", type=Path, required=True)
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--port", type=int, default=8599)
+    ap.add_argument("--screenshot", type=Path, required=True)
+    ap.add_argument("--logdir", type=Path, required=True)
+    ap.add_argument("--cycles", type=int, default=5)
+    ap.add_argument("--sample-seconds", type=float, default=8.0)
+    ap.add_argument("--min-face", type=int, default=None,
+                    help="set the sidebar's 'Smallest face (pixels)' to this before starting")
+    args = ap.parse_args()
+
+    import psutil
+    from playwright.sync_api import sync_playwright
+
+    setup_loopback()
+    args.logdir.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {"ok": False}
+    server = start_server(args.port, args.logdir / "streamlit.log")
+    server_ps = psutil.Process(server.pid)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=args.chromium,
+                args=CHROMIUM_ARGS + [f"--use-file-for-fake-video-capture={args.clip}"],
+                timeout=60_000)
+            try:
+                run_session(browser, args, server_ps, result)
+            finally:
+                browser.close()
+        result["ok"] = True
+    except Exception as exc:  # reported to the test, which fails with this message
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        log(result["error"])
+    finally:
+        stop_process(server)
+        print("WEBCAM_RESULT " + json.dumps(result), flush=True)
+
+
+def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.add_init_script(PC_SPY_JS)
+    page.on("console", lambda m: m.type == "error" and log(f"console: {m.text}"))
+    # Through the app's navigation, as a visitor arrives (app.py sets the wide layout).
+    page.goto(f"http://{HOST}:{args.port}/", timeout=60_000)
+    page.get_by_role("link", name=re.compile("Live webcam")).first.click(timeout=60_000)
+    page.get_by_role("heading", name="Live webcam").wait_for(timeout=60_000)
+    frame = page.frame_locator(IFRAME)
+    start = frame.get_by_role("button", name=re.compile(r"^start$", re.I))
+    stop = frame.get_by_role("button", name=re.compile(r"^stop$", re.I))
+    iframe = page.locator(IFRAME)
+
+    def in_iframe(js: str) -> Any:
+        handle = iframe.element_handle(timeout=30_000)
+        content = handle.content_frame() if handle else None
+        return content.evaluate(js) if content else None
+
+    def video_state() -> dict | None:
+        return in_iframe(VIDEO_STATE_JS)
+
+    def playing() -> bool:
+        s = video_state()
+        return bool(s and s["readyState"] >= 2 and not s["paused"] and s["width"] > 0 and s["time"] > 0.5)
+
+    def metrics() -> dict[str, float | None]:
+        return {k: to_number(v) for k, v in page.evaluate(METRICS_JS).items()}
+
+    def frames_analysed() -> int | None:
+        found = page.evaluate(FRAMES_JS)
+        return found[0] if found else None
+
+    def analysis_ms() -> int | None:
+        found = page.evaluate(FRAMES_JS)
+        return found[1] if found else None
+
+    def start_stream() -> float:
+        t0 = time.monotonic()
+        start.click(timeout=30_000)
+        wait_for(playing, 60, "the returned video to play")
+        return time.monotonic() - t0
+
+    def stop_stream() -> None:
+        stop.click(timeout=30_000)
+        start.wait_for(timeout=30_000)
+
+    if args.min_face:
+        result["min_face"] = set_slider(page, "Smallest face", args.min_face)
+
+    # --- first stream: correctness, fps, screenshot, CPU per frame -------------------
+    result["connect_s"] = round(start_stream(), 2)
+    log(f"video playing after {result['connect_s']}s")
+    wait_for(lambda: (metrics().get("Faces") or 0) >= 1, 60, "the Faces metric to reach 1")
+    time.sleep(3.0)  # let the codec's bitrate ramp up and the FPS window fill
+    samples = []
+    cpu0, frames0, t0 = server_ps.cpu_times(), frames_analysed(), time.monotonic()
+    deadline = time.monotonic() + args.sample_seconds
+    while time.monotonic() < deadline:
+        samples.append(metrics())
+        time.sleep(1.0)
+    cpu1, frames1, t1 = server_ps.cpu_times(), frames_analysed(), time.monotonic()
+    result["samples"] = samples
+    cpu_s = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+    if frames0 is not None and frames1 is not None and frames1 > frames0:
+        result["cpu_ms_per_frame"] = round(cpu_s * 1000.0 / (frames1 - frames0), 1)
+        result["frames_window"] = frames1 - frames0
+        result["processed_fps_window"] = round((frames1 - frames0) / (t1 - t0), 2)
+    result["server_cpu_percent"] = round(100.0 * cpu_s / (t1 - t0), 1)
+    result["webrtc_stats"] = in_iframe(PC_STATS_JS)
+    result["analysis_ms_mean"] = analysis_ms()  # wall time of analyse+draw per frame
+    result["video_size"] = video_state()
+    result["box_pixels"] = in_iframe(BOX_PIXELS_JS)
+    page.screenshot(path=str(args.screenshot), full_page=True)
+    result["alert_text"] = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+
+    # --- a sidebar change reaches the running stream without a restart -----------------
+    # Mirror view is on by default, so the clip's right-hand (unmasked, red) face shows on
+    # the left; switching it off must move the red box to the right within seconds, in the
+    # same stream (the frame counter keeps counting instead of starting again).
+    def red_right_of_green() -> bool | None:
+        px = in_iframe(BOX_PIXELS_JS) or {}
+        if not px.get("red_x") or not px.get("green_x"):
+            return None
+        return px["red_x"] > px["green_x"]
+
+    live: dict[str, Any] = {"red_right_before": red_right_of_green(), "frames_before": frames_analysed()}
+    t0 = time.monotonic()
+    page.locator('[data-testid="stSidebar"]').get_by_text("Mirror view", exact=True).click()
+    wait_for(lambda: red_right_of_green() is True, 30, "the red box to move right after turning mirror off")
+    live["seconds_to_apply"] = round(time.monotonic() - t0, 1)
+    # The panel redraws once a second: wait for its next frame count.
+    live["frames_after"] = wait_for(lambda: (frames_analysed() or 0) > (live["frames_before"] or 0) and frames_analysed(),
+                                    10, "the frame counter to move on")
+    live["still_playing"] = playing()
+    live["red_right_after"] = True
+    result["live_settings"] = live
+
+    # --- start/stop cycles: nothing may keep growing on the server ---------------------
+    rss, threads = [], []
+    for cycle in range(args.cycles):
+        if cycle:
+            start_stream()
+            wait_for(lambda: (metrics().get("FPS") or 0) > 0, 30, "frames being analysed")
+            time.sleep(2.0)
+        stop_stream()
+        time.sleep(2.0)  # let the worker threads and peer connection shut down
+        readings = []
+        for _ in range(3):  # the median of three, one second apart: RSS jitters by a few MB
+            readings.append(server_ps.memory_info().rss)
+            time.sleep(1.0)
+        rss.append(sorted(readings)[1])
+        threads.append(server_ps.num_threads())
+        log(f"cycle {cycle + 1}: rss {rss[-1] / 2**20:.1f} MB, threads {threads[-1]}")
+    result["rss_mb"] = [round(r / 2**20, 1) for r in rss]
+    result["threads"] = threads
+    result["panel_after_stop"] = metrics()
+
+    # --- closing the tab: the session's worker must go away too ------------------------
+    start_stream()
+    time.sleep(2.0)
+    threads_playing = server_ps.num_threads()
+    page.close()
+    t0 = time.monotonic()
+    # aiortc notices a vanished browser by its ICE consent checks failing (~30 s).
+    try:
+        wait_for(lambda: server_ps.num_threads() <= threads[-1], 90, "the closed tab's stream to stop", 1.0)
+    except TimeoutError as exc:
+        log(str(exc))
+    result["close_cleanup_s"] = round(time.monotonic() - t0, 1)
+    result["threads_playing_before_close"] = threads_playing
+    result["threads_after_close"] = server_ps.num_threads()
+    result["rss_after_close_mb"] = round(server_ps.memory_info().rss / 2**20, 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The webcam callback and its counters, without Streamlit or a browser."""
+
+from __future__ import annotations
+
+import threading
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from maskpatrol.annotate import NO_MASK_RGB
+from maskpatrol.detectors import DetectorSettings
+from maskpatrol.live import (FpsMeter, FrameResult, LiveOptions, LivePanel, LiveProcessor, LiveSession,
+                             OptionsBox, ResultQueue, summarize_window)
+from maskpatrol.pipeline import Settings
+
+
+class FakeClock:
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def result(t: float, faces: int = 1, masked: int = 1, fps: float = 25.0, error: str | None = None) -> FrameResult:
+    return FrameResult(t, faces, masked, faces - masked, 10.0, fps, error)
+
+
+@pytest.fixture(scope="module")
+def frame_640(astronaut_rgb) -> np.ndarray:
+    """A 640x480 webcam-like frame with the astronaut's (unmasked) face left of centre."""
+    frame = np.full((480, 640, 3), 120, np.uint8)
+    frame[:, 64:576] = cv2.resize(astronaut_rgb, (512, 480), interpolation=cv2.INTER_AREA)
+    return frame
+
+
+# --- FPS meter -------------------------------------------------------------------------
+
+def test_fps_meter_reads_the_frame_rate():
+    meter = FpsMeter(window_s=2.0)
+    t = 0.0
+    for _ in range(100):  # 4 s at 25 fps
+        fps = meter.tick(t)
+        t += 0.04
+    assert fps == pytest.approx(25.0, abs=0.6)
+
+
+def test_fps_meter_is_right_from_the_first_frames_and_decays_when_frames_stop():
+    meter = FpsMeter(window_s=2.0)
+    for i in range(6):  # the first 0.2 s of a 25 fps stream
+        fps = meter.tick(i * 0.04)
+    assert fps == pytest.approx(25.0, rel=0.05)
+    assert meter.fps(0.2 + 1.0) == pytest.approx(25.0, rel=0.05)  # still within the young window
+    assert meter.fps(0.2 + 3.0) == 0.0  # nothing in the last 2 s
+    meter.reset()
+    assert meter.fps(10.0) == 0.0
+
+
+def test_fps_meter_memory_is_bounded():
+    meter = FpsMeter(window_s=1e9, max_events=50)
+    for i in range(1000):
+        meter.tick(i * 0.001)
+    assert len(meter._times) == 50
+
+
+# --- queue and options ------------------------------------------------------------------
+
+def test_result_queue_drops_the_oldest_when_nobody_reads():
+    q = ResultQueue(maxlen=10)
+    for i in range(25):
+        q.put(result(float(i)))
+    assert len(q) == 10 and q.dropped == 15
+    items = q.drain()
+    assert [r.time for r in items] == [float(i) for i in range(15, 25)]
+    assert len(q) == 0 and q.drain() == []
+
+
+def test_result_queue_under_concurrent_writers_loses_nothing_it_keeps():
+    q = ResultQueue(maxlen=100_000)
+    drained: list[FrameResult] = []
+
+    def writer(k: int) -> None:
+        for i in range(2000):
+            q.put(result(k * 10_000 + i))
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    while any(th.is_alive() for th in threads):
+        drained.extend(q.drain())
+    drained.extend(q.drain())
+    assert len(drained) == 8000 and len({r.time for r in drained}) == 8000
+
+
+def test_options_box_hands_out_the_latest_options():
+    box = OptionsBox()
+    assert box.get().mirror is False
+    new = LiveOptions(Settings(threshold=0.9), show_probability=False, mirror=True)
+    box.set(new)
+    assert box.get() is new
+
+
+# --- the callback ----------------------------------------------------------------------
+
+def test_processor_annotates_the_frame_and_queues_counts(patrol, frame_640):
+    q = ResultQueue()
+    proc = LiveProcessor(patrol, OptionsBox(), q)
+    out, res = proc.process_rgb(frame_640.copy())
+    assert (res.faces, res.masked, res.no_mask) == (1, 0, 1)
+    assert out.shape == frame_640.shape and not np.array_equal(out, frame_640)
+    # The thick red "No mask" box is drawn on the returned frame.
+    red = np.all(out == np.array(NO_MASK_RGB, np.uint8), axis=-1)
+    assert red.sum() > 200
+    assert q.drain() == [res]
+    assert proc.stats()[0] == 1
+
+
+def test_callback_takes_and_returns_av_frames(patrol, frame_640):
+    proc = LiveProcessor(patrol, OptionsBox(), ResultQueue())
+    frame = av.VideoFrame.from_ndarray(frame_640, format="rgb24").reformat(format="yuv420p")
+    frame.pts = 1234
+    out = proc(frame)
+    assert isinstance(out, av.VideoFrame) and (out.width, out.height) == (640, 480)
+    assert proc.results.drain()[0].no_mask == 1
+
+
+def test_settings_changed_mid_stream_apply_to_the_next_frame(patrol, frame_640):
+    """The page writes new options while frames flow; no restart needed."""
+    box = OptionsBox()
+    proc = LiveProcessor(patrol, box, ResultQueue())
+    _, first = proc.process_rgb(frame_640)
+    box.set(LiveOptions(Settings(DetectorSettings(min_face_px=400))))  # larger than any face here
+    _, second = proc.process_rgb(frame_640)
+    box.set(LiveOptions(Settings(threshold=0.99999)))  # almost nothing counts as unmasked
+    _, third = proc.process_rgb(frame_640)
+    assert first.no_mask == 1 and second.faces == 0
+    assert third.faces == 1 and third.masked == 1
+
+
+def test_mirror_view_flips_the_picture_and_the_boxes(patrol, frame_640):
+    box = OptionsBox()
+    proc = LiveProcessor(patrol, box, ResultQueue())
+    plain, _ = proc.process_rgb(frame_640)
+    box.set(LiveOptions(mirror=True))
+    mirrored, _ = proc.process_rgb(frame_640)
+
+    def red_x(img: np.ndarray) -> float:
+        return float(np.nonzero(np.all(img == np.array(NO_MASK_RGB, np.uint8), axis=-1))[1].mean())
+
+    assert red_x(plain) < 320 < red_x(mirrored)
+
+
+def test_a_failing_frame_is_reported_and_passed_through(patrol, frame_640):
+    class Broken:
+        def analyze(self, *a, **k):
+            raise RuntimeError("model exploded")
+
+    proc = LiveProcessor(Broken(), OptionsBox(), ResultQueue())  # type: ignore[arg-type]
+    frame = av.VideoFrame.from_ndarray(frame_640, format="rgb24")
+    assert proc(frame) is frame
+    [res] = proc.results.drain()
+    assert res.error == "model exploded" and proc.errors == 1
+
+
+def test_processor_is_safe_across_threads(patrol, frame_640):
+    """Several sessions' callbacks share one pipeline at once."""
+    q = ResultQueue(maxlen=1000)
+    procs = [LiveProcessor(patrol, OptionsBox(), q) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def run(p: LiveProcessor) -> None:
+        try:
+            for _ in range(4):
+                p.process_rgb(frame_640)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in procs]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert not errors
+    assert [(r.faces, r.no_mask) for r in q.drain()] == [(1, 1)] * 12
+
+
+# --- what the panel shows --------------------------------------------------------------
+
+def test_summary_is_what_most_frames_of_the_last_second_showed():
+    rs = [result(10.0 + i * 0.04, faces=2, masked=1) for i in range(25)]
+    rs[12] = result(rs[12].time, faces=1, masked=1)  # one frame where the detector blinked
+    snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.no_mask) == (2, 1, 1)
+    assert snap.alert and snap.frames == 25 and snap.fps == 25.0
+
+
+def test_summary_follows_a_change_and_goes_blank_when_frames_stop():
+    rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
+    rs += [result(11.0 + i * 0.04, faces=1, masked=0) for i in range(25)]
+    snap = summarize_window(rs, now=12.0)
+    assert (snap.masked, snap.no_mask) == (0, 1)
+    assert summarize_window(rs, now=20.0) is None
+
+
+def test_summary_reports_errors():
+    snap = summarize_window([result(10.0, error="boom")], now=10.1)
+    assert snap is not None and snap.error == "boom" and snap.faces == 0
+
+
+def test_panel_keeps_one_minute_of_history():
+    clock = FakeClock(0.0)
+    panel = LivePanel(clock=clock)
+    for second in range(150):
+        clock.t = float(second)
+        masked = 1 if second < 100 else 0
+        panel.update([result(second - 0.5 + i * 0.04, faces=1, masked=masked) for i in range(12)])
+    data = panel.chart_data()
+    assert len(data["seconds"]) == 61  # now and the 60 seconds before
+    assert data["seconds"][0] == -60.0 and data["seconds"][-1] == 0.0
+    # second 90 (oldest kept) was masked, the last 50 seconds were not
+    assert data["Masked"][0] == 1 and data["Masked"][-1] == 0 and data["No mask"][-1] == 1
+    assert sum(data["No mask"]) == 50
+    assert set(data) == {"seconds", "Faces", "Masked", "No mask"}
+
+
+def test_session_resets_on_a_new_stream_and_stays_bounded(patrol, frame_640):
+    clock = FakeClock(0.0)
+    session = LiveSession(patrol, clock=clock, queue_size=8)
+    assert session.on_playing(True) is True
+    for _ in range(20):  # nobody reads: the queue stays at its bound
+        session.processor.process_rgb(frame_640)
+    assert len(session.results) == 8
+    snap = session.refresh()
+    assert snap is not None and snap.no_mask == 1
+    assert session.on_playing(True) is False  # still the same stream
+    session.on_playing(False)
+    assert session.on_playing(True) is True  # a new stream starts from zero
+    assert session.processor.stats() == (0, 0.0) and len(session.results) == 0
+    assert session.panel.last is None and not session.panel.history
