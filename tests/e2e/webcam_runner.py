@@ -256,7 +256,18 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
         result["min_face"] = set_slider(page, "Smallest face", args.min_face)
 
     # --- first stream: correctness, fps, screenshot, CPU per frame -------------------
-    result["connect_s"] = round(start_stream(), 2)
+    # The very first connection of a fresh server occasionally never started playing in
+    # CI (seen once in a clean clone; the same run alone passed). A person would press
+    # Stop and Start again; so does the test, once, and records that it had to. The five
+    # start/stop cycles below get no such second chance.
+    try:
+        result["connect_s"] = round(start_stream(), 2)
+    except TimeoutError:
+        page.screenshot(path=str(Path(args.logdir) / "first_connect_failed.png"))
+        log(f"first connection did not play (video state {video_state()}); pressing Stop and Start again")
+        result["first_connect_retried"] = True
+        stop_stream()
+        result["connect_s"] = round(start_stream(), 2)
     log(f"video playing after {result['connect_s']}s")
     wait_for(lambda: (metrics().get("Faces") or 0) >= 1, 60, "the Faces metric to reach 1")
     time.sleep(3.0)  # let the codec's bitrate ramp up and the FPS window fill
