@@ -18,7 +18,7 @@ from .detectors import DETECTOR_NAMES, DetectorSettings
 from .images import ImageError, encode_png, load_image
 from .model_card import ModelNotFoundError
 from .paths import default_model_dir
-from .pipeline import MaskPatrol, Settings, summarize
+from .pipeline import MaskPatrol, Settings, image_record, summarize
 from .preprocess import center_square
 
 DESCRIPTION = """Find faces and tell whether each wears a face mask.
@@ -104,11 +104,11 @@ def run_detect(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     if args.annotate_dir:
         args.annotate_dir.mkdir(parents=True, exist_ok=True)
     for path in args.images:
-        row: dict[str, Any] = {"path": path, "width": None, "height": None, "faces": [], "error": None}
+        row = image_record(path)
         try:
             rgb = load_image(path)
             faces = patrol.analyze(rgb, settings)
-            row.update(width=int(rgb.shape[1]), height=int(rgb.shape[0]), faces=[f.to_dict() for f in faces])
+            row = image_record(path, faces, int(rgb.shape[1]), int(rgb.shape[0]))
             if args.annotate_dir:
                 out = args.annotate_dir / (Path(path).stem + ".annotated.png")
                 out.write_bytes(encode_png(annotate(rgb, faces)))

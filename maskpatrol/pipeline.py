@@ -35,6 +35,14 @@ class Face:
                 "p_no_mask": round(float(self.p_no_mask), 6)}
 
 
+def image_record(path: str, faces: Sequence[Face] = (), width: int | None = None,
+                 height: int | None = None, error: str | None = None) -> dict[str, Any]:
+    """One image in the schema of ``python -m maskpatrol detect --json``; the CLI and the
+    Photos page's JSON download both write it, so the two can never drift apart."""
+    return {"path": path, "width": width, "height": height,
+            "faces": [f.to_dict() for f in faces], "error": error}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a user may change, as one immutable value passed with each call.

@@ -26,7 +26,7 @@ import numpy as np
 from .annotate import annotate
 from .detectors import DetectorSettings
 from .images import ImageError, encode_png, load_image
-from .pipeline import Face, MaskPatrol, Settings, label_for, summarize
+from .pipeline import Face, MaskPatrol, Settings, image_record, label_for, summarize
 from .paths import REPORTS_DIR
 from .preprocess import square_crop
 
@@ -145,8 +145,7 @@ def annotated_png(data: bytes, result: ImageResult, show_probability: bool = Tru
 
 def cli_record(result: ImageResult) -> dict[str, Any]:
     """One photo in the schema of ``python -m maskpatrol detect --json``."""
-    return {"path": result.name, "width": result.width, "height": result.height,
-            "faces": [f.to_dict() for f in result.faces], "error": result.error}
+    return image_record(result.name, result.faces, result.width, result.height, result.error)
 
 
 def to_json(results: Sequence[ImageResult]) -> str:
