@@ -99,7 +99,8 @@ def _classify_row(row: dict[str, Any]) -> str:
 
 
 def run_detect(args: argparse.Namespace, patrol: MaskPatrol) -> int:
-    settings = Settings(DetectorSettings(args.scale_factor, args.min_neighbors, args.min_face), args.threshold)
+    settings = Settings(DetectorSettings(args.scale_factor, args.min_neighbors, args.min_face, args.detector),
+                        args.threshold)
     failed = False
     if args.annotate_dir:
         args.annotate_dir.mkdir(parents=True, exist_ok=True)

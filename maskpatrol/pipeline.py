@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +64,23 @@ class MaskPatrol:
     """Detector + classifier + model card. Shared by all users and threads, never mutated."""
 
     def __init__(self, detector: Detector, classifier: MaskClassifier, card: ModelCard) -> None:
+        #: The detector used when a call does not name another one.
         self.detector = detector
         self.classifier = classifier
         self.card = card
+        self._detectors: dict[str, Detector] = {detector.name: detector}
+        self._detectors_lock = threading.Lock()
+
+    def detector_for(self, name: str) -> Detector:
+        """The detector called ``name``, built on first use and then shared: a page that
+        never picks a second detector never loads its model."""
+        found = self._detectors.get(name)
+        if found is not None:
+            return found
+        with self._detectors_lock:
+            if name not in self._detectors:
+                self._detectors[name] = make_detector(name)
+            return self._detectors[name]
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, detector: str = "haar",
@@ -92,7 +107,7 @@ class MaskPatrol:
         """All faces of an RGB image with their labels. ``timings`` (if given) receives
         detection and classification milliseconds, for the benchmarks."""
         t0 = time.perf_counter()
-        boxes = self.detector.detect(rgb, settings.detector)
+        boxes = self.detector_for(settings.detector.name).detect(rgb, settings.detector)
         t1 = time.perf_counter()
         crops = [square_crop(rgb, box) for box in boxes]
         probs = self.classifier.predict(crops)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -22,6 +22,9 @@ class DetectorSettings:
     min_neighbors: int = 5
     #: Smallest face, in pixels of the original image, that must still be found.
     min_face_px: int = 40
+    #: Which detector runs (a key of :data:`DETECTOR_NAMES`). Part of the per-call value,
+    #: so one user picking another detector never changes what another user runs.
+    name: str = "haar"
 
 
 class Detector(Protocol):
@@ -32,13 +35,23 @@ class Detector(Protocol):
         ...
 
 
+def _haar() -> Detector:
+    from .haar import HaarDetector
+
+    return HaarDetector()
+
+
+#: CLI name -> factory. Factories import lazily so that a process only pays for the
+#: detectors it actually uses.
+_FACTORIES: dict[str, Callable[[], Detector]] = {"haar": _haar}
+
+DETECTOR_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+
+
 def make_detector(name: str = "haar") -> Detector:
     """Build a detector by its CLI name."""
-    if name == "haar":
-        from .haar import HaarDetector
-
-        return HaarDetector()
-    raise ValueError(f"unknown detector {name!r}; available: haar")
-
-
-DETECTOR_NAMES = ("haar",)
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ValueError(f"unknown detector {name!r}; available: {', '.join(DETECTOR_NAMES)}") from None
+    return factory()

@@ -115,3 +115,12 @@ def test_missing_model_dir_gives_clear_error(tmp_path):
 
     with pytest.raises(ModelNotFoundError, match="maskpatrol.train"):
         MaskPatrol.load(tmp_path)
+
+
+def test_detector_is_chosen_per_call_and_built_once(patrol, astronaut_rgb):
+    """A user's detector choice travels in the settings; an unknown name is a clear error."""
+    haar = DetectorSettings(name="haar")
+    assert patrol.detector_for("haar") is patrol.detector_for("haar")
+    assert [f.box for f in patrol.analyze(astronaut_rgb, Settings(haar))] == patrol.detector.detect(astronaut_rgb, haar)
+    with pytest.raises(ValueError, match="available: haar"):
+        patrol.analyze(astronaut_rgb, Settings(DetectorSettings(name="nope")))
