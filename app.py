@@ -8,6 +8,7 @@ pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/photos.py", title="Photos", icon=":material/photo_library:"),
     st.Page("pages/webcam.py", title="Live webcam", icon=":material/videocam:"),
+    st.Page("pages/video.py", title="Video", icon=":material/movie:"),
     st.Page("pages/model.py", title="Model", icon=":material/analytics:"),
 ]
 st.navigation(pages).run()

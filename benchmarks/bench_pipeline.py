@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from maskpatrol.annotate import annotate  # noqa: E402
-from maskpatrol.detectors import DetectorSettings  # noqa: E402
+from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
 from maskpatrol.paths import CASCADE_PATH  # noqa: E402
 from maskpatrol.pipeline import MaskPatrol, Settings  # noqa: E402
@@ -321,11 +321,12 @@ _COLD_CHILD = r"""
 import time, sys, json
 t0 = time.perf_counter()
 import numpy as np
-from maskpatrol.pipeline import MaskPatrol
+from maskpatrol.pipeline import MaskPatrol, Settings
+from maskpatrol.detectors import DetectorSettings
 from maskpatrol.annotate import annotate
-patrol = MaskPatrol.load()
+patrol = MaskPatrol.load(detector=sys.argv[2])
 frame = np.load(sys.argv[1])
-faces = patrol.analyze(frame)
+faces = patrol.analyze(frame, Settings(DetectorSettings(name=sys.argv[2])))
 annotate(frame, faces, in_place=True)
 t1 = time.perf_counter()
 rss_kb = 0
@@ -339,7 +340,7 @@ print(json.dumps({"in_process_s": t1 - t0, "rss_mb": rss_kb / 1024, "faces": len
 """
 
 
-def cold_start(frame: np.ndarray, runs: int) -> dict[str, Any]:
+def cold_start(frame: np.ndarray, runs: int, detector: str = "haar") -> dict[str, Any]:
     """Fresh interpreters: process spawn + imports + model load + first frame analysed and
     drawn, measured from outside (wall clock), and the RSS a serving process then holds."""
     walls, inner, rss, tf = [], [], [], False
@@ -348,7 +349,7 @@ def cold_start(frame: np.ndarray, runs: int) -> dict[str, Any]:
         np.save(path, frame)
         for _ in range(runs):
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", _COLD_CHILD, str(path)], cwd=ROOT,
+            out = subprocess.run([sys.executable, "-c", _COLD_CHILD, str(path), detector], cwd=ROOT,
                                  capture_output=True, text=True, timeout=120)
             wall = time.perf_counter() - t0
             if out.returncode != 0:
@@ -395,7 +396,7 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"Cold start (new process: import + load + first frame), median of {cs['runs']}: "
                      f"{cs['wall_s_median']:.2f} s (max {cs['wall_s_max']:.2f} s); serving RSS "
                      f"{cs['serving_rss_mb_median']:.0f} MB; TensorFlow imported: {cs['tensorflow_imported']}")
-    lines.append(f"{env['cpus']} CPUs, cv2 threads {env['cv2_threads']}, classifier threads "
+    lines.append(f"Detector {env['detector']}; {env['cpus']} CPUs, cv2 threads {env['cv2_threads']}, classifier threads "
                  f"{env['classifier_threads']}, load average before/after {env['load_before']} / {env['load_after']}")
     return "\n".join(lines)
 
@@ -410,6 +411,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "e.g. '640x480' (default: all)")
     p.add_argument("--cold-runs", type=int, default=3, help="cold-start subprocesses (0 skips)")
     p.add_argument("--warmup", type=int, default=None, help="untimed runs per frame type")
+    p.add_argument("--detector", choices=DETECTOR_NAMES, default="haar",
+                   help="face detector the pipeline runs (default: haar). 'full-res cascade' "
+                        "stays the plain Haar cascade, as a yardstick")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cv-threads", type=int, default=None,
                    help="override OpenCV's thread count (default: maskpatrol.runtime's choice)")
@@ -434,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cv_threads is not None:
         os.environ[CV_THREADS_ENV] = str(args.cv_threads)  # the cold-start children too
         cv2.setNumThreads(args.cv_threads)
-    settings = Settings()
+    settings = Settings(DetectorSettings(name=args.detector))
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 10)
     results = []
     three_face_frame = None
@@ -447,13 +451,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         del frames
     if three_face_frame is None:
         three_face_frame = build_frames(FrameType("cold", 640, 480, 3, 1, 1), faces, args.seed)[0].rgb
-    cold = cold_start(three_face_frame, args.cold_runs) if args.cold_runs > 0 else None
+    cold = cold_start(three_face_frame, args.cold_runs, args.detector) if args.cold_runs > 0 else None
     report = {
         "frames": results,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cold_start": cold,
         "face_images": [f.name for f in faces],
         "environment": {
+            "detector": args.detector,
             "cpus": os.cpu_count(), "cv2_threads": cv2.getNumThreads(),
             "classifier_threads": getattr(patrol.classifier, "num_threads", None),
             "python": platform.python_version(), "opencv": cv2.__version__,

@@ -9,23 +9,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .annotate import annotate
 from .detectors import DETECTOR_NAMES, DetectorSettings
-from .images import ImageError, encode_png, load_image
+from .images import SUPPORTED_EXTENSIONS, ImageError, encode_png, load_image
 from .model_card import ModelNotFoundError
 from .paths import default_model_dir
 from .pipeline import MaskPatrol, Settings, image_record, summarize
 from .preprocess import center_square
+from .video import (VIDEO_DETECTOR_DEFAULTS, VIDEO_EXTENSIONS, Progress, VideoCancelled, VideoError,
+                    annotate_video)
 
 DESCRIPTION = """Find faces and tell whether each wears a face mask.
 
 commands:
-  detect    find every face in photos and label each "mask" or "no_mask"
+  detect    find every face in photos (or folders of photos) and label each "mask" or "no_mask"
   classify  run the mask classifier alone on images that are already face crops
+  video     annotate a video file (H.264 mp4 out) and count faces per frame
 
 Run `python -m maskpatrol COMMAND --help` for the options of each."""
 
@@ -34,19 +39,55 @@ DETECT_EPILOG = """JSON output (--json), one line per image:
    "faces": [{"box": [x, y, w, h], "label": "mask"|"no_mask", "p_no_mask": 0.0-1.0}],
    "error": null}
 An unreadable image gives "error": "<message>" (width/height null, faces []) and the run
-continues. Exit status: 0 all images processed, 1 any image failed, 2 usage or model error."""
+continues. A FOLDER argument stands for the images in it (JPEG, PNG, WEBP, BMP, GIF, TIFF by
+extension; --recursive for subfolders too; hidden files skipped), in sorted path order; a
+folder with no images gives one error line. Exit status: 0 all images processed, 1 any image
+failed, 2 usage or model error."""
+
+VIDEO_EPILOG = """Writes OUT as H.264 mp4 (plays in every browser) with the same frame count and size as
+VIDEO (odd widths/heights are padded by one pixel; audio is not copied). With --every N only
+every Nth frame is analysed and the frames in between keep its boxes and labels (and its
+counts): --every 3 takes about half the time of --every 1. --csv writes one row per frame:
+  frame,time_s,faces,mask,no_mask,analyzed
+JSON output (--json), one line: {"path", "out", "csv", "width", "height", "fps", "frames",
+  "analyzed_frames", "every", "max_faces", "frames_with_no_mask", "elapsed_s", "cpu_s", "speed",
+  "error"} (elapsed_s: processing time; cpu_s: CPU time of all threads; speed: x real time)
+Progress goes to stderr (--quiet turns it off). Ctrl-C stops and leaves no partial OUT.
+Exit status: 0 done, 1 the video could not be processed, 2 usage or model error,
+130 interrupted."""
 
 CLASSIFY_EPILOG = """JSON output (--json), one line per image:
   {"path": ..., "label": "mask"|"no_mask", "p_no_mask": 0.0-1.0, "error": null}
 The whole image is taken as the face (its centre square is used). Same exit status as detect."""
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print one JSON object per line instead of a table")
+def _common(p: argparse.ArgumentParser,
+            json_help: str = "print one JSON object per line instead of a table") -> None:
+    p.add_argument("--json", action="store_true", help=json_help)
     p.add_argument("--model-dir", type=Path, default=None,
                    help="folder with model_card.json and the .tflite model (default: models/)")
     p.add_argument("--threshold", type=float, default=None,
                    help="p(no mask) at or above which a face counts as unmasked (default: the model card's)")
+
+
+def _detector_options(p: argparse.ArgumentParser, defaults: DetectorSettings) -> None:
+    p.add_argument("--detector", choices=DETECTOR_NAMES, default=defaults.name,
+                   help=f"face detector (default: {defaults.name}); blazeface also finds masked faces, "
+                        "blazeface-full smaller faces in group photos")
+    p.add_argument("--scale-factor", type=float, default=defaults.scale_factor,
+                   help=f"Haar scale step; smaller finds more faces, slower (default: {defaults.scale_factor})")
+    p.add_argument("--min-neighbors", type=int, default=defaults.min_neighbors,
+                   help=f"Haar neighbours needed; lower finds more faces and more false ones (default: {defaults.min_neighbors})")
+    p.add_argument("--min-face", type=int, default=defaults.min_face_px,
+                   help=f"smallest face to find, in pixels (default: {defaults.min_face_px})")
+    p.add_argument("--min-score", type=float, default=defaults.min_score,
+                   help="BlazeFace only: lowest confidence (0-1) accepted as a face "
+                        "(default: the model's, 0.3 short range / 0.4 full range)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(DetectorSettings(args.scale_factor, args.min_neighbors, args.min_face, args.detector,
+                                     args.min_score), args.threshold)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,20 +96,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser("detect", help="find faces in photos and label each mask / no_mask",
-                       description="Find every face in each IMAGE and say whether it wears a mask.",
+                       description="Find every face in each IMAGE (or in the images of each FOLDER) "
+                                   "and say whether it wears a mask.",
                        epilog=DETECT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("images", nargs="+", metavar="IMAGE", help="JPEG, PNG, WEBP, BMP, GIF or TIFF files")
+    d.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
+                   help="JPEG, PNG, WEBP, BMP, GIF or TIFF files, or folders of them")
+    d.add_argument("--recursive", "-r", action="store_true", help="also walk the subfolders of each FOLDER")
     _common(d)
-    d.add_argument("--detector", choices=DETECTOR_NAMES, default="haar", help="face detector (default: haar)")
-    defaults = DetectorSettings()
-    d.add_argument("--scale-factor", type=float, default=defaults.scale_factor,
-                   help=f"Haar scale step; smaller finds more faces, slower (default: {defaults.scale_factor})")
-    d.add_argument("--min-neighbors", type=int, default=defaults.min_neighbors,
-                   help=f"Haar neighbours needed; lower finds more faces and more false ones (default: {defaults.min_neighbors})")
-    d.add_argument("--min-face", type=int, default=defaults.min_face_px,
-                   help=f"smallest face to find, in pixels (default: {defaults.min_face_px})")
+    _detector_options(d, DetectorSettings())
     d.add_argument("--annotate-dir", type=Path, default=None,
-                   help="also write each annotated image as PNG into this folder")
+                   help="also write each annotated image as PNG into this folder "
+                        "(images found in a FOLDER keep their subfolder path)")
+
+    v = sub.add_parser("video", help="annotate a video file and count faces per frame",
+                       description="Box and label every face in VIDEO (mp4, mov, m4v, avi, webm, mkv) "
+                                   "and write the result as an H.264 mp4.",
+                       epilog=VIDEO_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("video", metavar="VIDEO", type=Path, help="the video file to annotate")
+    v.add_argument("--out", "-o", type=Path, required=True, metavar="OUT.mp4", help="annotated video to write")
+    v.add_argument("--csv", type=Path, default=None, metavar="COUNTS.csv", help="also write per-frame counts")
+    v.add_argument("--every", type=int, default=1, metavar="N",
+                   help="analyse every Nth frame; frames in between reuse its boxes (default: 1, all)")
+    v.add_argument("--hide-probability", action="store_true", help="write labels without percentages")
+    v.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    _common(v, json_help="print one JSON summary line instead of a sentence")
+    _detector_options(v, VIDEO_DETECTOR_DEFAULTS)
 
     c = sub.add_parser("classify", help="classify face crops (no detection)",
                        description="Run the mask classifier on each FACE_IMAGE, taken as one face.",
@@ -99,19 +151,24 @@ def _classify_row(row: dict[str, Any]) -> str:
 
 
 def run_detect(args: argparse.Namespace, patrol: MaskPatrol) -> int:
-    settings = Settings(DetectorSettings(args.scale_factor, args.min_neighbors, args.min_face, args.detector),
-                        args.threshold)
+    settings = _settings(args)
     failed = False
     if args.annotate_dir:
         args.annotate_dir.mkdir(parents=True, exist_ok=True)
-    for path in args.images:
+    for path, relative, listing_error in expand_inputs(args.images, args.recursive):
         row = image_record(path)
+        if listing_error:
+            row["error"], failed = listing_error, True
+            _emit(row, args.json, _detect_row)
+            continue
         try:
             rgb = load_image(path)
             faces = patrol.analyze(rgb, settings)
             row = image_record(path, faces, int(rgb.shape[1]), int(rgb.shape[0]))
             if args.annotate_dir:
-                out = args.annotate_dir / (Path(path).stem + ".annotated.png")
+                name = Path(path).stem + ".annotated.png"
+                out = args.annotate_dir / (relative.parent / name if relative is not None else name)
+                out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(encode_png(annotate(rgb, faces)))
             if not args.json:
                 row["summary"] = summarize(faces)
@@ -139,6 +196,96 @@ def run_classify(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     return 1 if failed else 0
 
 
+# --------------------------------------------------------------------------- folders
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower().lstrip(".") in SUPPORTED_EXTENSIONS and not path.name.startswith(".")
+
+
+def images_in(folder: Path, recursive: bool) -> list[Path]:
+    """The supported images in ``folder`` (and its subfolders when ``recursive``), sorted by
+    their path relative to ``folder`` so that runs are repeatable on any file system.
+    Hidden files and folders (``.git``, macOS ``._photo.jpg``) are skipped."""
+    found: list[Path] = []
+    if recursive:
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            found.extend(Path(root) / f for f in files if _is_image(Path(f)))
+    else:
+        found = [p for p in folder.iterdir() if p.is_file() and _is_image(p)]
+    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+
+
+def expand_inputs(items: Sequence[str], recursive: bool) -> list[tuple[str, Path | None, str | None]]:
+    """(path to report, path relative to its FOLDER argument or None, error) per image, in
+    order: files as given, each folder replaced by its images."""
+    out: list[tuple[str, Path | None, str | None]] = []
+    for item in items:
+        folder = Path(item)
+        if not folder.is_dir():
+            out.append((item, None, None))
+            continue
+        try:
+            images = images_in(folder, recursive)
+        except OSError as exc:
+            out.append((item, None, f"Could not list the folder {item}: {exc.strerror or exc}"))
+            continue
+        if not images:
+            hint = "" if recursive else " (add --recursive to look in subfolders)"
+            out.append((item, None, f"No supported images ({', '.join(SUPPORTED_EXTENSIONS)}) "
+                                    f"in the folder {item}{hint}"))
+        out.extend((str(p), p.relative_to(folder), None) for p in images)
+    return out
+
+
+# --------------------------------------------------------------------------- video
+
+
+def _video_row(row: dict[str, Any]) -> str:
+    if row["error"]:
+        return f"{row['path']}: ERROR {row['error']}"
+    return f"{row['path']} -> {row['out']}: {row['summary']}"
+
+
+def run_video(args: argparse.Namespace, patrol: MaskPatrol) -> int:
+    row: dict[str, Any] = {"path": str(args.video), "out": str(args.out),
+                           "csv": str(args.csv) if args.csv else None, "error": None}
+    last_line = [0.0]
+
+    def progress(p: Progress) -> None:
+        now = time.monotonic()
+        if not args.quiet and (now - last_line[0] >= 2.0 or p.frames_done == p.frames_total):
+            last_line[0] = now
+            print(f"{args.video}: {p.describe()}", file=sys.stderr, flush=True)
+
+    status = 0
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        result = annotate_video(args.video, args.out, patrol, _settings(args), every=args.every,
+                                show_probability=not args.hide_probability, on_progress=progress)
+        if args.csv:
+            args.csv.parent.mkdir(parents=True, exist_ok=True)
+            with args.csv.open("w", newline="") as f:
+                result.counts.write_csv(f)
+        row.update(width=result.width, height=result.height, fps=round(result.fps, 3), frames=result.frames,
+                   analyzed_frames=result.analyzed_frames, every=result.every, max_faces=result.max_faces,
+                   frames_with_no_mask=result.frames_with_no_mask, elapsed_s=round(result.elapsed_s, 3),
+                   cpu_s=round(result.cpu_s, 3), speed=round(result.speed, 2))
+        if not args.json:
+            row["summary"] = result.summary()
+    except (KeyboardInterrupt, VideoCancelled):
+        row["error"], status = "interrupted; no output written", 130
+    except VideoError as exc:
+        row["error"], status = str(exc), 1
+    except OSError as exc:
+        row["error"], status = f"could not write {exc.filename or args.out}: {exc.strerror or exc}", 1
+    except Exception as exc:  # never a traceback: report and exit
+        row["error"], status = f"could not process {args.video}: {exc}", 1
+    _emit(row, args.json, _video_row)
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -147,10 +294,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
         parser.error("--threshold must be between 0 and 1")
+    if getattr(args, "min_score", None) is not None and not 0.0 < args.min_score < 1.0:
+        parser.error("--min-score must be between 0 and 1")
+    if args.command == "video":
+        if args.every < 1:
+            parser.error("--every must be 1 or more")
+        if args.out.suffix.lower() not in (".mp4", ".m4v"):
+            parser.error(f"--out must end in .mp4 (the output is always H.264 in mp4), got {args.out}")
+        if args.video.suffix.lower().lstrip(".") not in VIDEO_EXTENSIONS and args.video.suffix:
+            print(f"warning: {args.video.suffix} is not one of {', '.join(VIDEO_EXTENSIONS)}; trying anyway",
+                  file=sys.stderr)
     try:
         patrol = MaskPatrol.load(args.model_dir or default_model_dir(),
                                  detector=getattr(args, "detector", "haar"))
     except (ModelNotFoundError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return run_detect(args, patrol) if args.command == "detect" else run_classify(args, patrol)
+    runners = {"detect": run_detect, "classify": run_classify, "video": run_video}
+    return runners[args.command](args, patrol)

@@ -8,6 +8,7 @@ RGB ``uint8`` array or an :class:`ImageError` whose message can be shown as it i
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from pathlib import Path
 from typing import Union
@@ -20,10 +21,19 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 40_000_000
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+#: Formats Pillow names differently that are one of ours: phone cameras write MPO (JPEG
+#: with extra pictures such as a depth map appended); its first picture is a plain JPEG.
+FORMAT_ALIASES = {"MPO": "JPEG"}
 #: File extensions offered by upload widgets; matches :data:`SUPPORTED_FORMATS`.
 SUPPORTED_EXTENSIONS = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
 
 Source = Union[bytes, bytearray, memoryview, str, Path]
+
+# Pillow warns about images over ~89 MP; our limit is lower and refuses them from the header
+# with a message a user can act on, so the warning is noise. Set once at import: a
+# ``warnings.catch_warnings()`` block per call is not thread-safe, and every browser session
+# of the Streamlit server decodes in its own thread.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class ImageError(ValueError):
@@ -46,23 +56,29 @@ def _open_bytes(source: Source) -> bytes:
         raise ImageError(f"Could not read {path}: {exc.strerror or exc}") from None
 
 
+def _grey_to_rgb(arr: np.ndarray) -> np.ndarray:
+    """Stretch a 16/32-bit or float grey image to 0..255 and repeat it in three channels.
+
+    float32, not float64: a 40 MP 16-bit image is 160 MB as float32 and would be 320 MB
+    as float64, more than half of a 512 MB dyno.
+    """
+    arr = arr.astype(np.float32, copy=False)
+    lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        arr = np.nan_to_num(arr, nan=0.0, posinf=0.0, neginf=0.0)
+        lo, hi = float(arr.min()), float(arr.max())
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    grey = np.nan_to_num((arr - lo) * scale).round().clip(0, 255).astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=-1))
+
+
 def _to_rgb(img: Image.Image) -> np.ndarray:
     """Convert any Pillow mode to RGB uint8, keeping what a person would see."""
     mode = img.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16/32-bit grey: Pillow's own convert("L") clips to 0..255, which turns a
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit grey and float: Pillow's own convert("L") clips to 0..255, which turns a
         # normal 16-bit photo white. Stretch the real range instead.
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        grey = ((arr - lo) * scale).round().astype(np.uint8)
-        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
-    if mode == "F":
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        grey = np.nan_to_num((arr - lo) * scale).round().astype(np.uint8)
-        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
+        return _grey_to_rgb(np.asarray(img))
     if mode == "P":
         img = img.convert("RGBA")
         mode = "RGBA"
@@ -75,50 +91,91 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 
+def _too_large(label: str, width: int, height: int, max_pixels: int) -> ImageError:
+    return ImageError(
+        f"{label} is too large: {width}x{height} = {width * height / 1e6:.1f} megapixels "
+        f"(limit {max_pixels / 1e6:.0f} MP). Please resize it and try again."
+    )
+
+
+def _bomb_message(label: str, exc: Exception, max_pixels: int) -> str:
+    """Pillow refuses images over ~179 MP inside ``Image.open``, before we see the size;
+    its message holds the pixel count, which we pass on in the same words as our own limit."""
+    match = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f"{int(match.group(1)) / 1e6:.0f} megapixels" if match else "too many pixels"
+    return (f"{label} is too large: {size} (limit {max_pixels / 1e6:.0f} MP). "
+            "Please resize it and try again.")
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply EXIF orientation. Broken EXIF never costs the user the photo: the pixels are
+    fine, so a malformed orientation tag is ignored rather than refused."""
+    try:
+        return ImageOps.exif_transpose(img) or img
+    except Exception:  # noqa: BLE001 - any EXIF parsing failure means "no usable orientation"
+        return img
+
+
+def _decode(data: bytes, label: str, max_pixels: int) -> np.ndarray:
+    """Header checks first (format, pixel count), then the pixels of the first frame."""
+    img = Image.open(io.BytesIO(data))
+    fmt = FORMAT_ALIASES.get(img.format or "", img.format)
+    width, height = img.size
+    if fmt not in SUPPORTED_FORMATS:
+        raise ImageError(
+            f"{label} is a {img.format} image; supported formats are " + ", ".join(SUPPORTED_FORMATS)
+        )
+    if width * height > max_pixels:
+        raise _too_large(label, width, height, max_pixels)
+    if width == 0 or height == 0:
+        raise ImageError(f"{label} has no pixels ({width}x{height})")
+    # Animated GIF/WEBP and multi-page TIFF: the first frame or page is the photo we analyse.
+    img.seek(0)
+    img.load()
+    img = _upright(img)
+    if img.width * img.height > max_pixels:  # rotation never grows it; a safety net only
+        raise _too_large(label, img.width, img.height, max_pixels)
+    return _to_rgb(img)
+
+
 def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None = None) -> np.ndarray:
     """Decode ``source`` (bytes or a path) to an RGB ``uint8`` array of shape (H, W, 3).
 
-    EXIF orientation is applied so faces are upright, animated images give their first
-    frame, and the pixel count is checked from the header, before any pixel is decoded.
+    EXIF orientation is applied so faces are upright, animated images and multi-page TIFFs
+    give their first frame, and the pixel count is checked from the header, before any
+    pixel is decoded. Whatever the bytes are, the only exception is :class:`ImageError`
+    (a fuzz test holds us to that): a decoder's own error type, text or traceback never
+    reaches a user.
     """
     label = name or (str(source) if isinstance(source, (str, Path)) else "The file")
     data = _open_bytes(source)
     if not data:
         raise ImageError(f"{label} is empty (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            # Pillow's own bomb check warns or raises at ~89 MP; ours is stricter and
-            # gives a message a user can act on, so silence Pillow's.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            fmt = img.format
-            width, height = img.size
-            if fmt not in SUPPORTED_FORMATS:
-                raise ImageError(
-                    f"{label} is a {fmt} image; supported formats are "
-                    + ", ".join(SUPPORTED_FORMATS)
-                )
-            if width * height > max_pixels:
-                raise ImageError(
-                    f"{label} is too large: {width}x{height} = {width * height / 1e6:.1f} megapixels "
-                    f"(limit {max_pixels / 1e6:.0f} MP). Please resize it and try again."
-                )
-            if width == 0 or height == 0:
-                raise ImageError(f"{label} has no pixels ({width}x{height})")
-            img.seek(0)
-            img.load()
-            img = ImageOps.exif_transpose(img) or img
-            return _to_rgb(img)
+        return _decode(data, label, max_pixels)
     except ImageError:
         raise
     except UnidentifiedImageError:
         raise ImageError(
             f"{label} is not an image we can read (supported: {', '.join(SUPPORTED_FORMATS)})"
         ) from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{label} is too large to decode safely") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(_bomb_message(label, exc, max_pixels)) from None
+    except MemoryError:
+        raise ImageError(f"{label} needs more memory to decode than this server has. "
+                         "Please resize it and try again.") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(f"{label} is corrupt or truncated and could not be decoded ({exc})") from None
+        raise ImageError(f"{label} is corrupt or truncated and could not be decoded ({_short(exc)})") from None
+    except Exception as exc:  # noqa: BLE001 - decoders raise anything on hostile input
+        # struct.error, IndexError, TypeError, ZeroDivisionError, ... from a malformed
+        # header: the file is broken, and the user hears exactly that.
+        raise ImageError(f"{label} is corrupt and could not be decoded ({type(exc).__name__})") from None
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    """The decoder's reason, on one line and short enough for a message box."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def encode_png(rgb: np.ndarray) -> bytes:

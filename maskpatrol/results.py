@@ -215,16 +215,33 @@ def overall_summary(results: Sequence[ImageResult]) -> str:
 
 
 def no_face_advice(result: ImageResult, detector: DetectorSettings) -> list[str]:
-    """What to try when no face was found, from what this photo and these settings suggest."""
+    """What to try when no face was found, from what this photo and these settings suggest.
+
+    Only the knobs of the detector that ran are suggested; switching detector is suggested
+    first when it is the likeliest fix (Haar misses most masked faces, BlazeFace short range
+    misses small faces in large photos)."""
     tips = []
     if result.width is not None and result.height is not None and min(result.width, result.height) < 400:
         tips.append(f"Use a larger photo: this one is only {result.width}x{result.height} pixels.")
+    name = getattr(detector, "name", "haar")
+    if name == "haar":
+        tips.append("Switch **Face detector** to **BlazeFace**: the Haar cascade looks for a nose and a "
+                    "mouth, so it misses most masked faces.")
+    elif name == "blazeface":
+        tips.append("For a group photo with small faces, switch **Face detector** to **BlazeFace full range** "
+                    "or **Haar cascade**: BlazeFace short range sees the whole photo at 128x128 pixels.")
     if detector.min_face_px > 20:
         tips.append(f"Lower **Smallest face** (now {detector.min_face_px} px) if the faces are small or far away.")
-    if detector.min_neighbors > 1:
-        tips.append(f"Lower **Detector strictness** (now {detector.min_neighbors}) to accept weaker detections.")
-    if detector.scale_factor > 1.05:
-        tips.append(f"Lower **Detector scale step** (now {detector.scale_factor:.2f}) to search more face sizes.")
+    if name == "haar":
+        if detector.min_neighbors > 1:
+            tips.append(f"Lower **Detector strictness** (now {detector.min_neighbors}) to accept weaker detections.")
+        if detector.scale_factor > 1.05:
+            tips.append(f"Lower **Detector scale step** (now {detector.scale_factor:.2f}) to search more face sizes.")
+    else:
+        score = getattr(detector, "min_score", None)
+        if score is None or score > 0.15:
+            now = "" if score is None else f" (now {score:.2f})"
+            tips.append(f"Lower **Detector confidence**{now} to accept less certain faces.")
     tips.append("The detector finds upright, front-facing faces; turned or tilted heads may be missed.")
     return tips
 

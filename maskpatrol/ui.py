@@ -11,7 +11,7 @@ import hashlib
 
 import streamlit as st
 
-from .detectors import DetectorSettings
+from .detectors import DETECTOR_LABELS, DETECTOR_NAMES, DetectorSettings
 from .pipeline import MaskPatrol, Settings
 from .results import ImageResult, analyze_bytes
 
@@ -21,36 +21,81 @@ def get_patrol() -> MaskPatrol:
     return MaskPatrol.load()
 
 
+def _detector_help() -> str:
+    """What the detector picker says about each choice, with the measured figures
+    (:mod:`maskpatrol.detectors.comparison`)."""
+    from .detectors.comparison import percent as pc
+
+    return (
+        "**Haar cascade**: the classic OpenCV detector. It looks for eyes, nose and mouth, so it "
+        f"misses most masked faces (found {pc('haar', 'found_mask')} of masked and "
+        f"{pc('haar', 'found_no_mask')} of unmasked test photos). "
+        "**BlazeFace short range**: Google MediaPipe's neural detector for faces near the camera "
+        f"(webcam, portraits); finds masked faces too ({pc('blazeface', 'found_mask')} / "
+        f"{pc('blazeface', 'found_no_mask')}) and is the fastest, but misses small faces in large photos. "
+        "**BlazeFace full range**: the same family for group photos with smaller faces; fewer false "
+        f"boxes, finds fewer large masked faces ({pc('blazeface-full', 'found_mask')} / "
+        f"{pc('blazeface-full', 'found_no_mask')}). Details on the Model page."
+    )
+
+
+def _detector_label(name: str) -> str:
+    return DETECTOR_LABELS.get(name, name)
+
+
 def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
                      defaults: DetectorSettings | None = None) -> tuple[Settings, bool]:
-    """Detector sensitivity, decision threshold and probability display, from the sidebar.
+    """Detector choice and sensitivity, decision threshold and probability display, from the sidebar.
 
     Returns the immutable :class:`Settings` for this rerun and whether to show
     probabilities. Widgets keep their values per session through their keys.
     ``defaults`` lets a page start from other detector values (the webcam page starts at
-    larger faces, which halves the detector's work per frame).
+    larger faces, which halves the detector's work per frame). Only the knobs of the
+    chosen detector are shown: Haar's scale step and strictness mean nothing to
+    BlazeFace, whose knob is its confidence.
     """
     defaults = defaults or DetectorSettings()
+    names = list(DETECTOR_NAMES)
     with st.sidebar:
         st.header("Settings")
+        name = st.radio("Face detector", names, index=names.index(defaults.name) if defaults.name in names else 0,
+                        format_func=_detector_label, key=f"{key_prefix}detector", help=_detector_help())
         threshold = st.slider(
             "Decision threshold (p no mask)", 0.001, 0.999, float(patrol.card.threshold), 0.001, format="%.3f",
             key=f"{key_prefix}threshold",
             help="Lower catches more unmasked people but raises more false alarms; "
                  f"the default {patrol.card.threshold:.3f} keeps no-mask recall at 99.5% on validation.")
         st.caption("Lower = fewer missed unmasked faces, more false alarms.")
-        min_neighbors = st.slider("Detector strictness (min neighbours)", 1, 10, defaults.min_neighbors,
-                                  key=f"{key_prefix}min_neighbors",
-                                  help="Lower finds more faces, including some that are not faces.")
-        scale_factor = st.slider("Detector scale step", 1.05, 1.5, defaults.scale_factor, 0.05,
-                                 key=f"{key_prefix}scale_factor",
-                                 help="Smaller steps find more faces but take longer.")
+        min_neighbors, scale_factor, min_score = defaults.min_neighbors, defaults.scale_factor, None
+        if name == "haar":
+            min_neighbors = st.slider("Detector strictness (min neighbours)", 1, 10, defaults.min_neighbors,
+                                      key=f"{key_prefix}min_neighbors",
+                                      help="Haar only. Lower finds more faces, including some that are not faces.")
+            scale_factor = st.slider("Detector scale step", 1.05, 1.5, defaults.scale_factor, 0.05,
+                                     key=f"{key_prefix}scale_factor",
+                                     help="Haar only. Smaller steps find more faces but take longer.")
+        else:
+            default_score = blazeface_default_score(name) if defaults.min_score is None else defaults.min_score
+            # One key per model: each has its own measured default.
+            min_score = st.slider("Detector confidence (BlazeFace)", 0.1, 0.9, float(default_score), 0.05,
+                                  key=f"{key_prefix}min_score_{name}",
+                                  help="BlazeFace only. Lower finds more faces (masked faces score lower) "
+                                       "and more things that are not faces; higher the reverse.")
         min_face = st.slider("Smallest face (pixels)", 20, 200, defaults.min_face_px, 5,
                              key=f"{key_prefix}min_face",
-                             help="Faces smaller than this are ignored. Lower it for crowds far away.")
+                             help="Faces smaller than this are ignored (with every detector). "
+                                  "Lower it for crowds far away.")
         show_prob = st.toggle("Show probabilities", value=True, key=f"{key_prefix}show_prob")
-    settings = Settings(DetectorSettings(float(scale_factor), int(min_neighbors), int(min_face)), float(threshold))
-    return settings, show_prob
+    detector = DetectorSettings(float(scale_factor), int(min_neighbors), int(min_face), name,
+                                None if min_score is None else float(min_score))
+    return Settings(detector, float(threshold)), show_prob
+
+
+def blazeface_default_score(name: str) -> float:
+    """The confidence a BlazeFace detector uses when the user has not moved the slider."""
+    from .detectors.blazeface import spec_for
+
+    return spec_for(name).min_score
 
 
 # --- Photos page -----------------------------------------------------------------------
@@ -63,12 +108,14 @@ def content_digest(data: bytes) -> str:
 
 @st.cache_data(max_entries=24, ttl=3600, show_spinner=False)
 def _cached_analysis(digest: str, name: str, scale_factor: float, min_neighbors: int,
-                     min_face_px: int, _data: bytes) -> ImageResult:
+                     min_face_px: int, _data: bytes, detector_name: str = "haar",
+                     min_score: float | None = None) -> ImageResult:
     # ``_data`` is left out of the key (the leading underscore): ``digest`` stands for it.
-    # Only detector settings are in the key; threshold and display options are applied
-    # on every rerun by the page, so changing them never reruns the pipeline.
+    # Only detector settings are in the key (including which detector runs); threshold and
+    # display options are applied on every rerun by the page, so changing them never
+    # reruns the pipeline.
     # At most 24 entries of <= 1460 px previews (<= 6.4 MB each) bound the memory.
-    detector = DetectorSettings(scale_factor, min_neighbors, min_face_px)
+    detector = DetectorSettings(scale_factor, min_neighbors, min_face_px, detector_name, min_score)
     return analyze_bytes(get_patrol(), _data, name, detector)
 
 
@@ -76,4 +123,6 @@ def analyze_upload(data: bytes, name: str, detector: DetectorSettings) -> ImageR
     """The pipeline's result for one uploaded file, cached per file content and detector
     settings (labels use the model card's threshold; apply the user's with ``relabel``)."""
     return _cached_analysis(content_digest(data), name, float(detector.scale_factor),
-                            int(detector.min_neighbors), int(detector.min_face_px), data)
+                            int(detector.min_neighbors), int(detector.min_face_px), data,
+                            detector_name=str(detector.name),
+                            min_score=None if detector.min_score is None else float(detector.min_score))

@@ -9,7 +9,7 @@ st.markdown(
     "for example **Mask 97%** or **No mask 88%**."
 )
 
-photos, webcam, model = st.columns(3)
+photos, webcam, video, model = st.columns(4)
 with photos:
     st.subheader(":material/photo_library: Photos")
     st.markdown(
@@ -25,6 +25,13 @@ with webcam:
         "Your browser asks for permission first; nothing is recorded."
     )
     st.page_link("pages/webcam.py", label="Open the webcam", icon=":material/arrow_forward:")
+with video:
+    st.subheader(":material/movie: Video")
+    st.markdown(
+        "Upload a recording (MP4, MOV, AVI, WEBM). You get it back with every face boxed and labelled, "
+        "a timeline of faces and unmasked faces per second, and per-frame counts (CSV)."
+    )
+    st.page_link("pages/video.py", label="Annotate a video", icon=":material/arrow_forward:")
 with model:
     st.subheader(":material/analytics: Model")
     st.markdown(
@@ -44,7 +51,9 @@ st.markdown(
 
 st.subheader(":material/lock: Privacy")
 st.markdown(
-    "Uploads and camera frames are processed in memory and never stored: nothing is written to "
-    "disk or sent anywhere else. So that moving a slider is instant, the results of a photo (with a "
-    "reduced preview) stay in the server's memory for at most an hour, then are dropped."
+    "Uploads and camera frames are processed in memory and never stored or sent anywhere else. "
+    "The one file written is the annotated video, into a temporary file while it is encoded, "
+    "deleted as soon as it is finished or cancelled; the finished video then stays in your "
+    "session's memory until you leave. So that moving a slider is instant, the results of a photo "
+    "(with a reduced preview) stay in the server's memory for at most an hour, then are dropped."
 )

@@ -7,6 +7,7 @@ report is not an error: the page says which command produces it.
 import streamlit as st
 
 from maskpatrol import results as R
+from maskpatrol.detectors import comparison
 from maskpatrol.model_card import ModelNotFoundError, load_card
 from maskpatrol.paths import REPORTS_DIR, default_model_dir
 
@@ -90,3 +91,22 @@ if cross:
     st.dataframe(R.cross_source_rows(cross), hide_index=True)
 else:
     how_to_make("`cross_source.json`", R.CROSS_SOURCE_COMMAND)
+
+st.header("Face detectors")
+st.caption("The classifier only judges faces a detector found. Pick the detector in the sidebar of the "
+           "Photos and Live webcam pages.")
+st.markdown(
+    "- **Haar cascade** (OpenCV): looks for the eyes, nose and mouth pattern of a frontal face. A mask "
+    "hides two of the three, so it misses most masked people. Finds small faces in large photos.\n"
+    "- **BlazeFace short range** (Google MediaPipe, run with LiteRT): a small neural network that sees "
+    "the whole picture at 128x128 pixels. Finds masked and unmasked faces near the camera, fast enough "
+    "for the webcam; faces narrower than about a tenth of the picture are too small for it.\n"
+    "- **BlazeFace full range**: the same family at 192x192 pixels for group photos (faces down to about "
+    "a twentieth of the picture), with fewer false boxes; it finds fewer large masked faces.\n\n"
+    "BlazeFace frames faces a little tighter and lower than Haar, so its boxes are moved and enlarged "
+    "by a fixed, measured amount: the classifier sees the same crop whichever detector ran.")
+if comparison.FIGURES:
+    st.dataframe(comparison.rows(), hide_index=True)
+    st.caption(comparison.METHOD.format(n_mask=comparison.N_IMAGES["mask"],
+                                        n_nomask=comparison.N_IMAGES["no_mask"]))
+    st.code(comparison.COMMAND, language="bash", wrap_lines=True)

@@ -25,6 +25,10 @@ class DetectorSettings:
     #: Which detector runs (a key of :data:`DETECTOR_NAMES`). Part of the per-call value,
     #: so one user picking another detector never changes what another user runs.
     name: str = "haar"
+    #: BlazeFace only: the lowest confidence (0..1) still accepted as a face; ``None`` means
+    #: the model's measured default (see :mod:`maskpatrol.detectors.blazeface`). Haar has
+    #: no such score and ignores it (its strictness is ``min_neighbors``).
+    min_score: float | None = None
 
 
 class Detector(Protocol):
@@ -41,9 +45,34 @@ def _haar() -> Detector:
     return HaarDetector()
 
 
+def _blazeface() -> Detector:
+    from .blazeface import SHORT_RANGE, BlazeFaceDetector
+
+    return BlazeFaceDetector(SHORT_RANGE, name="blazeface")
+
+
+def _blazeface_full() -> Detector:
+    from .blazeface import FULL_RANGE, BlazeFaceDetector
+
+    return BlazeFaceDetector(FULL_RANGE, name="blazeface-full")
+
+
 #: CLI name -> factory. Factories import lazily so that a process only pays for the
-#: detectors it actually uses.
-_FACTORIES: dict[str, Callable[[], Detector]] = {"haar": _haar}
+#: detectors it actually uses. "blazeface" is MediaPipe's short-range model (faces filling
+#: a good part of the picture: webcam, portraits, crops); "blazeface-full" its full-range
+#: model (192x192 input), for group photos where faces are small.
+_FACTORIES: dict[str, Callable[[], Detector]] = {
+    "haar": _haar,
+    "blazeface": _blazeface,
+    "blazeface-full": _blazeface_full,
+}
+
+#: One line per detector for pickers and ``--help``: what it is good at.
+DETECTOR_LABELS: dict[str, str] = {
+    "haar": "Haar cascade (OpenCV)",
+    "blazeface": "BlazeFace short range (near faces, masks)",
+    "blazeface-full": "BlazeFace full range (groups, small faces)",
+}
 
 DETECTOR_NAMES: tuple[str, ...] = tuple(_FACTORIES)
 

@@ -189,3 +189,46 @@ def test_threshold_across_a_doubtful_face_flips_its_label(page, doubtful, calls)
     assert list(page.dataframe[0].value["Label"]) == ["Mask"]
     assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
     assert calls["n"] == 1  # relabelled from the cache, the pipeline ran once
+
+
+@pytest.fixture(scope="module")
+def white_mask_png(astronaut_rgb) -> bytes:
+    """The astronaut in a white mask up to the nose bridge: the Haar cascade no longer
+    finds her face (checked here, so the test cannot pass vacuously)."""
+    from maskpatrol.detectors import DetectorSettings, make_detector
+
+    haar_box = make_detector("haar").detect(astronaut_rgb, DetectorSettings())
+    face = min(haar_box, key=lambda b: b[0])  # her face, left of the shoulder patch
+    x, y, w, h = face
+    pts = np.array([[x + w // 10, y + h // 2], [x + int(.9 * w), y + h // 2], [x + int(.95 * w), y + int(1.05 * h)],
+                    [x + w // 2, y + int(1.2 * h)], [x + w // 20, y + int(1.05 * h)]], np.int32)
+    masked = astronaut_rgb.copy()
+    cv2.fillPoly(masked, [pts], (240, 240, 240))
+    assert not [b for b in make_detector("haar").detect(masked, DetectorSettings()) if abs(b[0] - x) < w], \
+        "Haar still finds the masked face: the test image no longer shows the difference"
+    return png_bytes(masked)
+
+
+def test_picking_blazeface_finds_the_masked_face_haar_misses(page, white_mask_png, calls):
+    assert page.radio(key="photos_detector").value == "haar"  # the default
+    upload(page, ("white_mask.png", white_mask_png))
+    assert page.image[0].captions[0].startswith("No faces found")
+    assert any("BlazeFace" in i.value for i in page.info), [i.value for i in page.info]
+    # Haar-only knobs are shown for Haar ...
+    assert {"photos_min_neighbors", "photos_scale_factor"} <= {s.key for s in page.slider}
+    page.radio(key="photos_detector").set_value("blazeface").run()
+    assert not page.exception
+    assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
+    assert list(page.dataframe[0].value["Label"]) == ["Mask"]
+    # ... and replaced by BlazeFace's confidence once it is picked; Smallest face stays.
+    keys = {s.key for s in page.slider}
+    assert "photos_min_neighbors" not in keys and "photos_scale_factor" not in keys
+    assert {"photos_min_score_blazeface", "photos_min_face"} <= keys
+    assert calls["n"] == 2  # the detector is part of the cache key: a second, real run
+    # Demanding near-certain faces loses it again: the confidence slider reaches the detector.
+    page.slider(key="photos_min_score_blazeface").set_value(0.9).run()
+    assert page.image[0].captions[0].startswith("No faces found")
+    assert any("Detector confidence" in i.value for i in page.info)
+    page.radio(key="photos_detector").set_value("haar").run()
+    assert page.image[0].captions[0].startswith("No faces found")
+    assert calls["n"] == 3  # back to Haar: served from the cache

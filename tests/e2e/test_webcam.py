@@ -3,7 +3,8 @@
 A clip of a masked and an unmasked face (built now from the training-data photos) plays
 as Chromium's fake camera; the app and the browser run in their own network namespace
 (loopback only, see ``webcam_runner.py``). We assert what a user would see: the video
-comes back annotated, the panel counts the faces the clip shows, an unmasked face raises
+comes back annotated, the panel counts the faces the clip shows (with the default Haar
+detector and again with BlazeFace picked in the sidebar), an unmasked face raises
 the alert, frames are analysed faster than 15 per second, a sidebar change reaches the
 running stream, and starting/stopping/closing leaves no threads or memory behind.
 """
@@ -57,23 +58,46 @@ def _kill_namespace(pid: int) -> None:
                 continue
 
 
-@pytest.fixture(scope="module")
-def webcam_run(data_dir, patrol, chromium_path, artifacts, tmp_path_factory):
-    """Build the clip, run the whole browser session once, return (scene, result)."""
+class _WithDetector:
+    """The pipeline seen through one detector, for ``pick_scene``: the clip must be clean
+    (exactly the faces placed, with the right labels) for the detector the browser picks."""
+
+    def __init__(self, patrol, name: str) -> None:
+        from maskpatrol.detectors import DetectorSettings
+        from maskpatrol.pipeline import Settings
+
+        self._patrol = patrol
+        self.card = patrol.card
+        self._settings = Settings(DetectorSettings(name=name))
+
+    def analyze(self, rgb, settings=None, timings=None):
+        return self._patrol.analyze(rgb, self._settings, timings=timings)
+
+
+#: Detector name -> the option a user clicks in the sidebar (None: leave the default).
+DETECTOR_OPTIONS = {"haar": None, "blazeface": "BlazeFace short range (near faces, masks)"}
+
+
+@pytest.fixture(scope="module", params=list(DETECTOR_OPTIONS))
+def webcam_run(request, data_dir, patrol, chromium_path, artifacts, tmp_path_factory):
+    """Build the clip, run the whole browser session once per detector, return (scene, result)."""
     reason = _namespace_available()
     if reason:
         if os.environ.get("MASKPATROL_REQUIRE_BROWSER", "") not in ("", "0"):
             pytest.fail(reason)
         pytest.skip(reason)
-    work = tmp_path_factory.mktemp("webcam")
-    scene = pick_scene(data_dir, patrol)
+    detector = request.param
+    work = tmp_path_factory.mktemp(f"webcam_{detector}")
+    scene = pick_scene(data_dir, patrol if detector == "haar" else _WithDetector(patrol, detector))
     clip = work / "clip.y4m"
     build_clip(clip, scene)
-    screenshot = artifacts / "webcam_live.png"
+    screenshot = artifacts / ("webcam_live.png" if detector == "haar" else f"webcam_live_{detector}.png")
     screenshot.unlink(missing_ok=True)
     cmd = ["unshare", "-n", sys.executable, str(RUNNER), "--clip", str(clip), "--chromium", chromium_path,
            "--screenshot", str(screenshot), "--logdir", str(work / "logs"),
-           "--cycles", str(CYCLES)]  # the page's own default settings
+           "--cycles", str(CYCLES)]  # the page's own default settings, apart from the detector
+    if DETECTOR_OPTIONS[detector]:
+        cmd += ["--detector-label", DETECTOR_OPTIONS[detector]]
     env = {**os.environ, "MASKPATROL_DATA_DIR": str(data_dir)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -87,6 +111,8 @@ def webcam_run(data_dir, patrol, chromium_path, artifacts, tmp_path_factory):
     result = json.loads(lines[-1].removeprefix("WEBCAM_RESULT "))
     print("webcam e2e result:", json.dumps(result, indent=1))
     assert result["ok"], f"{result.get('error')}\n{stderr[-3000:]}\nserver log: {work / 'logs'}"
+    if DETECTOR_OPTIONS[detector]:
+        assert result["detector"] == DETECTOR_OPTIONS[detector], result.get("detector")
     return scene, result, screenshot
 
 

@@ -166,6 +166,18 @@ def set_slider(page, label: str, target: float) -> float:
     return float(thumb.input_value())
 
 
+def pick_detector(page, label: str) -> str:
+    """Click a 'Face detector' option in the sidebar, as a user does; returns the option
+    that is checked afterwards. BlazeFace's own slider appearing shows the rerun happened."""
+    radio = page.locator('[data-testid="stSidebar"] [data-testid="stRadio"]').filter(has_text="Face detector")
+    radio.get_by_text(label, exact=True).click(timeout=30_000)
+    if label.startswith("BlazeFace"):
+        page.locator('[data-testid="stSlider"]').filter(has_text="Detector confidence").wait_for(timeout=30_000)
+    time.sleep(1.0)
+    checked = radio.locator("label").filter(has=page.locator("input:checked"))
+    return checked.inner_text(timeout=10_000).strip()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--clip", type=Path, required=True)
@@ -177,6 +189,8 @@ def main() -> None:
     ap.add_argument("--sample-seconds", type=float, default=8.0)
     ap.add_argument("--min-face", type=int, default=None,
                     help="set the sidebar's 'Smallest face (pixels)' to this before starting")
+    ap.add_argument("--detector-label", default=None,
+                    help="pick this option of the sidebar's 'Face detector' before starting")
     args = ap.parse_args()
 
     import psutil
@@ -252,6 +266,8 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
         stop.click(timeout=30_000)
         start.wait_for(timeout=30_000)
 
+    if args.detector_label:
+        result["detector"] = pick_detector(page, args.detector_label)
     if args.min_face:
         result["min_face"] = set_slider(page, "Smallest face", args.min_face)
 

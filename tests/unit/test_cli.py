@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -92,3 +93,157 @@ def test_help_explains_commands():
 def test_missing_model_is_a_clear_error(astronaut_png, tmp_path):
     out = run_cli("detect", "--model-dir", str(tmp_path), str(astronaut_png))
     assert out.returncode == 2 and "Traceback" not in out.stderr and "model card" in out.stderr
+
+
+# --------------------------------------------------------------------------- folders
+
+
+@pytest.fixture(scope="module")
+def one_face_png(tmp_path_factory, astronaut_rgb):
+    """The astronaut shrunk onto a plain 640x480 canvas: exactly one (unmasked) face."""
+    import video_clip as vc
+
+    from conftest import png_bytes
+
+    path = tmp_path_factory.mktemp("one") / "one_face.png"
+    path.write_bytes(png_bytes(vc.astronaut_frames(astronaut_rgb, 1)[0]))
+    return path
+
+
+@pytest.fixture
+def photo_folder(tmp_path, one_face_png):
+    """A folder as people have them: photos in mixed case, a subfolder, non-images, hidden files."""
+    root = tmp_path / "photos"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / ".thumbs").mkdir()
+    data = one_face_png.read_bytes()
+    for rel in ("b.png", "A.PNG", "sub/c.png", "sub/deeper/d.png", ".hidden.png", ".thumbs/e.png"):
+        (root / rel).write_bytes(data)
+    (root / "notes.txt").write_text("not a photo\n")
+    (root / "sub" / "clip.mp4").write_bytes(b"\x00" * 100)
+    return root
+
+
+def test_detect_walks_a_folder_in_sorted_order(photo_folder):
+    out = run_cli("detect", "--json", str(photo_folder))
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.strip().splitlines()]
+    assert [r["path"] for r in rows] == [str(photo_folder / "A.PNG"), str(photo_folder / "b.png")]
+    for r in rows:
+        assert set(r) == {"path", "width", "height", "faces", "error"}
+        assert r["error"] is None and [f["label"] for f in r["faces"]] == ["no_mask"]
+
+
+def test_detect_recursive_folder_keeps_order_and_annotation_paths(photo_folder, one_face_png, tmp_path):
+    ann = tmp_path / "ann"
+    out = run_cli("detect", "--json", "--recursive", str(one_face_png), str(photo_folder),
+                  "--annotate-dir", str(ann))
+    assert out.returncode == 0, out.stderr
+    paths = [json.loads(line)["path"] for line in out.stdout.strip().splitlines()]
+    assert paths == [str(one_face_png)] + [str(photo_folder / p) for p in
+                                           ("A.PNG", "b.png", "sub/c.png", "sub/deeper/d.png")]
+    written = sorted(str(p.relative_to(ann)) for p in ann.rglob("*.png"))
+    assert written == ["A.annotated.png", "b.annotated.png", "one_face.annotated.png",
+                       "sub/c.annotated.png", "sub/deeper/d.annotated.png"]
+
+
+def test_detect_empty_folder_is_an_error_line(tmp_path, one_face_png):
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    out = run_cli("detect", "--json", str(empty), str(one_face_png))
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    first, second = (json.loads(x) for x in out.stdout.strip().splitlines())
+    assert first["path"] == str(empty) and first["faces"] == [] and "No supported images" in first["error"]
+    assert "--recursive" in first["error"]
+    assert second["error"] is None and len(second["faces"]) == 1
+
+
+# --------------------------------------------------------------------------- video
+
+
+@pytest.fixture(scope="module")
+def astro_clip(tmp_path_factory, astronaut_rgb):
+    import video_clip as vc
+
+    path = tmp_path_factory.mktemp("clip") / "astro.mp4"
+    vc.astronaut_clip(path, astronaut_rgb, n_frames=15, fps=10)
+    return path
+
+
+def test_video_writes_playable_mp4_and_csv(astro_clip, tmp_path):
+    import av
+
+    out, counts = tmp_path / "out" / "annotated.mp4", tmp_path / "counts.csv"
+    res = run_cli("video", str(astro_clip), "--out", str(out), "--csv", str(counts), "--json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout.strip())
+    assert summary["error"] is None and summary["frames"] == 15 == summary["analyzed_frames"]
+    assert (summary["width"], summary["height"], summary["fps"]) == (640, 480, 10.0)
+    assert summary["max_faces"] == 1 and summary["frames_with_no_mask"] == 15 and summary["speed"] > 0
+    assert "Frame 15 of 15" in res.stderr  # progress on stderr, never mixed into stdout
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.codec_context.pix_fmt == "yuv420p"
+        assert sum(1 for _ in c.decode(stream)) == 15
+    rows = list(csv.DictReader(counts.open()))
+    assert len(rows) == 15 and all((r["faces"], r["no_mask"], r["mask"]) == ("1", "1", "0") for r in rows)
+
+
+def test_video_every_and_table_output(astro_clip, tmp_path):
+    counts = tmp_path / "c.csv"
+    res = run_cli("video", str(astro_clip), "-o", str(tmp_path / "o.mp4"), "--every", "5", "--csv", str(counts),
+                  "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"{astro_clip} -> {tmp_path / 'o.mp4'}: 15 frames, 640x480 at 10 fps")
+    assert "3 analysed (1 in 5" in res.stdout and "Frame" not in res.stderr
+    assert [r["analyzed"] for r in csv.DictReader(counts.open())] == ["1", "0", "0", "0", "0"] * 3
+
+
+def test_video_errors_and_usage(tmp_path, astro_clip):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 50)
+    res = run_cli("video", str(bad), "--out", str(tmp_path / "o.mp4"), "--json")
+    assert res.returncode == 1 and "Traceback" not in res.stderr + res.stdout
+    row = json.loads(res.stdout)
+    assert "not a video we can read" in row["error"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.mp4"]  # no partial output
+    for args in (["--every", "0"], ["--out", str(tmp_path / "o.avi")]):
+        cmd = ["video", str(astro_clip)] + (["--out", str(tmp_path / "o.mp4")] if "--out" not in args else []) + args
+        res = run_cli(*cmd)
+        assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "video" in run_cli("--help").stdout
+    helptext = run_cli("video", "--help").stdout
+    assert "--every" in helptext and "--csv" in helptext and "frame,time_s,faces,mask,no_mask,analyzed" in helptext
+
+
+@pytest.mark.data
+def test_video_csv_counts_match_the_faces_placed(data_dir, tmp_path, patrol):
+    import video_clip as vc
+
+    clip = tmp_path / "scene.mp4"
+    truth = vc.scene_clip(clip, data_dir, patrol, fps=10)
+    counts = tmp_path / "counts.csv"
+    res = run_cli("video", str(clip), "--out", str(tmp_path / "o.mp4"), "--csv", str(counts), "--quiet")
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(counts.open()))
+    assert [(int(r["faces"]), int(r["no_mask"])) for r in rows] == truth
+
+
+def test_min_score_reaches_blazeface(astronaut_png):
+    """--min-score is BlazeFace's strictness: at 0.99 nothing on the astronaut passes,
+    while the default finds her face; an out-of-range value is a usage error."""
+    from maskpatrol.cli import main as cli_main
+    import contextlib
+    import io
+
+    def faces(*extra: str) -> int:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert cli_main(["detect", "--json", "--detector", "blazeface", *extra, str(astronaut_png)]) == 0
+        return len(json.loads(out.getvalue())["faces"])
+
+    assert faces() == 1
+    assert faces("--min-score", "0.99") == 0
+    with pytest.raises(SystemExit) as exc:
+        cli_main(["detect", "--detector", "blazeface", "--min-score", "1.5", str(astronaut_png)])
+    assert exc.value.code == 2

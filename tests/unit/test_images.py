@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from maskpatrol.images import MAX_PIXELS, ImageError, load_image
 
@@ -116,3 +116,64 @@ def test_missing_file_and_folder(tmp_path):
         load_image(tmp_path / "nope.png")
     with pytest.raises(ImageError, match="folder"):
         load_image(tmp_path)
+
+
+def test_bomb_over_pillows_own_limit_gets_the_same_clear_message():
+    # 100000 x 100000 trips Pillow's check inside Image.open, before our header check runs.
+    with pytest.raises(ImageError, match=r"bomb\.png is too large: 10000 megapixels \(limit 40 MP\)\. Please resize"):
+        load_image(_png_with_header_size(100_000, 100_000), name="bomb.png")
+
+
+def test_mpo_from_a_phone_camera_is_read_as_jpeg(small):
+    data = _save(small, "MPO", save_all=True, append_images=[small.rotate(90)])
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    rgb = load_image(data)
+    assert rgb.shape == (96, 128, 3)
+    assert np.abs(rgb.astype(int) - np.asarray(small, dtype=int)).mean() < 25
+
+
+def test_unsupported_format_names_itself(small):
+    with pytest.raises(ImageError, match="is a PPM image; supported formats are JPEG, PNG"):
+        load_image(_save(small, "PPM"), name="x.ppm")
+
+
+def test_broken_exif_keeps_the_photo(small):
+    """A photo whose EXIF block is damaged still has good pixels: keep them. (Found by
+    fuzzing: a Make tag retagged as GrayResponseUnit made Pillow's EXIF reader raise a raw
+    struct.error, which reached the user as a traceback.)"""
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation
+    exif[0x010F] = "Phone"  # Make, ASCII
+    data = _save(small, "JPEG", exif=exif.tobytes(), quality=95)
+    start = data.index(b"Exif\x00\x00")
+    entry = data.index(b"\x01\x0f\x00\x02", start)  # Make, type ASCII (big-endian IFD)
+    broken = data[:entry] + b"\x01\x22" + data[entry + 2:]  # 0x0122 must be SHORT, not ASCII
+    rgb = load_image(broken)
+    assert rgb.dtype == np.uint8 and sorted(rgb.shape) == [3, 96, 128]
+
+
+def test_multipage_tiff_gives_first_page():
+    red = Image.new("RGB", (20, 10), (255, 0, 0))
+    blue = Image.new("RGB", (40, 40), (0, 0, 255))
+    rgb = load_image(_save(red, "TIFF", save_all=True, append_images=[blue]))
+    assert rgb.shape == (10, 20, 3) and rgb[5, 5, 0] > 200 and rgb[5, 5, 2] < 50
+
+
+def test_16bit_png_uses_full_range_without_float64():
+    ramp = np.tile(np.linspace(1000, 3000, 32).astype(np.uint16), (8, 1))
+    rgb = load_image(_save(Image.fromarray(ramp), "PNG"))
+    assert rgb.dtype == np.uint8 and rgb[:, 0].max() == 0 and rgb[:, -1].min() == 255
+
+
+def test_decoder_errors_of_any_type_become_image_errors(monkeypatch, small):
+    """Whatever a decoder raises on hostile input (struct.error, IndexError, ...), the caller
+    gets an ImageError naming the file, never the decoder's own exception."""
+    import struct as struct_mod
+
+    def boom(self):
+        raise struct_mod.error("unpack requires a buffer of 4 bytes")
+
+    data = _save(small, "PNG")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", boom)
+    with pytest.raises(ImageError, match=r"x\.png is corrupt and could not be decoded \(error\)"):
+        load_image(data, name="x.png")

@@ -1,0 +1,99 @@
+"""Video page: upload a clip, get it back with every face boxed, plus counts over time.
+
+Layout and wording only: decoding, analysis, drawing and encoding live in
+``maskpatrol.video``. Cancelling needs no code of its own: clicking any widget (the Cancel
+button is one) makes Streamlit stop this script at its next progress update, and
+``annotate_video`` deletes its partial output on the way out, so only finished videos are
+ever offered.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from maskpatrol import video as V
+from maskpatrol.ui import get_patrol, sidebar_settings
+
+st.title(":material/movie: Video")
+st.caption("Every face in every frame gets a box and a written label: **Mask** (thin box) or **No mask** "
+           "(thick box). You get the annotated video (H.264 MP4), a timeline and per-frame counts (CSV).")
+
+patrol = get_patrol()
+settings, show_prob = sidebar_settings(patrol, key_prefix="video_", defaults=V.VIDEO_DETECTOR_DEFAULTS)
+limit_mb = int(st.get_option("server.maxUploadSize"))
+
+upload = st.file_uploader(
+    "Upload a video", type=list(V.VIDEO_EXTENSIONS), key="video_upload",
+    help=f"MP4, MOV, M4V, AVI, WEBM or MKV, up to {limit_mb} MB. Videos larger than 1280x720 are "
+         "scaled down to 1280x720 (keeping their shape). Sound is not kept.")
+st.caption(f"Up to **{limit_mb} MB** per video. Processing time grows with length and frame size; a "
+           "progress bar shows the time left. The video is processed on the server and not stored.")
+every = st.number_input(
+    "Analyse every Nth frame", min_value=1, max_value=30, value=1, step=1, key="video_every",
+    help="1 analyses every frame. 3 roughly halves the processing time of a long video.")
+if every > 1:
+    st.caption(f"Only 1 frame in {every} is analysed; the {every - 1} frame{'s' if every > 2 else ''} after "
+               "it keep its boxes and labels (and its counts), so boxes can lag behind fast movement.")
+
+if upload is None:
+    st.info("Upload a video to see who wears a mask, frame by frame. Tune the detector and the "
+            "decision threshold in the sidebar before you start.")
+    st.stop()
+
+run_key = (upload.file_id, settings, int(every), bool(show_prob))
+cancelled = st.session_state.get("video_cancel", False)
+if st.button("Annotate video", type="primary", key="video_start", icon=":material/play_arrow:"):
+    st.session_state.pop("video_result", None)  # never show an older run's video for this request
+    cancel = st.empty()  # shown only while the video is being processed
+    cancel.button("Cancel", key="video_cancel", icon=":material/stop:", help="Stops at once; nothing is kept.")
+    progress = st.progress(0.0, text="Opening the video ...")
+
+    def report(p: V.Progress) -> None:
+        progress.progress(p.fraction or 0.0, text=p.describe())
+
+    try:
+        mp4, result = V.annotate_video_bytes(upload.getvalue(), patrol, settings, every=int(every),
+                                             show_probability=show_prob, on_progress=report,
+                                             max_pixels=V.PAGE_MAX_PIXELS)
+    except V.VideoError as exc:
+        cancel.empty()
+        progress.empty()
+        st.error(f"{upload.name}: {exc}", icon=":material/error:")
+        st.stop()
+    cancel.empty()
+    progress.empty()
+    st.session_state["video_result"] = {"key": run_key, "name": upload.name, "mp4": mp4, "result": result}
+elif cancelled:
+    st.info("Cancelled: nothing was kept. Press **Annotate video** to start again.", icon=":material/stop:")
+
+done = st.session_state.get("video_result")
+if done is None or done["key"][0] != upload.file_id:
+    st.stop()
+if done["key"] != run_key:
+    st.info("The settings changed since this video was annotated; press **Annotate video** to apply them.")
+
+result: V.VideoResult = done["result"]
+st.markdown(f"**{result.summary()}**")
+if result.frames_with_no_mask:
+    st.warning(f"Someone without a mask is visible for about {result.frames_with_no_mask / result.fps:.1f} s "
+               "of the video.", icon=":material/warning:")
+elif result.max_faces:
+    st.success("Everyone seen in this video wears a mask.", icon=":material/check_circle:")
+else:
+    st.info("No faces found. Try a smaller **Smallest face** or a lower **Detector strictness** in the sidebar.",
+            icon=":material/search:")
+
+st.video(done["mp4"], format="video/mp4")
+stem = Path(done["name"]).stem
+with st.container(horizontal=True):
+    st.download_button("Annotated video (MP4)", done["mp4"], file_name=f"{stem}.annotated.mp4",
+                       mime="video/mp4", key="video_mp4", icon=":material/download:", on_click="ignore")
+    st.download_button("Per-frame counts (CSV)", result.counts.csv_text(), file_name=f"{stem}.counts.csv",
+                       mime="text/csv", key="video_csv", icon=":material/download:", on_click="ignore",
+                       help="One row per frame: " + ", ".join(V.FrameCounts.CSV_HEADER) + ".")
+
+st.subheader("Timeline")
+st.caption("Per second of video: the bar is as tall as the most faces seen in one frame; "
+           "its red part is the most faces without a mask.")
+st.bar_chart(V.timeline(result.counts), x="Second", y=["No mask", "Mask"], color=["#e61e1e", "#00c853"],
+             x_label="Second of video", y_label="Faces", stack=True)

@@ -1,0 +1,107 @@
+"""The Video page driven by Streamlit's AppTest: upload, annotate, result, downloads, errors."""
+
+from __future__ import annotations
+
+import io
+
+import av
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import video_clip as vc
+from conftest import ROOT
+
+PAGE = str(ROOT / "pages" / "video.py")
+TIMEOUT = 180
+FPS = 10
+
+
+@pytest.fixture
+def page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture(scope="module")
+def astro_mp4(tmp_path_factory, astronaut_rgb) -> bytes:
+    path = tmp_path_factory.mktemp("clip") / "astro.mp4"
+    vc.astronaut_clip(path, astronaut_rgb, n_frames=20, fps=FPS)
+    return path.read_bytes()
+
+
+def annotate(at: AppTest, name: str, data: bytes, every: int = 1) -> AppTest:
+    at.file_uploader(key="video_upload").set_value((name, data, "video/mp4"))
+    if every != 1:
+        at.number_input(key="video_every").set_value(every)
+    at.run()
+    assert not at.get("video"), "nothing is processed before the user asks"
+    at.button(key="video_start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def frames_of(mp4: bytes) -> tuple[int, tuple[int, int], str]:
+    with av.open(io.BytesIO(mp4)) as c:
+        s = c.streams.video[0]
+        return sum(1 for _ in c.decode(s)), (s.codec_context.width, s.codec_context.height), s.codec_context.name
+
+
+def test_empty_page_states_upload_limit_and_what_to_do(page):
+    limit = int(st.get_option("server.maxUploadSize"))
+    assert any(f"Up to **{limit} MB** per video" in c.value for c in page.caption)
+    assert "Upload a video" in page.info[0].value
+    assert not page.get("video") and not page.error
+
+
+def test_upload_annotate_play_download_and_timeline(page, astro_mp4):
+    annotate(page, "walk.mp4", astro_mp4)
+    summary = [m.value for m in page.markdown if m.value.startswith("**20 frames")]
+    assert summary and "640x480 at 10 fps (2 s): up to 1 face per frame" in summary[0]
+    assert any("without a mask is visible for about 2.0 s" in w.value for w in page.warning)
+    assert len(page.get("video")) == 1
+    labels = [b.label for b in page.get("download_button")]
+    assert labels == ["Annotated video (MP4)", "Per-frame counts (CSV)"]
+    assert len(page.get("vega_lite_chart")) == 1
+    assert [b.label for b in page.button] == ["Annotate video"]  # Cancel is gone once finished
+    done = page.session_state["video_result"]
+    assert frames_of(done["mp4"]) == (20, (640, 480), "h264")
+    rows = list(done["result"].counts.rows())
+    assert len(rows) == 20 and all(r[2] == 1 and r[4] == 1 for r in rows)
+    # A rerun (any widget) shows the stored result without processing the video again.
+    page.run()
+    assert len(page.get("video")) == 1 and page.session_state["video_result"] is done
+
+
+def test_every_nth_frame_is_explained_and_applied(page, astro_mp4):
+    annotate(page, "walk.mp4", astro_mp4, every=5)
+    assert any("Only 1 frame in 5 is analysed" in c.value for c in page.caption)
+    result = page.session_state["video_result"]["result"]
+    assert result.analyzed_frames == 4 and result.frames == 20
+    assert any("4 analysed (1 in 5" in m.value for m in page.markdown)
+
+
+def test_changed_settings_are_flagged_on_the_old_result(page, astro_mp4):
+    annotate(page, "walk.mp4", astro_mp4)
+    page.slider(key="video_min_face").set_value(100).run()
+    assert any("settings changed" in i.value for i in page.info)
+    assert len(page.get("video")) == 1
+
+
+def test_unreadable_video_is_an_error_not_a_crash(page):
+    annotate(page, "holiday.mp4", b"this is not really a video" * 100)
+    [error] = page.error
+    assert "holiday.mp4" in error.value and "not a video we can read" in error.value
+    assert not page.get("video") and "video_result" not in page.session_state
+
+
+@pytest.mark.data
+def test_real_faces_counts_match_what_was_placed(page, data_dir, patrol, tmp_path):
+    clip = tmp_path / "scene.mp4"
+    truth = vc.scene_clip(clip, data_dir, patrol, fps=FPS)
+    annotate(page, "scene.mp4", clip.read_bytes())
+    result = page.session_state["video_result"]["result"]
+    assert [(r[2], r[4]) for r in result.counts.rows()] == truth
+    assert any("up to 2 faces per frame" in m.value for m in page.markdown)

@@ -1,0 +1,171 @@
+"""The Video page in headless Chromium against a real ``streamlit run app.py``.
+
+Uploads a clip generated at test time, waits for the annotated video and checks that the
+browser really decodes it (``readyState >= 2``: the current frame is available), then
+downloads the CSV. A second test cancels a longer run and checks that nothing is offered
+and the server's temporary folder is empty again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import video_clip as vc
+from conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BOOT_TIMEOUT_S = 90
+RESULT_TIMEOUT_MS = 180_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_tmp(tmp_path_factory) -> Path:
+    """The server's TMPDIR, so the test can see every temporary file the page makes."""
+    return tmp_path_factory.mktemp("server_tmp")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, server_tmp):
+    """``streamlit run app.py`` on a free loopback port; always killed at teardown."""
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", "--server.maxUploadSize", "25"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "TMPDIR": str(server_tmp)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}; see {log.name}")
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not become healthy within {BOOT_TIMEOUT_S}s; see {log.name}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_video_page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    # Start at home and use the sidebar, as a visitor does (see test_image_page.py).
+    page.goto(server, wait_until="domcontentloaded", timeout=60_000)
+    page.get_by_test_id("stSidebarNav").get_by_text("Video", exact=True).click(timeout=60_000)
+    page.get_by_text("Up to 25 MB per video").wait_for(timeout=60_000)
+    return context, page
+
+
+def upload(page, name: str, data: bytes) -> None:
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader.wait_for(state="attached", timeout=60_000)
+    uploader.set_input_files([{"name": name, "mimeType": "video/mp4", "buffer": data}])
+    page.get_by_role("button", name="Annotate video").click(timeout=60_000)
+
+
+def test_upload_clip_plays_annotated_video_and_downloads_csv(server, browser, astronaut_rgb, artifacts, tmp_path):
+    clip = tmp_path / "walk.mp4"
+    vc.astronaut_clip(clip, astronaut_rgb, n_frames=30, fps=10)
+    context, page = open_video_page(browser, server)
+    try:
+        upload(page, "walk.mp4", clip.read_bytes())
+        video = page.locator("video").first
+        video.wait_for(timeout=RESULT_TIMEOUT_MS)
+        # readyState 2 = HAVE_CURRENT_DATA: the browser has decoded a frame of our H.264.
+        page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=video.element_handle(),
+                               timeout=60_000)
+        info = video.evaluate("v => ({w: v.videoWidth, h: v.videoHeight, d: v.duration, e: v.error})")
+        assert (info["w"], info["h"]) == (640, 480) and info["e"] is None
+        assert abs(info["d"] - 3.0) < 0.2
+        # Seek into the clip and check the browser decodes a later frame too.
+        video.evaluate("v => { v.currentTime = 2.0; }")
+        page.wait_for_function("v => !v.seeking && v.readyState >= 2 && Math.abs(v.currentTime - 2.0) < 0.2",
+                               arg=video.element_handle(), timeout=30_000)
+        assert page.get_by_text("30 frames, 640x480 at 10 fps").count() >= 1
+        page.get_by_text("Timeline", exact=True).scroll_into_view_if_needed()
+        page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(
+            timeout=30_000)
+
+        with page.expect_download(timeout=60_000) as dl:
+            page.get_by_role("button", name="Per-frame counts (CSV)").click()
+        download = dl.value
+        assert download.suggested_filename == "walk.counts.csv"
+        rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+        assert len(rows) == 30 and all((r["faces"], r["no_mask"]) == ("1", "1") for r in rows)
+
+        video.evaluate("v => { v.currentTime = 1.0; }")
+        page.wait_for_function("v => !v.seeking && v.readyState >= 2", arg=video.element_handle(), timeout=30_000)
+        page.set_viewport_size({"width": 1400, "height": 2000})  # Streamlit scrolls inside: show it all
+        page.evaluate("() => document.querySelector('[data-testid=stMain]')?.scrollTo(0, 0)")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "video_page.png"))
+    finally:
+        context.close()
+
+
+def test_cancel_offers_nothing_and_leaves_no_temporary_files(server, server_tmp, browser, astronaut_rgb,
+                                                             tmp_path, artifacts):
+    clip = tmp_path / "long.mp4"
+    vc.astronaut_clip(clip, astronaut_rgb, n_frames=900, fps=30)  # 30 s: long enough to cancel
+    context, page = open_video_page(browser, server)
+    try:
+        upload(page, "long.mp4", clip.read_bytes())
+        page.get_by_text(re.compile(r"Frame \d+ of 900")).first.wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert any(p.name.startswith("maskpatrol-video-") for p in server_tmp.iterdir())  # work in progress
+        page.screenshot(path=str(artifacts / "video_page_progress.png"))
+        page.get_by_role("button", name="Cancel").click(timeout=30_000)
+        page.get_by_text("Cancelled: nothing was kept").wait_for(timeout=60_000)
+        assert page.locator("video").count() == 0
+        assert page.get_by_role("button", name="Annotated video (MP4)").count() == 0
+        deadline = time.monotonic() + 20
+        while any(server_tmp.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(server_tmp.iterdir()) == []
+    finally:
+        context.close()

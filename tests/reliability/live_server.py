@@ -1,0 +1,98 @@
+"""One real ``streamlit run app.py`` on loopback, configured as on Heroku, and Chromium to visit it.
+
+The server is configured the way a dyno is: ``setup.sh`` writes its config.toml into a
+temporary $HOME (as it does into the dyno's $HOME), Streamlit reads it from there, and
+``MALLOC_ARENA_MAX=2`` comes from the Procfile. Only the address is overridden, to
+127.0.0.1 (setup.sh binds 0.0.0.0 for Heroku's router). So load and soak figures are
+those of the deployed configuration, and a change to setup.sh is measured here too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from conftest import ROOT
+
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BOOT_TIMEOUT_S = 120
+SETUP_SH = ROOT / "setup.sh"
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(log_dir: Path, extra_flags: Sequence[str] = ()) -> Iterator[Server]:
+    """Start the app, wait for its health check, and always stop it (terminate, then kill)."""
+    port = free_port()
+    log_path = log_dir / "server.log"
+    home = log_dir / "home"
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(home), "PORT": str(port), "MALLOC_ARENA_MAX": "2"}
+    subprocess.run(["sh", str(SETUP_SH)], cwd=ROOT, env=env, check=True, capture_output=True, timeout=30)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.address", "127.0.0.1", *extra_flags],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + BOOT_TIMEOUT_S
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit not healthy within {BOOT_TIMEOUT_S}s; see {log_path}")
+                time.sleep(0.5)
+            yield Server(url, proc.pid, log_path)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=15)
+
+
+def deployed_config(log_dir: Path) -> str:
+    """The config.toml setup.sh wrote for the server started in ``log_dir``."""
+    return (log_dir / "home" / ".streamlit" / "config.toml").read_text()
+
+
+def server_errors(log: Path) -> list[str]:
+    """Tracebacks and errors the server logged (none is expected)."""
+    text = log.read_text(errors="replace")
+    return [line for line in text.splitlines() if "Traceback" in line or "Error" in line or "Exception" in line]
+
+
+async def open_photos_page(page, url: str, timeout_ms: int = 90_000) -> None:
+    """Home page first, then the sidebar link, as a visitor does (a first visit straight to
+    /photos shows Streamlit's "Page not found" modal: see README)."""
+    await page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
+    await page.get_by_test_id("stSidebarNav").get_by_text("Photos", exact=True).click(timeout=timeout_ms)
+    await page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_ms)

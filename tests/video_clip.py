@@ -1,0 +1,104 @@
+"""Video clips built at test time, with the faces in each frame known in advance.
+
+Two kinds:
+
+- :func:`astronaut_clip` needs no training data: scikit-image's astronaut photo (one
+  unmasked face) drifting on a plain canvas, so every frame holds exactly one "no_mask".
+- :func:`scene_clip` composes real masked and unmasked face photos from the training-data
+  folder, chosen by ``webcam_clip.pick_scene`` only when the pipeline finds exactly those
+  faces with the expected labels even after lossy compression. The clip is a small story
+  whose per-second counts differ: nobody, then a masked and an unmasked person, then the
+  unmasked person alone; so counts and the timeline can be checked, not just "a face".
+
+Nothing here is committed as an image: every frame is generated when a test runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import av
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
+import webcam_clip as wc  # noqa: E402
+
+#: Container suffix -> encoder for the input clips we write.
+ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx", ".avi": "mpeg4"}
+
+
+def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 10) -> int:
+    """Encode RGB frames into ``path`` (container from the suffix); returns frames written."""
+    codec = ENCODERS[path.suffix.lower()]
+    n = 0
+    with av.open(str(path), "w") as out:
+        stream = None
+        for rgb in frames:
+            if stream is None:
+                stream = out.add_stream(codec, rate=Fraction(fps))
+                stream.width, stream.height = rgb.shape[1], rgb.shape[0]
+                stream.pix_fmt = "yuv420p"
+                if codec == "libx264":
+                    stream.options = {"crf": "18", "preset": "veryfast"}
+                else:
+                    stream.bit_rate = 4_000_000
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+            n += 1
+        if stream is not None:
+            for packet in stream.encode():
+                out.mux(packet)
+    return n
+
+
+def astronaut_frames(astronaut_rgb: np.ndarray, n_frames: int, size: tuple[int, int] = (640, 480),
+                     face_side: int = 300) -> list[np.ndarray]:
+    """The astronaut photo shrunk to ``face_side`` and drifting 2 px a frame on a grey canvas."""
+    width, height = size
+    photo = cv2.resize(astronaut_rgb, (face_side, face_side), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(n_frames):
+        canvas = np.full((height, width, 3), 128, np.uint8)
+        x = min(width - face_side, 20 + 2 * i)
+        y = max(0, (height - face_side) // 2)
+        canvas[y:y + face_side, x:x + face_side] = photo[:height - y, :width - x]
+        frames.append(canvas)
+    return frames
+
+
+def astronaut_clip(path: Path, astronaut_rgb: np.ndarray, n_frames: int = 20, fps: int = 10,
+                   size: tuple[int, int] = (640, 480)) -> int:
+    return write_clip(path, astronaut_frames(astronaut_rgb, n_frames, size), fps)
+
+
+#: The scene clip's story, one entry per second: which slots (0: left, 1: right) hold a face.
+STORY: tuple[tuple[int, ...], ...] = ((), (0, 1), (1,))
+
+
+def scene_frames(scene: wc.Scene, fps: int, story: Sequence[tuple[int, ...]] = STORY
+                 ) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+    """Frames of ``story`` and, per frame, the true (faces, no_mask) counts."""
+    faces = [wc.load_face(p) for p in scene.photos]
+    frames, truth = [], []
+    for slots in story:
+        for _ in range(fps):
+            frame = wc.background()
+            for slot in slots:
+                x, y = wc.SLOTS[slot]
+                frame[y:y + wc.FACE_SIDE, x:x + wc.FACE_SIDE] = faces[slot]
+            frames.append(frame)
+            truth.append((len(slots), sum(scene.labels[s] == "no_mask" for s in slots)))
+    return frames, truth
+
+
+def scene_clip(path: Path, data_dir: Path, patrol, fps: int = 10) -> list[tuple[int, int]]:
+    """Write the scene story to ``path``; returns the true (faces, no_mask) per frame."""
+    scene = wc.pick_scene(data_dir, patrol, labels=("mask", "no_mask"))
+    frames, truth = scene_frames(scene, fps)
+    write_clip(path, frames, fps)
+    return truth
