@@ -5,9 +5,9 @@ opens the Photos page and uploads a batch of distinct photos (0 to 4 faces, ever
 different, so the result cache never answers for the pipeline); then the page is loaded
 afresh, which ends that Streamlit session and starts a new one, as visitors come and go.
 The server's resident memory (RSS, from /proc via psutil) is read after every batch. The
-first batches are warm-up: model, detector pool, result cache (24 entries) and Streamlit's
-media store fill up there. After warm-up RSS may grow by less than 20 MB over the rest of
-the 500 photos. Figures go to tests/artifacts/soak_test.json.
+first 200 photos are warm-up: model, detector pool, result cache (24 entries), Streamlit's
+media store and the departed sessions still inside their 15 s fill up there. After warm-up
+RSS may grow by less than 20 MB over the remaining 300 photos. Figures go to tests/artifacts/soak_test.json.
 
 This test found that with Streamlit's default ``server.disconnectedSessionTTL`` (120 s) the
 server kept every departed visitor's uploads and results for two minutes: +210 MB over
@@ -30,7 +30,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 IMAGES = 500
 BATCH = 25
-WARMUP_IMAGES = 100
+#: Memory fills until the result cache is full and the sessions of departed visitors (kept
+#: 15 s, setup.sh) are freed as fast as new ones come, so the plateau comes later when
+#: uploads are quick: in a clean-clone CI run at 3.6 s per batch RSS rose 286 -> 382 MB over
+#: the first 200 photos and then stayed within 366-388 MB; in a slower run it levelled off at
+#: 100. 200 photos of warm-up leave 300 to show a leak.
+WARMUP_IMAGES = 200
 MAX_GROWTH_MB = 20.0
 TEST_TIMEOUT_S = 900
 BATCH_TIMEOUT_MS = 180_000

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Mapping, Sequence
 
 from conftest import ROOT
 
@@ -42,13 +42,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(log_dir: Path, extra_flags: Sequence[str] = ()) -> Iterator[Server]:
-    """Start the app, wait for its health check, and always stop it (terminate, then kill)."""
+def streamlit_server(log_dir: Path, extra_flags: Sequence[str] = (),
+                     extra_env: Mapping[str, str] | None = None) -> Iterator[Server]:
+    """Start the app, wait for its health check, and always stop it (terminate, then kill).
+    ``extra_env`` lets a test watch e.g. the server's TMPDIR."""
     port = free_port()
     log_path = log_dir / "server.log"
     home = log_dir / "home"
     home.mkdir(exist_ok=True)
-    env = {**os.environ, "HOME": str(home), "PORT": str(port), "MALLOC_ARENA_MAX": "2"}
+    env = {**os.environ, **(extra_env or {}), "HOME": str(home), "PORT": str(port), "MALLOC_ARENA_MAX": "2"}
     subprocess.run(["sh", str(SETUP_SH)], cwd=ROOT, env=env, check=True, capture_output=True, timeout=30)
     with log_path.open("w") as log:
         proc = subprocess.Popen(
