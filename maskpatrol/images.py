@@ -172,6 +172,17 @@ def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None
         raise ImageError(f"{label} is corrupt and could not be decoded ({type(exc).__name__})") from None
 
 
+def frame_count(data: bytes) -> int:
+    """How many frames or pages the file holds (animated GIF/WEBP, multi-page TIFF), so a
+    page can say that only the first was analysed. Meant for files :func:`load_image`
+    already accepted; anything unreadable counts as one frame."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return max(1, int(getattr(img, "n_frames", 1)))
+    except Exception:  # noqa: BLE001 - a notice, never a reason to fail
+        return 1
+
+
 def _short(exc: BaseException, limit: int = 160) -> str:
     """The decoder's reason, on one line and short enough for a message box."""
     text = " ".join(str(exc).split()) or type(exc).__name__

@@ -25,7 +25,7 @@ import numpy as np
 
 from .annotate import annotate
 from .detectors import DetectorSettings
-from .images import ImageError, encode_png, load_image
+from .images import ImageError, encode_png, frame_count, load_image
 from .pipeline import Face, MaskPatrol, Settings, image_record, label_for, summarize
 from .paths import REPORTS_DIR
 from .preprocess import square_crop
@@ -57,10 +57,21 @@ class ImageResult:
     preview: np.ndarray | None = field(default=None, repr=False, compare=False)
     preview_scale: float = 1.0
     thumbnails: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
+    #: Frames or pages in the file; only the first is analysed.
+    frames: int = 1
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def first_frame_note(self) -> str | None:
+        """Tells the user that an animation or multi-page file was judged on its first
+        frame only: someone unmasked on page 2 is otherwise silently missed."""
+        if self.frames <= 1:
+            return None
+        return (f"This file holds {self.frames} frames or pages (an animation or a multi-page "
+                "document); only the first was analysed. Save the others as separate images to check them.")
 
     @property
     def n_masked(self) -> int:
@@ -112,7 +123,7 @@ def analyze_bytes(patrol: MaskPatrol, data: bytes, name: str,
     except Exception as exc:  # a user sees a message, never a traceback
         return ImageResult(name=name, error=f"Could not process {name}: {exc}")
     return ImageResult(name=name, width=int(rgb.shape[1]), height=int(rgb.shape[0]), faces=tuple(faces),
-                       preview=preview, preview_scale=scale, thumbnails=thumbs)
+                       preview=preview, preview_scale=scale, thumbnails=thumbs, frames=frame_count(data))
 
 
 def relabel(result: ImageResult, threshold: float) -> ImageResult:

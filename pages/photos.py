@@ -72,6 +72,8 @@ for i, (f, r) in enumerate(zip(files, results)):
                  width="stretch")
     with details:
         st.markdown(f"#### {r.summary}")
+        if r.first_frame_note:
+            st.info(r.first_frame_note, icon=":material/burst_mode:")
         if r.n_unmasked:
             st.warning(f"{r.n_unmasked} {'person is' if r.n_unmasked == 1 else 'people are'} "
                        "not wearing a mask.", icon=":material/warning:")

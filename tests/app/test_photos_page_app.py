@@ -232,3 +232,24 @@ def test_picking_blazeface_finds_the_masked_face_haar_misses(page, white_mask_pn
     page.radio(key="photos_detector").set_value("haar").run()
     assert page.image[0].captions[0].startswith("No faces found")
     assert calls["n"] == 3  # back to Haar: served from the cache
+
+
+def test_animated_gif_says_only_its_first_frame_was_analysed(page, astronaut_rgb):
+    """An unmasked person on frame 2 would otherwise be missed without a word."""
+    import io
+
+    from PIL import Image
+
+    first = Image.fromarray(astronaut_rgb)
+    rest = [Image.new("RGB", first.size, (40, 40, 40)), Image.new("RGB", first.size, (90, 90, 90))]
+    buf = io.BytesIO()
+    first.save(buf, format="GIF", save_all=True, append_images=rest, duration=200, loop=0)
+    upload(page, ("party.gif", buf.getvalue()))
+    notes = [i.value for i in page.info]
+    assert any("3 frames or pages" in n and "only the first was analysed" in n for n in notes), notes
+    assert page.image[0].captions[0].startswith("1 face")
+
+
+def test_single_image_has_no_frame_note(page, astro_png):
+    upload(page, ("astronaut.png", astro_png))
+    assert not any("frames or pages" in i.value for i in page.info)

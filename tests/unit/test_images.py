@@ -177,3 +177,20 @@ def test_decoder_errors_of_any_type_become_image_errors(monkeypatch, small):
     monkeypatch.setattr(ImageFile.ImageFile, "load", boom)
     with pytest.raises(ImageError, match=r"x\.png is corrupt and could not be decoded \(error\)"):
         load_image(data, name="x.png")
+
+
+def test_frame_count_reports_pages_and_never_fails(astronaut_rgb):
+    import io
+
+    from PIL import Image
+
+    from maskpatrol.images import frame_count
+
+    pages = [Image.fromarray(astronaut_rgb), Image.new("RGB", (64, 64)), Image.new("RGB", (32, 32))]
+    buf = io.BytesIO()
+    pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
+    assert frame_count(buf.getvalue()) == 3
+    single = io.BytesIO()
+    pages[0].save(single, format="PNG")
+    assert frame_count(single.getvalue()) == 1
+    assert frame_count(b"not an image") == 1
