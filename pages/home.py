@@ -9,36 +9,27 @@ st.markdown(
     "for example **Mask 97%** or **No mask 88%**."
 )
 
-photos, webcam, video, model = st.columns(4)
-with photos:
-    st.subheader(":material/photo_library: Photos")
-    st.markdown(
-        "Upload one or more photos (JPEG, PNG, WEBP, BMP, GIF, TIFF). For each you get the "
-        "annotated picture, a summary such as *5 faces: 4 mask, 1 no mask*, a table of every face, "
-        "and downloads of the picture (PNG) and the results (CSV, JSON)."
-    )
-    st.page_link("pages/photos.py", label="Check photos", icon=":material/arrow_forward:")
-with webcam:
-    st.subheader(":material/videocam: Live webcam")
-    st.markdown(
-        "Point your camera at people; boxes and labels follow them live. "
-        "Your browser asks for permission first; nothing is recorded."
-    )
-    st.page_link("pages/webcam.py", label="Open the webcam", icon=":material/arrow_forward:")
-with video:
-    st.subheader(":material/movie: Video")
-    st.markdown(
-        "Upload a recording (MP4, MOV, AVI, WEBM). You get it back with every face boxed and labelled, "
-        "a timeline of faces and unmasked faces per second, and per-frame counts (CSV)."
-    )
-    st.page_link("pages/video.py", label="Annotate a video", icon=":material/arrow_forward:")
-with model:
-    st.subheader(":material/analytics: Model")
-    st.markdown(
-        "What the classifier was trained on, how it scores on test faces, its confusion matrix, "
-        "ROC and calibration plots, and the mistakes it makes."
-    )
-    st.page_link("pages/model.py", label="See the model", icon=":material/arrow_forward:")
+#: (page file, heading, what it does, link label): one column each.
+PAGES = [
+    ("pages/photos.py", ":material/photo_library: Photos",
+     "Upload one or more photos (JPEG, PNG, WEBP, BMP, GIF, TIFF). For each you get the "
+     "annotated picture, a summary such as *5 faces: 4 mask, 1 no mask*, a table of every face, "
+     "and downloads of the picture (PNG) and the results (CSV, JSON).", "Check photos"),
+    ("pages/webcam.py", ":material/videocam: Live webcam",
+     "Point your camera at people; boxes and labels follow them live. "
+     "Your browser asks for permission first; nothing is recorded.", "Open the webcam"),
+    ("pages/video.py", ":material/movie: Video",
+     "Upload a recording (MP4, MOV, AVI, WEBM). You get it back with every face boxed and labelled, "
+     "a timeline of faces and unmasked faces per second, and per-frame counts (CSV).", "Annotate a video"),
+    ("pages/model.py", ":material/analytics: Model",
+     "What the classifier was trained on, how it scores on test faces, its confusion matrix, "
+     "ROC and calibration plots, and the mistakes it makes.", "See the model"),
+]
+for column, (path, heading, text, link) in zip(st.columns(len(PAGES)), PAGES):
+    with column:
+        st.subheader(heading)
+        st.markdown(text)
+        st.page_link(path, label=link, icon=":material/arrow_forward:")
 
 st.subheader("Reading the results")
 st.markdown(

@@ -44,6 +44,21 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    """Headless Debian Chromium driven by Playwright (sync API), one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from live_server import CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -81,6 +81,13 @@ def streamlit_server(log_dir: Path, extra_flags: Sequence[str] = (),
                 proc.wait(timeout=15)
 
 
+#: True once the Photos page shows n photos' results and nothing is left from an earlier
+#: run: no stale element, no spinner.
+PHOTOS_SETTLED_JS = """n => document.querySelectorAll('[data-testid="stImage"]').length === n
+    && !document.querySelector('[data-stale="true"]')
+    && !document.querySelector('[data-testid="stSpinner"]')"""
+
+
 def deployed_config(log_dir: Path) -> str:
     """The config.toml setup.sh wrote for the server started in ``log_dir``."""
     return (log_dir / "home" / ".streamlit" / "config.toml").read_text()

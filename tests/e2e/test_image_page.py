@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import png_bytes
-from live_server import CHROMIUM_ARGS, streamlit_server
+from live_server import streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -27,18 +27,6 @@ def server(tmp_path_factory):
     """The app as deployed (``live_server``) on a free loopback port; always stopped."""
     with streamlit_server(tmp_path_factory.mktemp("streamlit")) as srv:
         yield srv.url
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astronaut_rgb, artifacts: Path):

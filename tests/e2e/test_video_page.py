@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import video_clip as vc
-from live_server import CHROMIUM_ARGS, streamlit_server
+from live_server import streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -36,18 +36,6 @@ def server(tmp_path_factory, server_tmp):
     always stopped."""
     with streamlit_server(tmp_path_factory.mktemp("streamlit"), extra_env={"TMPDIR": str(server_tmp)}) as srv:
         yield srv.url
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def open_video_page(browser, server):

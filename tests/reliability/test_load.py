@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from corpus import encode, face_grid
-from live_server import CHROMIUM_ARGS, open_photos_page, server_errors, streamlit_server
+from live_server import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, open_photos_page, server_errors, streamlit_server
 from maskpatrol.images import load_image
 from maskpatrol.pipeline import summarize
 
@@ -34,10 +34,6 @@ TEST_TIMEOUT_S = 600
 RESULT_TIMEOUT_MS = 180_000
 #: A generous bound for one upload with 8 users on 2 shared cores; typical is far lower.
 MAX_LATENCY_S = 120
-#: True once the page shows n photos' results and no element is stale from an earlier run.
-SETTLED_JS = """n => document.querySelectorAll('[data-testid="stImage"]').length === n
-    && !document.querySelector('[data-stale="true"]')
-    && !document.querySelector('[data-testid="stSpinner"]')"""
 
 
 def _user_photo(patrol, k: int, r: int) -> tuple[str, bytes, dict]:
@@ -76,7 +72,7 @@ async def _user(browser, url: str, k: int, photos, start: asyncio.Event, ready: 
             # Rounds of one user share a caption; the file name heading is what is new.
             await page.get_by_role("heading", name=name).wait_for(timeout=RESULT_TIMEOUT_MS)
             # Then the rerun has finished: nothing stale (greyed) left from the previous photo.
-            await page.wait_for_function(SETTLED_JS, arg=r + 1, timeout=RESULT_TIMEOUT_MS, polling=100)
+            await page.wait_for_function(PHOTOS_SETTLED_JS, arg=r + 1, timeout=RESULT_TIMEOUT_MS, polling=100)
             await page.get_by_text(caption, exact=True).last.wait_for(timeout=RESULT_TIMEOUT_MS)
             await page.get_by_role("button", name="Annotated image (PNG)").nth(r).wait_for(timeout=RESULT_TIMEOUT_MS)
             t1 = time.monotonic()

@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from corpus import encode, face_grid
-from live_server import CHROMIUM_ARGS, open_photos_page, server_errors, streamlit_server
+from live_server import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, open_photos_page, server_errors, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -39,8 +39,6 @@ WARMUP_IMAGES = 200
 MAX_GROWTH_MB = 20.0
 TEST_TIMEOUT_S = 900
 BATCH_TIMEOUT_MS = 180_000
-SETTLED_JS = """n => document.querySelectorAll('[data-testid="stImage"]').length === n
-    && !document.querySelector('[data-stale="true"]')"""
 
 
 def _photo(i: int) -> tuple[str, bytes, int]:
@@ -67,7 +65,7 @@ async def _soak(url: str, chromium: str, pid: int) -> list[dict]:
                 await open_photos_page(page, url)  # a fresh session per batch
                 await page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
                     [{"name": n, "mimeType": "image/png", "buffer": d} for n, d, _ in batch])
-                await page.wait_for_function(SETTLED_JS, arg=BATCH, timeout=BATCH_TIMEOUT_MS, polling=200)
+                await page.wait_for_function(PHOTOS_SETTLED_JS, arg=BATCH, timeout=BATCH_TIMEOUT_MS, polling=200)
                 total = sum(f for _, _, f in batch)
                 summary = page.get_by_text(f"{BATCH} photos, {total} faces: 0 mask, {total} no mask")
                 await summary.wait_for(timeout=BATCH_TIMEOUT_MS)
