@@ -23,16 +23,13 @@ from ai_edge_litert.interpreter import Interpreter
 
 from ..paths import MODELS_DIR
 from ..pool import Pool
-from . import Box, DetectorSettings
+from . import Box, DetectorSettings, smallest_searched_face
 from .ssd_anchors import (FULL_RANGE_ANCHORS, SHORT_RANGE_ANCHORS, AnchorOptions, decode, generate_anchors,
                           iou_one_to_many, scores_from_logits, weighted_nms)
 
 #: One LiteRT thread per interpreter, as for the classifier: a short-range pass takes about
 #: a millisecond, and concurrent sessions and the webcam threads use the other core.
 NUM_THREADS = 1
-#: Same slack below "Smallest face" as the Haar detector gives, so that one slider value
-#: keeps the same faces with either detector.
-MIN_SIZE_SLACK = 0.85
 #: Keypoints the model emits, in this order (the subject's right eye is the image's left).
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear_tragion", "left_ear_tragion")
 
@@ -273,7 +270,7 @@ class BlazeFaceDetector:
             return []
         height, width = rgb.shape[:2]
         xywh = self.transform.apply(dets[:, 0], dets[:, 1], dets[:, 2], dets[:, 3])
-        min_side = settings.min_face_px * MIN_SIZE_SLACK
+        min_side = smallest_searched_face(settings.min_face_px)
         boxes: list[Box] = []
         for x, y, w, h in xywh:
             if w < min_side:

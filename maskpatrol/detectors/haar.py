@@ -4,7 +4,7 @@ Speed: Haar's cost grows with the pixels scanned and the number of scales search
 the frame is converted to grayscale first (one channel to shrink instead of three) and
 shrunk as far as the smallest wanted face allows, into buffers reused between calls.
 Quality: the boxes the cascade draws for a face of side S vary by about one pyramid step,
-so the search goes a little below ``min_face_px`` (:data:`MIN_SIZE_SLACK`); without that
+so the search goes a little below ``min_face_px`` (:data:`~maskpatrol.detectors.MIN_SIZE_SLACK`); without that
 slack about a third of the 40 px faces in the benchmark frames were lost.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 from ..paths import CASCADE_PATH
 from ..pool import Pool
 from ..runtime import configure_opencv_threads
-from . import Box, DetectorSettings
+from . import Box, DetectorSettings, smallest_searched_face
 
 #: The side, in pixels of the downscaled frame, that the smallest searched face is shrunk
 #: to: the cascade's own 24x24 window. OpenCV scans windows up to twice the cascade size
@@ -26,15 +26,8 @@ from . import Box, DetectorSettings
 #: as possible keeps more face sizes in the cheap range. On the benchmark's composited
 #: frames this found as many faces as shrinking to 32 px (measured: 164 vs 165 of 180).
 MIN_WINDOW_AFTER_DOWNSCALE = 24
-#: Faces are searched down to this fraction of ``min_face_px`` (see the module docstring).
-MIN_SIZE_SLACK = 0.85
 
 configure_opencv_threads()
-
-
-def smallest_searched_face(min_face_px: int) -> float:
-    """The smallest face side, in original pixels, the cascade is asked to look for."""
-    return max(1.0, min_face_px * MIN_SIZE_SLACK)
 
 
 def detection_scale(width: int, height: int, min_face_px: int) -> float:
