@@ -334,7 +334,13 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
     rss, threads = [], []
     for cycle in range(args.cycles):
         if cycle:
-            start_stream()
+            try:
+                start_stream()
+            except TimeoutError:
+                # Evidence for the next look: what the page and the peer connection showed.
+                page.screenshot(path=str(Path(args.logdir) / f"cycle_{cycle + 1}_failed.png"))
+                log(f"cycle {cycle + 1} did not play: video {video_state()}, stats {in_iframe(PC_STATS_JS)}")
+                raise
             wait_for(lambda: (metrics().get("FPS") or 0) > 0, 30, "frames being analysed")
             time.sleep(2.0)
         stop_stream()
