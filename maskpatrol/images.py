@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -38,6 +39,15 @@ warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 class ImageError(ValueError):
     """An image we cannot use; the message is written for the person who supplied it."""
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    #: The first frame or page, upright, as RGB uint8 (H, W, 3).
+    rgb: np.ndarray
+    #: Frames or pages in the file (animated GIF/WEBP, multi-page TIFF), so a page can say
+    #: that only the first was analysed. Read in the same pass as the pixels.
+    frames: int = 1
 
 
 def _open_bytes(source: Source) -> bytes:
@@ -116,7 +126,16 @@ def _upright(img: Image.Image) -> Image.Image:
         return img
 
 
-def _decode(data: bytes, label: str, max_pixels: int) -> np.ndarray:
+def _frames(img: Image.Image) -> int:
+    """Frame count for the "only the first was analysed" notice: a notice, never a reason
+    to refuse a file whose first frame decodes."""
+    try:
+        return max(1, int(getattr(img, "n_frames", 1)))
+    except Exception:  # noqa: BLE001 - a damaged later frame must not cost the first
+        return 1
+
+
+def _decode(data: bytes, label: str, max_pixels: int) -> DecodedImage:
     """Header checks first (format, pixel count), then the pixels of the first frame."""
     img = Image.open(io.BytesIO(data))
     fmt = FORMAT_ALIASES.get(img.format or "", img.format)
@@ -130,16 +149,24 @@ def _decode(data: bytes, label: str, max_pixels: int) -> np.ndarray:
     if width == 0 or height == 0:
         raise ImageError(f"{label} has no pixels ({width}x{height})")
     # Animated GIF/WEBP and multi-page TIFF: the first frame or page is the photo we analyse.
+    frames = _frames(img)
     img.seek(0)
     img.load()
     img = _upright(img)
     if img.width * img.height > max_pixels:  # rotation never grows it; a safety net only
         raise _too_large(label, img.width, img.height, max_pixels)
-    return _to_rgb(img)
+    return DecodedImage(_to_rgb(img), frames)
 
 
 def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None = None) -> np.ndarray:
     """Decode ``source`` (bytes or a path) to an RGB ``uint8`` array of shape (H, W, 3).
+
+    The same as :func:`decode_image`, for callers that need only the pixels."""
+    return decode_image(source, max_pixels=max_pixels, name=name).rgb
+
+
+def decode_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None = None) -> DecodedImage:
+    """Decode ``source`` (bytes or a path): its first frame as RGB ``uint8`` and its frame count.
 
     EXIF orientation is applied so faces are upright, animated images and multi-page TIFFs
     give their first frame, and the pixel count is checked from the header, before any
@@ -170,17 +197,6 @@ def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None
         # struct.error, IndexError, TypeError, ZeroDivisionError, ... from a malformed
         # header: the file is broken, and the user hears exactly that.
         raise ImageError(f"{label} is corrupt and could not be decoded ({type(exc).__name__})") from None
-
-
-def frame_count(data: bytes) -> int:
-    """How many frames or pages the file holds (animated GIF/WEBP, multi-page TIFF), so a
-    page can say that only the first was analysed. Meant for files :func:`load_image`
-    already accepted; anything unreadable counts as one frame."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            return max(1, int(getattr(img, "n_frames", 1)))
-    except Exception:  # noqa: BLE001 - a notice, never a reason to fail
-        return 1
 
 
 def _short(exc: BaseException, limit: int = 160) -> str:

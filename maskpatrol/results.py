@@ -25,7 +25,7 @@ import numpy as np
 
 from .annotate import annotate
 from .detectors import DetectorSettings
-from .images import ImageError, encode_png, frame_count, load_image
+from .images import ImageError, decode_image, encode_png, load_image
 from .pipeline import Face, MaskPatrol, Settings, image_record, label_for, summarize
 from .paths import REPORTS_DIR
 from .preprocess import square_crop
@@ -113,9 +113,10 @@ def analyze_bytes(patrol: MaskPatrol, data: bytes, name: str,
     :class:`ImageError`), so one bad upload never stops the others.
     """
     try:
-        rgb = load_image(data, name=name)
+        decoded = decode_image(data, name=name)
     except ImageError as exc:
         return ImageResult(name=name, error=str(exc))
+    rgb = decoded.rgb
     try:
         faces = patrol.analyze(rgb, Settings(detector, None), timings=timings)
         thumbs = tuple(_thumbnail(rgb, f.box, thumb_px) for f in faces)
@@ -123,7 +124,7 @@ def analyze_bytes(patrol: MaskPatrol, data: bytes, name: str,
     except Exception as exc:  # a user sees a message, never a traceback
         return ImageResult(name=name, error=f"Could not process {name}: {exc}")
     return ImageResult(name=name, width=int(rgb.shape[1]), height=int(rgb.shape[0]), faces=tuple(faces),
-                       preview=preview, preview_scale=scale, thumbnails=thumbs, frames=frame_count(data))
+                       preview=preview, preview_scale=scale, thumbnails=thumbs, frames=decoded.frames)
 
 
 def relabel(result: ImageResult, threshold: float) -> ImageResult:

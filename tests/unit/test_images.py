@@ -179,18 +179,21 @@ def test_decoder_errors_of_any_type_become_image_errors(monkeypatch, small):
         load_image(data, name="x.png")
 
 
-def test_frame_count_reports_pages_and_never_fails(astronaut_rgb):
+def test_decoding_reports_the_frame_count_with_the_first_page(astronaut_rgb):
     import io
 
     from PIL import Image
 
-    from maskpatrol.images import frame_count
+    from maskpatrol.images import decode_image
 
     pages = [Image.fromarray(astronaut_rgb), Image.new("RGB", (64, 64)), Image.new("RGB", (32, 32))]
     buf = io.BytesIO()
     pages[0].save(buf, format="TIFF", save_all=True, append_images=pages[1:])
-    assert frame_count(buf.getvalue()) == 3
+    decoded = decode_image(buf.getvalue())
+    assert decoded.frames == 3
+    np.testing.assert_array_equal(decoded.rgb, astronaut_rgb)  # the first page is the one analysed
     single = io.BytesIO()
     pages[0].save(single, format="PNG")
-    assert frame_count(single.getvalue()) == 1
-    assert frame_count(b"not an image") == 1
+    assert decode_image(single.getvalue()).frames == 1
+    with pytest.raises(ImageError):
+        decode_image(b"not an image")
