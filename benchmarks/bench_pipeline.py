@@ -396,7 +396,8 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"Cold start (new process: import + load + first frame), median of {cs['runs']}: "
                      f"{cs['wall_s_median']:.2f} s (max {cs['wall_s_max']:.2f} s); serving RSS "
                      f"{cs['serving_rss_mb_median']:.0f} MB; TensorFlow imported: {cs['tensorflow_imported']}")
-    lines.append(f"Detector {env['detector']}; {env['cpus']} CPUs, cv2 threads {env['cv2_threads']}, classifier threads "
+    lines.append(f"Detector {env['detector']} (Haar scale factor {env['scale_factor']}, min neighbours "
+                 f"{env['min_neighbors']}); {env['cpus']} CPUs, cv2 threads {env['cv2_threads']}, classifier threads "
                  f"{env['classifier_threads']}, load average before/after {env['load_before']} / {env['load_after']}")
     return "\n".join(lines)
 
@@ -414,6 +415,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--detector", choices=DETECTOR_NAMES, default="haar",
                    help="face detector the pipeline runs (default: haar). 'full-res cascade' "
                         "stays the plain Haar cascade, as a yardstick")
+    p.add_argument("--scale-factor", type=float, default=DetectorSettings.scale_factor,
+                   help="Haar's step between searched scales (default: the app's); larger is faster "
+                        "and finds fewer faces")
+    p.add_argument("--min-neighbors", type=int, default=DetectorSettings.min_neighbors,
+                   help="Haar's hits needed to accept a face (default: the app's)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cv-threads", type=int, default=None,
                    help="override OpenCV's thread count (default: maskpatrol.runtime's choice)")
@@ -438,7 +444,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cv_threads is not None:
         os.environ[CV_THREADS_ENV] = str(args.cv_threads)  # the cold-start children too
         cv2.setNumThreads(args.cv_threads)
-    settings = Settings(DetectorSettings(name=args.detector))
+    settings = Settings(DetectorSettings(name=args.detector, scale_factor=args.scale_factor,
+                                         min_neighbors=args.min_neighbors))
     warmup = args.warmup if args.warmup is not None else (1 if args.quick else 10)
     results = []
     three_face_frame = None
@@ -459,6 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "face_images": [f.name for f in faces],
         "environment": {
             "detector": args.detector,
+            "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
             "cpus": os.cpu_count(), "cv2_threads": cv2.getNumThreads(),
             "classifier_threads": getattr(patrol.classifier, "num_threads", None),
             "python": platform.python_version(), "opencv": cv2.__version__,

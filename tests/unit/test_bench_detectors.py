@@ -70,3 +70,38 @@ def test_report_script_runs_with_one_command_and_prints_json(data_dir):
     for name, frame in report["frames"].items():
         assert frame["frames"] == 3 and frame["ms_median"] > 0, (name, frame)
     assert {"real_photos", "smooth_backgrounds"} <= set(report["false_boxes"]["blazeface"])
+
+
+def test_haar_settings_from_the_command_line_reach_every_measurement(data_dir):
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_detectors.py"), "--data", str(data_dir),
+           "--per-class", "4", "--frames", "3", "--repeats", "1", "--json", "--detectors", "haar",
+           "--no-classifier", "--min-neighbors", "100"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    assert report["haar_settings"]["min_neighbors"] == 100
+    assert report["crops"]["found_rate"]["haar"] == {"mask": 0.0, "no_mask": 0.0}
+    assert report["frames"]["haar"]["found_rate"] == 0.0
+    assert report["false_boxes"]["haar"]["real_photos"]["boxes"] == 0
+    assert report["crops"]["boxes_beside_face"]["haar"] == 0
+
+
+class _FixedBoxes:
+    """A detector that draws the face where the photo sits plus one box in the empty
+    canvas corner: exactly one box beside the face per photo."""
+
+    name = "haar"
+
+    def detect(self, rgb, settings):
+        h, w = rgb.shape[:2]
+        return [(w // 4 + 2, h // 4 + 2, w // 4, h // 4), (0, 0, 8, 8)]
+
+
+def test_boxes_beside_the_face_are_counted_per_photo():
+    import numpy as np
+
+    samples = [bench.Sample(f"s{i}", label, np.zeros((40, 40, 3), np.uint8))
+               for i, label in enumerate(["mask", "no_mask", "no_mask"])]
+    report = bench.evaluate_crops(samples, {"haar": _FixedBoxes()})
+    assert report["found_rate"]["haar"] == {"mask": 1.0, "no_mask": 1.0}
+    assert report["boxes_beside_face"] == {"haar": 3}
