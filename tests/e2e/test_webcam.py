@@ -160,6 +160,8 @@ def test_start_stop_and_closing_the_tab_leave_nothing_growing(webcam_run):
     _, result, _ = webcam_run
     rss, threads = result["rss_mb"], result["threads"]
     assert len(rss) == CYCLES
+    # Every restart plays; one of them may need a second press of Start (see the runner).
+    assert len(result["cycle_retries"]) <= 1, result["cycle_retries"]
     assert rss[-1] - rss[0] <= 30, rss
     assert threads[-1] <= threads[0] + 1, threads
     # A closed tab's stream is stopped by the server once ICE consent fails (~30 s).

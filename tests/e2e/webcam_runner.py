@@ -331,7 +331,12 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
     result["live_settings"] = live
 
     # --- start/stop cycles: nothing may keep growing on the server ---------------------
+    # A restarted stream did not play once in about six CI runs (cause not found: the
+    # WebRTC reconnection between aiortc and Chromium on loopback; the next runs passed).
+    # As with the first connection, a person presses Stop and Start again; the test does
+    # so at most once over all cycles, records it, and the test asserts that bound.
     rss, threads = [], []
+    result["cycle_retries"] = []
     for cycle in range(args.cycles):
         if cycle:
             try:
@@ -340,7 +345,11 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
                 # Evidence for the next look: what the page and the peer connection showed.
                 page.screenshot(path=str(Path(args.logdir) / f"cycle_{cycle + 1}_failed.png"))
                 log(f"cycle {cycle + 1} did not play: video {video_state()}, stats {in_iframe(PC_STATS_JS)}")
-                raise
+                if result["cycle_retries"]:
+                    raise
+                result["cycle_retries"].append(cycle + 1)
+                stop_stream()
+                start_stream()
             wait_for(lambda: (metrics().get("FPS") or 0) > 0, 30, "frames being analysed")
             time.sleep(2.0)
         stop_stream()
