@@ -45,13 +45,15 @@ folder with no images gives one error line. Exit status: 0 all images processed,
 failed, 2 usage or model error."""
 
 VIDEO_EPILOG = """Writes OUT as H.264 mp4 (plays in every browser) with the same frame count and size as
-VIDEO (odd widths/heights are padded by one pixel; audio is not copied). With --every N only
+VIDEO (odd widths/heights are padded by one pixel) and its sound (AAC and MP3 copied, other
+sound re-encoded to AAC). With --every N only
 every Nth frame is analysed and the frames in between keep its boxes and labels (and its
 counts): --every 3 takes about half the time of --every 1. --csv writes one row per frame:
   frame,time_s,faces,mask,no_mask,analyzed
 JSON output (--json), one line: {"path", "out", "csv", "width", "height", "fps", "frames",
   "analyzed_frames", "every", "max_faces", "frames_with_no_mask", "elapsed_s", "cpu_s", "speed",
-  "error"} (elapsed_s: processing time; cpu_s: CPU time of all threads; speed: x real time)
+  "audio", "error"} (elapsed_s: processing time; cpu_s: CPU time of all threads; speed: x real
+  time; audio: "none", "copied (aac)", "re-encoded to AAC (from pcm_s16le)" or "dropped (why)")
 Progress goes to stderr (--quiet turns it off). Ctrl-C stops and leaves no partial OUT.
 Exit status: 0 done, 1 the video could not be processed, 2 usage or model error,
 130 interrupted."""
@@ -271,7 +273,7 @@ def run_video(args: argparse.Namespace, patrol: MaskPatrol) -> int:
         row.update(width=result.width, height=result.height, fps=round(result.fps, 3), frames=result.frames,
                    analyzed_frames=result.analyzed_frames, every=result.every, max_faces=result.max_faces,
                    frames_with_no_mask=result.frames_with_no_mask, elapsed_s=round(result.elapsed_s, 3),
-                   cpu_s=round(result.cpu_s, 3), speed=round(result.speed, 2))
+                   cpu_s=round(result.cpu_s, 3), speed=round(result.speed, 2), audio=result.audio)
         if not args.json:
             row["summary"] = result.summary()
     except (KeyboardInterrupt, VideoCancelled):

@@ -7,8 +7,8 @@ compact arrays (17 bytes a frame: an hour at 30 fps is under 2 MB).
 
 Why H.264 (libx264, ``yuv420p``, ``+faststart``) in mp4: it is the one format every
 browser's ``<video>`` plays, and faststart puts the index first so playback starts before
-the whole file has arrived. The output has the input's frame count and (display) size;
-audio is not copied.
+the whole file has arrived. The output has the input's frame count and (display) size,
+and its sound (:mod:`maskpatrol.audio_track`).
 
 Why threads: on 2 cores a Haar scan of one frame does not keep both cores busy, and the
 pipeline is thread-safe, so frames are analysed by a small pool while the calling thread
@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from .annotate import annotate
+from .audio_track import AudioTrack
 from .detectors import DetectorSettings
 from .pipeline import Face, MaskPatrol, Settings
 from .runtime import usable_cpus
@@ -207,6 +208,9 @@ class VideoResult:
     #: CPU time of the whole process (all threads) during the run: unlike ``elapsed_s``,
     #: hardly affected by other processes, so it tells what the work costs.
     cpu_s: float = 0.0
+    #: What happened to the sound: "none", "copied (aac)", "re-encoded to AAC (from ...)",
+    #: or "dropped (why)" (see :class:`~maskpatrol.audio_track.AudioTrack`).
+    audio: str = "none"
 
     @property
     def duration_s(self) -> float:
@@ -234,7 +238,8 @@ class VideoResult:
                 f"{'s' if self.frames_with_no_mask != 1 else ''}") if self.max_faces else "no faces found"
         return (f"{self.frames} frames, {self.width}x{self.height} at {self.fps:.3g} fps "
                 f"({format_seconds(self.duration_s)}){sampled}: {seen}. "
-                f"Processed in {format_seconds(self.elapsed_s)} ({self.speed:.1f}x real time).")
+                f"Processed in {format_seconds(self.elapsed_s)} ({self.speed:.1f}x real time)."
+                + ("" if self.audio == "none" else f" Sound: {self.audio}."))
 
 
 # --------------------------------------------------------------------------- reading
@@ -281,6 +286,18 @@ def _frame_total(stream: av.video.stream.VideoStream, container: av.container.In
     if container.duration:  # microseconds
         return max(1, round(container.duration / 1_000_000 * float(rate)))
     return None
+
+
+def _video_frames(container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+                  audio: AudioTrack) -> Iterator[av.VideoFrame]:
+    """The video's frames in order; the sound's packets go to ``audio`` on the way, so the
+    file is read once."""
+    streams = [stream] + ([audio.source] if audio.source is not None else [])
+    for packet in container.demux(*streams):
+        if packet.stream.type == "video":
+            yield from packet.decode()
+        else:
+            audio.feed(packet)
 
 
 def _rotation(frame: av.VideoFrame) -> int:
@@ -338,14 +355,18 @@ def _even(n: int) -> int:
 class _Writer:
     """An H.264 mp4 encoder for RGB frames of one fixed size."""
 
-    def __init__(self, path: Path, width: int, height: int, rate: Fraction) -> None:
+    def __init__(self, path: Path, width: int, height: int, rate: Fraction,
+                 audio: Optional[AudioTrack] = None, start_s: float = 0.0) -> None:
         self.width, self.height = width, height
+        self.audio = audio
         self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
         try:
             self.stream = self.container.add_stream("libx264", rate=rate)
             self.stream.width, self.stream.height = _even(width), _even(height)
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = dict(X264_OPTIONS)
+            if audio is not None:  # every stream must exist before the first packet is written
+                audio.attach(self.container, start_s)
         except Exception:
             self.container.close()
             raise
@@ -365,6 +386,8 @@ class _Writer:
     def finish(self) -> None:
         for packet in self.stream.encode():
             self.container.mux(packet)
+        if self.audio is not None:
+            self.audio.finish()
         self.container.close()
 
     def abort(self) -> None:
@@ -420,6 +443,7 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"  # frame-threaded decoding
+        audio = AudioTrack(container.streams.audio[0] if container.streams.audio else None)
         rate = _frame_rate(stream)
         total = _frame_total(stream, container, rate)
         counts = FrameCounts()
@@ -439,14 +463,14 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
             counts.append(t, last_faces, fut is not None)
             annotate(rgb, last_faces, show_probability, in_place=True)
             if writer is None:
-                writer = _Writer(tmp, rgb.shape[1], rgb.shape[0], rate)
+                writer = _Writer(tmp, rgb.shape[1], rgb.shape[0], rate, audio, start_s=t)
             if (rgb.shape[1], rgb.shape[0]) != (writer.width, writer.height):
                 rgb = cv2.resize(rgb, (writer.width, writer.height), interpolation=cv2.INTER_AREA)
             writer.write(rgb)
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-analyze") as pool:
             try:
-                for index, frame in enumerate(container.decode(stream)):
+                for index, frame in enumerate(_video_frames(container, stream, audio)):
                     if should_cancel is not None and should_cancel():
                         raise VideoCancelled("cancelled")
                     rgb = _upright_rgb(frame)
@@ -480,7 +504,7 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
         os.replace(tmp, dest)
         done = True
         return VideoResult(writer.stream.width, writer.stream.height, float(rate), len(counts), analyzed, every,
-                           elapsed, counts, time.process_time() - cpu_started)
+                           elapsed, counts, time.process_time() - cpu_started, audio.outcome)
     except av.error.FFmpegError as exc:
         raise VideoError(f"The video could not be decoded or encoded: {exc}") from None
     finally:

@@ -25,7 +25,7 @@ limit_mb = int(st.get_option("server.maxUploadSize"))
 upload = st.file_uploader(
     "Upload a video", type=list(V.VIDEO_EXTENSIONS), key="video_upload",
     help=f"MP4, MOV, M4V, AVI, WEBM or MKV, up to {limit_mb} MB. Videos larger than 1280x720 are "
-         "scaled down to 1280x720 (keeping their shape). Sound is not kept.")
+         "scaled down to 1280x720 (keeping their shape). The sound is kept.")
 st.caption(f"Up to **{limit_mb} MB** per video. Processing time grows with length and frame size; a "
            "progress bar shows the time left. The video is processed on the server and not stored.")
 every = st.number_input(

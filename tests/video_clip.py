@@ -56,6 +56,35 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 10) -> int:
     return n
 
 
+def write_clip_with_sound(path: Path, frames: Sequence[np.ndarray], fps: int, audio_codec: str,
+                          tones: Sequence[tuple[float, float]], video_start_s: float = 0.0,
+                          sample_rate: int = 44100) -> None:
+    """A clip whose sound is known: ``tones`` is (seconds, Hz) played one after another from
+    time 0, in ``audio_codec``; the first video frame is shown at ``video_start_s``, as in a
+    clip cut from a longer recording."""
+    with av.open(str(path), "w") as out:
+        video = out.add_stream(ENCODERS[path.suffix.lower()], rate=Fraction(fps))
+        video.width, video.height = frames[0].shape[1], frames[0].shape[0]
+        video.pix_fmt = "yuv420p"
+        sound = out.add_stream(audio_codec, rate=sample_rate, layout="mono")
+        start = round(video_start_s * fps)
+        for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frame.pts, frame.time_base = start + i, Fraction(1, fps)
+            for packet in video.encode(frame):
+                out.mux(packet)
+        pcm = np.concatenate([0.5 * np.sin(2 * np.pi * hz * np.arange(round(sample_rate * sec)) / sample_rate)
+                              for sec, hz in tones]).astype(np.float32)
+        for k in range(0, len(pcm), 1024):
+            chunk = av.AudioFrame.from_ndarray(pcm[None, k:k + 1024], format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = sample_rate, k
+            for packet in sound.encode(chunk):
+                out.mux(packet)
+        for stream in (video, sound):
+            for packet in stream.encode():
+                out.mux(packet)
+
+
 def astronaut_frames(astronaut_rgb: np.ndarray, n_frames: int, size: tuple[int, int] = (640, 480),
                      face_side: int = 300) -> list[np.ndarray]:
     """The astronaut photo shrunk to ``face_side`` and drifting 2 px a frame on a grey canvas."""

@@ -180,6 +180,7 @@ def test_video_writes_playable_mp4_and_csv(astro_clip, tmp_path):
     assert summary["error"] is None and summary["frames"] == 15 == summary["analyzed_frames"]
     assert (summary["width"], summary["height"], summary["fps"]) == (640, 480, 10.0)
     assert summary["max_faces"] == 1 and summary["frames_with_no_mask"] == 15 and summary["speed"] > 0
+    assert summary["audio"] == "none"  # the clip is silent
     assert "Frame 15 of 15" in res.stderr  # progress on stderr, never mixed into stdout
     with av.open(str(out)) as c:
         stream = c.streams.video[0]

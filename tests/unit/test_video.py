@@ -55,6 +55,8 @@ def test_output_is_browser_h264_with_same_frames_size_and_boxes(astro_clip, tmp_
     assert (result.width, result.height, result.fps) == (640, 480, FPS)
     assert meta["codec"] == "h264" and meta["pix_fmt"] == "yuv420p" and meta["fps"] == FPS
     assert "mp4" in meta["format"]
+    with av.open(str(out)) as c:  # a silent input gives a silent output, not an empty track
+        assert not c.streams.audio and result.audio == "none"
     head = out.read_bytes()[:4096]
     assert head.find(b"moov") != -1 and head.find(b"moov") < out.read_bytes().find(b"mdat")  # faststart
     # Every frame got the thick red "No mask" box; the input had none.
@@ -275,3 +277,50 @@ def test_frames_above_the_size_limit_are_scaled_down(astro_clip, tmp_path, patro
     frames, _, _ = decode_all(tmp_path / "out.mp4")
     assert len(frames) == N_FRAMES and frames[0].shape == (360, 480, 3) and (result.width, result.height) == (480, 360)
     assert [r[4] for r in result.counts.rows()] == [1] * N_FRAMES  # analysed at the smaller size
+
+
+def sound_of(path: Path) -> tuple[str, float, float, float]:
+    """(codec, seconds of sound, strongest frequency in Hz, seconds of video) of a file."""
+    with av.open(str(path)) as c:
+        a, v = c.streams.audio[0], c.streams.video[0]
+        rate = a.codec_context.sample_rate
+        samples = np.concatenate([f.to_ndarray()[0] for f in c.decode(a)])
+        video_s = float(v.duration * v.time_base)
+        codec = a.codec_context.name
+    spectrum = np.abs(np.fft.rfft(samples))
+    return codec, len(samples) / rate, float(np.argmax(spectrum) * rate / len(samples)), video_s
+
+
+@pytest.mark.parametrize("suffix, codec, outcome", [
+    (".mp4", "aac", "copied (aac)"),
+    (".mov", "pcm_s16le", "re-encoded to AAC (from pcm_s16le)"),
+    (".webm", "libopus", "re-encoded to AAC (from opus)"),
+])
+def test_the_sound_comes_along(suffix, codec, outcome, tmp_path, astronaut_rgb, patrol):
+    """A phone or camera clip keeps its sound: copied when browsers play it from mp4,
+    re-encoded to AAC otherwise; the same tone, as long as the video."""
+    src, out = tmp_path / f"in{suffix}", tmp_path / "out.mp4"
+    vc.write_clip_with_sound(src, vc.astronaut_frames(astronaut_rgb, N_FRAMES), FPS, codec,
+                             tones=[(N_FRAMES / FPS, 440.0)], sample_rate=48000)
+    result = annotate_video(src, out, patrol)
+    assert result.audio == outcome and f"Sound: {outcome}." in result.summary()
+    got_codec, sound_s, peak_hz, video_s = sound_of(out)
+    assert got_codec == "aac"
+    assert abs(peak_hz - 440.0) < 5, peak_hz
+    assert abs(sound_s - video_s) < 0.1, (sound_s, video_s)
+    frames_out, _, _ = decode_all(out)
+    assert len(frames_out) == N_FRAMES and red_pixels(frames_out[0]) > 500  # the video is still annotated
+
+
+def test_sound_stays_in_step_with_a_video_that_starts_late(tmp_path, astronaut_rgb, patrol):
+    """A clip cut from a longer recording: sound from 0 s, first picture at 0.5 s. The
+    annotated video starts at its first picture, so the sound before it is left out and
+    what is heard with the first frame is what played with it (880 Hz, not 440)."""
+    src, out = tmp_path / "late.mp4", tmp_path / "out.mp4"
+    vc.write_clip_with_sound(src, vc.astronaut_frames(astronaut_rgb, N_FRAMES), FPS, "aac",
+                             tones=[(0.5, 440.0), (N_FRAMES / FPS, 880.0)], video_start_s=0.5)
+    result = annotate_video(src, out, patrol)
+    assert result.audio == "copied (aac)"
+    _, sound_s, peak_hz, video_s = sound_of(out)
+    assert abs(peak_hz - 880.0) < 5, peak_hz
+    assert abs(sound_s - video_s) < 0.15, (sound_s, video_s)
