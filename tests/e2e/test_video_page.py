@@ -3,7 +3,8 @@
 Uploads a clip generated at test time, waits for the annotated video and checks that the
 browser really decodes it (``readyState >= 2``: the current frame is available), then
 downloads the CSV. A second test cancels a longer run and checks that nothing is offered
-and the server's temporary folder is empty again.
+and the server's temporary folder is empty again. A third plays a result whose sound was
+re-encoded and checks that the browser decodes that sound.
 """
 
 from __future__ import annotations
@@ -113,5 +114,29 @@ def test_cancel_offers_nothing_and_leaves_no_temporary_files(server, server_tmp,
         while any(server_tmp.iterdir()) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert list(server_tmp.iterdir()) == []
+    finally:
+        context.close()
+
+
+def test_annotated_video_plays_with_its_sound(server, browser, astronaut_rgb, tmp_path):
+    """A camera's .mov with PCM sound: the result is re-encoded to AAC, and the browser
+    decodes that sound while the annotated video plays (muted, as autoplay rules allow)."""
+    clip = tmp_path / "camera.mov"
+    vc.write_clip_with_sound(clip, vc.astronaut_frames(astronaut_rgb, 30), 10, "pcm_s16le",
+                             tones=[(3.0, 440.0)])
+    context, page = open_video_page(browser, server)
+    try:
+        upload(page, "camera.mov", clip.read_bytes())
+        video = page.locator("video").first
+        video.wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert page.get_by_text("Sound: re-encoded to AAC (from pcm_s16le)").count() >= 1
+        handle = video.element_handle()
+        page.wait_for_function("v => v.readyState >= 2", arg=handle, timeout=60_000)
+        video.evaluate("v => { v.muted = true; return v.play(); }")
+        page.wait_for_function("v => v.currentTime > 1.0 && v.webkitAudioDecodedByteCount > 0", arg=handle,
+                               timeout=60_000)
+        info = video.evaluate("v => ({audio: v.webkitAudioDecodedByteCount, video: v.webkitVideoDecodedByteCount,"
+                              " e: v.error})")
+        assert info["e"] is None and info["audio"] > 0 and info["video"] > 0, info
     finally:
         context.close()
