@@ -19,10 +19,22 @@ import av
 COPIED_CODECS = frozenset({"aac", "mp3"})
 #: Encoder for everything else (FFmpeg's native AAC encoder, always built in).
 REENCODE_CODEC = "aac"
+#: Channel count -> a layout the AAC encoder accepts. Decoders of PCM in .avi/.mkv report
+#: only a count ("2 channels"), which the encoder refuses; other counts are mixed to stereo.
+AAC_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
+#: Sample rates AAC can store; others (192 kHz from a recorder) are resampled to 48 kHz.
+AAC_RATES = frozenset({96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350})
 #: Packets held while the output file does not exist yet (it is created with the first
 #: annotated frame). A few seconds of sound at most; beyond this the track is dropped
 #: rather than let memory grow with a file whose video never starts.
 MAX_HELD_PACKETS = 2000
+
+
+def _aac_settings(ctx: av.audio.codeccontext.AudioCodecContext) -> tuple[int, str]:
+    """(sample rate, layout) for the AAC encoder, as close to the source as AAC allows."""
+    rate = ctx.sample_rate if ctx.sample_rate in AAC_RATES else 48000
+    channels = ctx.layout.nb_channels if ctx.layout else 2
+    return rate, AAC_LAYOUTS.get(channels, "stereo")
 
 
 class AudioTrack:
@@ -36,13 +48,19 @@ class AudioTrack:
 
     def __init__(self, source: Optional[av.audio.stream.AudioStream]) -> None:
         self.source = source
-        self.copy = source is not None and source.codec_context.name in COPIED_CODECS
+        self.failure: Optional[str] = None
+        ctx = source.codec_context if source is not None else None
+        # The codec's own name: the decoder's may differ ("mp3float" decodes "mp3").
+        self.codec = (ctx.codec.canonical_name or ctx.name) if ctx is not None else ""
+        if source is not None and ctx is None:
+            self.failure = "no decoder for this sound"
+        self.copy = self.codec in COPIED_CODECS
         self.out: Optional[av.audio.stream.AudioStream] = None
         self.container: Optional[av.container.OutputContainer] = None
         self.held: list[av.Packet] = []
-        self.offset = 0  # in the source's time base
+        self.start_s = 0.0
+        self.offset = 0  # start_s in the source's time base (copied packets)
         self.written = 0
-        self.failure: Optional[str] = None
 
     @property
     def active(self) -> bool:
@@ -55,8 +73,7 @@ class AudioTrack:
             return "none"
         if self.failure is not None:
             return f"{'cut short' if self.written else 'dropped'} ({self.failure})"
-        codec = self.source.codec_context.name
-        return "copied (" + codec + ")" if self.copy else f"re-encoded to AAC (from {codec})"
+        return f"copied ({self.codec})" if self.copy else f"re-encoded to AAC (from {self.codec})"
 
     def attach(self, container: av.container.OutputContainer, start_s: float) -> None:
         """Add the output audio stream (before anything is muxed) and write what was held."""
@@ -67,13 +84,19 @@ class AudioTrack:
             if self.copy:
                 self.out = container.add_stream_from_template(src)
             else:
-                ctx = src.codec_context
-                self.out = container.add_stream(REENCODE_CODEC, rate=ctx.sample_rate or 48000,
-                                                layout=ctx.layout.name if ctx.layout else "stereo")
+                rate, layout = _aac_settings(src.codec_context)
+                # Try the settings on a loose encoder first: a stream added to the file
+                # cannot be taken out again, and an encoder that refuses its settings there
+                # would fail the whole video when the header is written.
+                trial = av.CodecContext.create(REENCODE_CODEC, "w")
+                trial.sample_rate, trial.layout, trial.format = rate, layout, "fltp"
+                trial.open()
+                self.out = container.add_stream(REENCODE_CODEC, rate=rate, layout=layout)
         except (av.error.FFmpegError, ValueError, TypeError) as exc:
             self._fail(f"cannot be stored in mp4: {exc.__class__.__name__}")
             return
         self.container = container
+        self.start_s = max(0.0, start_s)
         if start_s > 0 and src.time_base:
             self.offset = round(Fraction(start_s).limit_denominator(1_000_000) / src.time_base)
         held, self.held = self.held, []
@@ -122,10 +145,13 @@ class AudioTrack:
         self.written += 1
 
     def _encode(self, frame: Optional[av.AudioFrame]) -> None:
-        if frame is not None and self.offset and frame.pts is not None:
-            if frame.pts - self.offset < 0:
-                return
-            frame.pts -= self.offset
+        if frame is not None and frame.time is not None and frame.sample_rate:
+            # Timestamps in samples: some sources count in whole codec frames (MP3 and AC3
+            # in .avi), where 1024-sample AAC frames would share a timestamp and be refused.
+            pts = round((frame.time - self.start_s) * frame.sample_rate)
+            if pts < 0:
+                return  # sound from before the first video frame
+            frame.pts, frame.time_base = pts, Fraction(1, frame.sample_rate)
         for packet in self.out.encode(frame):
             self.container.mux(packet)
             self.written += 1

@@ -352,8 +352,16 @@ def _even(n: int) -> int:
     return n + (n % 2)
 
 
+#: Output video time base: fine enough that each frame of a variable-frame-rate input (phone
+#: clips often are) keeps its own time, so the picture stays in step with the sound.
+VIDEO_TIME_BASE = Fraction(1, 90000)
+
+
 class _Writer:
-    """An H.264 mp4 encoder for RGB frames of one fixed size."""
+    """An H.264 mp4 encoder for RGB frames of one fixed size.
+
+    Frames are timed from their input times less ``start_s`` (the first frame's), so the
+    output starts at 0 and the sound, shifted by the same amount, stays in step."""
 
     def __init__(self, path: Path, width: int, height: int, rate: Fraction,
                  audio: Optional[AudioTrack] = None, start_s: float = 0.0) -> None:
@@ -365,21 +373,25 @@ class _Writer:
             self.stream.width, self.stream.height = _even(width), _even(height)
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = dict(X264_OPTIONS)
+            self.stream.codec_context.time_base = VIDEO_TIME_BASE
             if audio is not None:  # every stream must exist before the first packet is written
                 audio.attach(self.container, start_s)
         except Exception:
             self.container.close()
             raise
-        self.index = 0
+        self.start_s = start_s
+        self.last_pts = -1
 
-    def write(self, rgb: np.ndarray) -> None:
+    def write(self, rgb: np.ndarray, time_s: float) -> None:
         if rgb.shape[1] != self.stream.width or rgb.shape[0] != self.stream.height:
             rgb = cv2.copyMakeBorder(rgb, 0, self.stream.height - rgb.shape[0], 0,
                                      self.stream.width - rgb.shape[1], cv2.BORDER_REPLICATE)
         # OpenCV's RGB -> I420 is the inverse of the decode path's, and faster than swscale.
         frame = av.VideoFrame.from_ndarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
-        frame.pts = self.index
-        self.index += 1
+        # Strictly increasing even if the input repeats or lacks a timestamp.
+        frame.pts = max(self.last_pts + 1, round((time_s - self.start_s) / VIDEO_TIME_BASE))
+        frame.time_base = VIDEO_TIME_BASE
+        self.last_pts = frame.pts
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 
@@ -466,7 +478,7 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
                 writer = _Writer(tmp, rgb.shape[1], rgb.shape[0], rate, audio, start_s=t)
             if (rgb.shape[1], rgb.shape[0]) != (writer.width, writer.height):
                 rgb = cv2.resize(rgb, (writer.width, writer.height), interpolation=cv2.INTER_AREA)
-            writer.write(rgb)
+            writer.write(rgb, t)
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-analyze") as pool:
             try:

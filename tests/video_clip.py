@@ -58,25 +58,32 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 10) -> int:
 
 def write_clip_with_sound(path: Path, frames: Sequence[np.ndarray], fps: int, audio_codec: str,
                           tones: Sequence[tuple[float, float]], video_start_s: float = 0.0,
-                          sample_rate: int = 44100) -> None:
+                          sample_rate: int = 44100, layout: str = "mono",
+                          frame_times: Sequence[float] | None = None) -> None:
     """A clip whose sound is known: ``tones`` is (seconds, Hz) played one after another from
-    time 0, in ``audio_codec``; the first video frame is shown at ``video_start_s``, as in a
-    clip cut from a longer recording."""
+    time 0, in ``audio_codec`` (the same tone on every channel of ``layout``); the first
+    video frame is shown at ``video_start_s``, as in a clip cut from a longer recording.
+    ``frame_times`` (seconds) makes a variable-frame-rate clip, as phones record."""
+    channels = {"mono": 1, "stereo": 2}[layout]
     with av.open(str(path), "w") as out:
         video = out.add_stream(ENCODERS[path.suffix.lower()], rate=Fraction(fps))
         video.width, video.height = frames[0].shape[1], frames[0].shape[0]
         video.pix_fmt = "yuv420p"
-        sound = out.add_stream(audio_codec, rate=sample_rate, layout="mono")
-        start = round(video_start_s * fps)
-        for i, rgb in enumerate(frames):
+        tick = Fraction(1, 1000) if frame_times is not None else Fraction(1, fps)
+        video.codec_context.time_base = tick
+        sound = out.add_stream(audio_codec, rate=sample_rate, layout=layout)
+        times = frame_times if frame_times is not None else [i / fps for i in range(len(frames))]
+        for rgb, t in zip(frames, times):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts, frame.time_base = start + i, Fraction(1, fps)
+            frame.pts, frame.time_base = round((video_start_s + t) / tick), tick
             for packet in video.encode(frame):
                 out.mux(packet)
         pcm = np.concatenate([0.5 * np.sin(2 * np.pi * hz * np.arange(round(sample_rate * sec)) / sample_rate)
                               for sec, hz in tones]).astype(np.float32)
         for k in range(0, len(pcm), 1024):
-            chunk = av.AudioFrame.from_ndarray(pcm[None, k:k + 1024], format="flt", layout="mono")
+            # Packed samples: each sample once per channel, side by side.
+            chunk = av.AudioFrame.from_ndarray(np.repeat(pcm[k:k + 1024], channels)[None, :],
+                                               format="flt", layout=layout)
             chunk.sample_rate, chunk.pts = sample_rate, k
             for packet in sound.encode(chunk):
                 out.mux(packet)

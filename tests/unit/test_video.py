@@ -286,26 +286,30 @@ def sound_of(path: Path) -> tuple[str, float, float, float]:
         rate = a.codec_context.sample_rate
         samples = np.concatenate([f.to_ndarray()[0] for f in c.decode(a)])
         video_s = float(v.duration * v.time_base)
-        codec = a.codec_context.name
+        codec = a.codec_context.codec.canonical_name  # "mp3", whichever decoder reads it
     spectrum = np.abs(np.fft.rfft(samples))
     return codec, len(samples) / rate, float(np.argmax(spectrum) * rate / len(samples)), video_s
 
 
-@pytest.mark.parametrize("suffix, codec, outcome", [
-    (".mp4", "aac", "copied (aac)"),
-    (".mov", "pcm_s16le", "re-encoded to AAC (from pcm_s16le)"),
-    (".webm", "libopus", "re-encoded to AAC (from opus)"),
+@pytest.mark.parametrize("suffix, codec, layout, rate, outcome", [
+    (".mp4", "aac", "mono", 48000, "copied (aac)"),
+    (".avi", "libmp3lame", "stereo", 44100, "copied (mp3)"),
+    (".mov", "pcm_s16le", "mono", 48000, "re-encoded to AAC (from pcm_s16le)"),
+    (".mov", "pcm_s16le", "stereo", 192000, "re-encoded to AAC (from pcm_s16le)"),  # a recorder's 192 kHz
+    (".avi", "pcm_s16le", "stereo", 44100, "re-encoded to AAC (from pcm_s16le)"),  # layout given as a count
+    (".avi", "ac3", "stereo", 48000, "re-encoded to AAC (from ac3)"),  # timestamps in whole codec frames
+    (".webm", "libopus", "mono", 48000, "re-encoded to AAC (from opus)"),
 ])
-def test_the_sound_comes_along(suffix, codec, outcome, tmp_path, astronaut_rgb, patrol):
+def test_the_sound_comes_along(suffix, codec, layout, rate, outcome, tmp_path, astronaut_rgb, patrol):
     """A phone or camera clip keeps its sound: copied when browsers play it from mp4,
     re-encoded to AAC otherwise; the same tone, as long as the video."""
     src, out = tmp_path / f"in{suffix}", tmp_path / "out.mp4"
     vc.write_clip_with_sound(src, vc.astronaut_frames(astronaut_rgb, N_FRAMES), FPS, codec,
-                             tones=[(N_FRAMES / FPS, 440.0)], sample_rate=48000)
+                             tones=[(N_FRAMES / FPS, 440.0)], sample_rate=rate, layout=layout)
     result = annotate_video(src, out, patrol)
     assert result.audio == outcome and f"Sound: {outcome}." in result.summary()
     got_codec, sound_s, peak_hz, video_s = sound_of(out)
-    assert got_codec == "aac"
+    assert got_codec == ("mp3" if outcome == "copied (mp3)" else "aac")
     assert abs(peak_hz - 440.0) < 5, peak_hz
     assert abs(sound_s - video_s) < 0.1, (sound_s, video_s)
     frames_out, _, _ = decode_all(out)
@@ -324,3 +328,38 @@ def test_sound_stays_in_step_with_a_video_that_starts_late(tmp_path, astronaut_r
     _, sound_s, peak_hz, video_s = sound_of(out)
     assert abs(peak_hz - 880.0) < 5, peak_hz
     assert abs(sound_s - video_s) < 0.15, (sound_s, video_s)
+
+
+def test_picture_and_sound_stay_in_step_in_variable_frame_rate_video(tmp_path, astronaut_rgb, patrol):
+    """Phones record at a variable frame rate. Here 5 fps for 2 s, then 20 fps for 2 s, with
+    the tone changing from 440 to 880 Hz at 2 s: every output frame keeps its input time,
+    so the picture that was on screen at the change is still there when the tone changes."""
+    times = [i / 5 for i in range(10)] + [2 + i / 20 for i in range(40)]
+    src, out = tmp_path / "vfr.mp4", tmp_path / "out.mp4"
+    vc.write_clip_with_sound(src, vc.astronaut_frames(astronaut_rgb, len(times)), 10, "aac",
+                             tones=[(2.0, 440.0), (2.0, 880.0)], frame_times=times)
+    annotate_video(src, out, patrol)
+    with av.open(str(out)) as c:
+        got = [float(f.time) for f in c.decode(c.streams.video[0])]
+    assert len(got) == len(times)
+    assert max(abs(a - b) for a, b in zip(got, times)) < 0.002, list(zip(got, times))[8:13]
+    _, sound_s, _, _ = sound_of(out)
+    assert abs(sound_s - 4.0) < 0.1
+
+
+def test_sound_without_a_decoder_is_dropped_and_the_video_still_made(tmp_path, astronaut_rgb, patrol):
+    """A track whose codec nobody knows (here a PCM .mov with its codec tag garbled) costs
+    the sound, said in the result, never the annotated video."""
+    src, out = tmp_path / "in.mov", tmp_path / "out.mp4"
+    vc.write_clip_with_sound(src, vc.astronaut_frames(astronaut_rgb, N_FRAMES), FPS, "pcm_s16le",
+                             tones=[(N_FRAMES / FPS, 440.0)])
+    data = src.read_bytes()
+    assert data.count(b"sowt") == 1  # the sample description's tag for little-endian PCM
+    src.write_bytes(data.replace(b"sowt", b"zzzz"))
+    result = annotate_video(src, out, patrol)
+    assert result.audio == "dropped (no decoder for this sound)"
+    assert "Sound: dropped (no decoder for this sound)." in result.summary()
+    frames_out, _, _ = decode_all(out)
+    assert len(frames_out) == N_FRAMES and red_pixels(frames_out[0]) > 500
+    with av.open(str(out)) as c:
+        assert not c.streams.audio
