@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # runnable as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench_args import add_haar_arguments  # noqa: E402
 from maskpatrol.detectors import Detector, DetectorSettings, make_detector  # noqa: E402
 from maskpatrol.detectors.blazeface import FULL_RANGE, IDENTITY, SHORT_RANGE, BlazeFaceDetector  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
@@ -122,9 +123,7 @@ def inside(region: Box, boxes: Sequence[Box]) -> list[Box]:
 
 def face_in(region: Box, boxes: Sequence[Box]) -> Box | None:
     """The largest box whose centre lies inside ``region`` (the pasted photo), if any."""
-    x, y, w, h = region
-    inside = [b for b in boxes if x <= b[0] + b[2] / 2 < x + w and y <= b[1] + b[3] / 2 < y + h]
-    return max(inside, key=lambda b: b[2] * b[3]) if inside else None
+    return max(inside(region, boxes), key=lambda b: b[2] * b[3], default=None)
 
 
 def build_detectors(names: Sequence[str] = DETECTORS) -> dict[str, Detector]:
@@ -380,10 +379,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=DETECTORS)
     p.add_argument("--no-classifier", action="store_true", help="skip the classifier figures")
     p.add_argument("--calibrate", action="store_true", help="also measure the BlazeFace->Haar box mapping")
-    p.add_argument("--scale-factor", type=float, default=DetectorSettings.scale_factor,
-                   help="Haar's step between searched scales (default: the app's)")
-    p.add_argument("--min-neighbors", type=int, default=DetectorSettings.min_neighbors,
-                   help="Haar's hits needed to accept a face (default: the app's)")
+    add_haar_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
     return p.parse_args(argv)

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # runnable as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bench_args import add_data_arguments, add_haar_arguments, require_data  # noqa: E402
 from maskpatrol.annotate import annotate  # noqa: E402
 from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
@@ -404,9 +405,7 @@ def table(report: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=os.environ.get("MASKPATROL_DATA_DIR"),
-                   help="folder holding faces/ (default: $MASKPATROL_DATA_DIR)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+    add_data_arguments(p)
     p.add_argument("--quick", action="store_true", help="a few runs per frame type (smoke test)")
     p.add_argument("--frames", default="", help="comma-separated substrings selecting frame types, "
                    "e.g. '640x480' (default: all)")
@@ -415,20 +414,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--detector", choices=DETECTOR_NAMES, default="haar",
                    help="face detector the pipeline runs (default: haar). 'full-res cascade' "
                         "stays the plain Haar cascade, as a yardstick")
-    p.add_argument("--scale-factor", type=float, default=DetectorSettings.scale_factor,
-                   help="Haar's step between searched scales (default: the app's); larger is faster "
-                        "and finds fewer faces")
-    p.add_argument("--min-neighbors", type=int, default=DetectorSettings.min_neighbors,
-                   help="Haar's hits needed to accept a face (default: the app's)")
+    add_haar_arguments(p)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cv-threads", type=int, default=None,
                    help="override OpenCV's thread count (default: maskpatrol.runtime's choice)")
     p.add_argument("--classifier-threads", type=int, default=None,
                    help="override LiteRT's thread count (default: the pipeline's)")
-    a = p.parse_args(argv)
-    if a.data is None:
-        p.error("give --data or set MASKPATROL_DATA_DIR")
-    return a
+    return require_data(p, p.parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -41,6 +41,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 import bench_pipeline as bp  # noqa: E402
+from bench_args import add_data_arguments, require_data  # noqa: E402
 
 #: Face widths (pixels) in the clip: all above the video default smallest face (60 px).
 FACE_SIZES = (72, 96, 120)
@@ -167,19 +168,14 @@ def table(report: dict[str, Any]) -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", type=Path, default=os.environ.get("MASKPATROL_DATA_DIR"),
-                   help="folder holding faces/ (default: $MASKPATROL_DATA_DIR)")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+    add_data_arguments(p)
     p.add_argument("--seconds", type=int, default=60)
     p.add_argument("--fps", type=int, default=30)
     p.add_argument("--size", default="640x480", help="WIDTHxHEIGHT (default 640x480)")
     p.add_argument("--every", type=int, nargs="+", default=[1, 3], help="runs with these --every values")
     p.add_argument("--clip", type=Path, default=None,
                    help="write the generated clip here and keep it (default: a temporary file)")
-    a = p.parse_args(argv)
-    if a.data is None:
-        p.error("give --data or set MASKPATROL_DATA_DIR")
-    return a
+    return require_data(p, p.parse_args(argv))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
