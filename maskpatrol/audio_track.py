@@ -124,7 +124,7 @@ class AudioTrack:
 
     def finish(self) -> None:
         """Flush the encoder (re-encoding only); call before the container is closed."""
-        if not self.active or self.container is None or self.copy or self.out is None:
+        if not self.active or self.copy or self.container is None:  # attached means self.out exists
             return
         try:  # the decoder was already drained by the demuxer's final empty packet
             self._encode(None)
