@@ -10,6 +10,8 @@ those of the deployed configuration, and a change to setup.sh is measured here t
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import socket
 import subprocess
@@ -105,3 +107,11 @@ async def open_photos_page(page, url: str, timeout_ms: int = 90_000) -> None:
     await page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     await page.get_by_test_id("stSidebarNav").get_by_text("Photos", exact=True).click(timeout=timeout_ms)
     await page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_ms)
+
+
+def download_csv(page, button: str, timeout_ms: int = 60_000) -> tuple[str, list[dict[str, str]]]:
+    """Click a page's CSV download button, as a visitor does: (suggested file name, rows)."""
+    with page.expect_download(timeout=timeout_ms) as dl:
+        page.get_by_role("button", name=button).click()
+    download = dl.value
+    return download.suggested_filename, list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))

@@ -6,8 +6,6 @@ user reads (summary, error), downloads the CSV and saves a full-page screenshot.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import png_bytes
-from live_server import streamlit_server
+from live_server import download_csv, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -57,11 +55,8 @@ def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astrona
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=picture.element_handle(),
                                timeout=30_000)
 
-        with page.expect_download(timeout=60_000) as dl:
-            page.get_by_role("button", name="Results (CSV)").click()
-        download = dl.value
-        assert download.suggested_filename == "mask_patrol_results.csv"
-        rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+        filename, rows = download_csv(page, "Results (CSV)")
+        assert filename == "mask_patrol_results.csv"
         assert [r["path"] for r in rows] == ["astronaut.png", "broken.jpg"]
         assert rows[0]["label"] == "no_mask" and float(rows[0]["p_no_mask"]) > 0.5
         assert (rows[0]["width"], rows[0]["height"], rows[0]["face"]) == ("512", "512", "1")

@@ -9,8 +9,6 @@ re-encoded and checks that the browser decodes that sound.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import time
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import video_clip as vc
-from live_server import streamlit_server
+from live_server import download_csv, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -79,11 +77,8 @@ def test_upload_clip_plays_annotated_video_and_downloads_csv(server, browser, as
         page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first.wait_for(
             timeout=30_000)
 
-        with page.expect_download(timeout=60_000) as dl:
-            page.get_by_role("button", name="Per-frame counts (CSV)").click()
-        download = dl.value
-        assert download.suggested_filename == "walk.counts.csv"
-        rows = list(csv.DictReader(io.StringIO(Path(download.path()).read_text())))
+        filename, rows = download_csv(page, "Per-frame counts (CSV)")
+        assert filename == "walk.counts.csv"
         assert len(rows) == 30 and all((r["faces"], r["no_mask"]) == ("1", "1") for r in rows)
 
         video.evaluate("v => { v.currentTime = 1.0; }")
