@@ -110,7 +110,7 @@ def webcam_run(request, data_dir, patrol, chromium_path, artifacts, tmp_path_fac
     assert lines, f"runner printed no result (exit {proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}"
     result = json.loads(lines[-1].removeprefix("WEBCAM_RESULT "))
     print("webcam e2e result:", json.dumps(result, indent=1))
-    assert result["ok"], f"{result.get('error')}\n{stderr[-3000:]}\nserver log: {work / 'logs'}"
+    assert result["ok"], f"{result.get('error')}\n{stderr[-12000:]}\nserver log: {work / 'logs'}"
     if DETECTOR_OPTIONS[detector]:
         assert result["detector"] == DETECTOR_OPTIONS[detector], result.get("detector")
     return scene, result, screenshot
@@ -160,8 +160,8 @@ def test_start_stop_and_closing_the_tab_leave_nothing_growing(webcam_run):
     _, result, _ = webcam_run
     rss, threads = result["rss_mb"], result["threads"]
     assert len(rss) == CYCLES
-    # Every restart plays; one of them may need a second press of Start (see the runner).
-    assert len(result["cycle_retries"]) <= 1, result["cycle_retries"]
+    # Every start plays; one in the whole run may need a second press (see the runner).
+    assert len(result["retries"]) <= 1, result["retries"]
     assert rss[-1] - rss[0] <= 30, rss
     assert threads[-1] <= threads[0] + 1, threads
     # A closed tab's stream is stopped by the server once ICE consent fails (~30 s).
