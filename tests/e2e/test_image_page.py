@@ -31,8 +31,8 @@ def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astrona
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     try:
-        # Start at the home page and use the sidebar, as a visitor does. (A first visit straight
-        # to /photos shows Streamlit's "Page not found" modal over the right page: see README.)
+        # Start at the home page and use the sidebar, as a first-time visitor does (direct
+        # addresses are tested in test_navigation.py).
         page.goto(server, wait_until="domcontentloaded", timeout=60_000)
         page.get_by_test_id("stSidebarNav").get_by_text("Photos", exact=True).click(timeout=60_000)
         uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
