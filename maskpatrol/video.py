@@ -334,10 +334,12 @@ def probe(source: Source) -> VideoInfo:
 #: one. FFmpeg assumes the same for untagged video, so "unspecified" belongs here too.
 BT601_MATRICES = frozenset({2, 5, 6})  # unspecified, BT.470 BG, SMPTE 170M
 VIDEO_RANGES = frozenset({0, 1})  # unspecified, MPEG
-#: What the writer tags its output with, so that players convert it back with the matrix
-#: it was encoded with (OpenCV's RGB -> I420 is BT.601, video range) instead of guessing
-#: from the picture size (many assume BT.709 for HD).
-OUTPUT_MATRIX, OUTPUT_RANGE = 6, 1  # SMPTE 170M, MPEG
+#: What the writer tags its output with (AVColorSpace, AVColorPrimaries, AVColorTransfer-
+#: Characteristic, AVColorRange numbers): the BT.601 matrix and video range that OpenCV's
+#: RGB -> I420 uses, and BT.709 primaries and transfer, which are sRGB's. Untagged, Chromium
+#: took 1280x720 output for BT.709 and showed a red 15 levels off; tagged with the matrix
+#: alone it still did. With all four, both sizes show within 2 levels (measured).
+OUTPUT_MATRIX, OUTPUT_PRIMARIES, OUTPUT_TRANSFER, OUTPUT_RANGE = 6, 1, 1, 1
 
 
 def _to_rgb(frame: av.VideoFrame) -> np.ndarray:
@@ -386,8 +388,9 @@ class _Writer:
             self.stream = self.container.add_stream("libx264", rate=rate)
             self.stream.width, self.stream.height = _even(width), _even(height)
             self.stream.pix_fmt = "yuv420p"
-            self.stream.codec_context.colorspace = OUTPUT_MATRIX
-            self.stream.codec_context.color_range = OUTPUT_RANGE
+            ctx = self.stream.codec_context
+            ctx.colorspace, ctx.color_primaries, ctx.color_trc, ctx.color_range = (
+                OUTPUT_MATRIX, OUTPUT_PRIMARIES, OUTPUT_TRANSFER, OUTPUT_RANGE)
             self.stream.options = dict(X264_OPTIONS)
             self.stream.codec_context.time_base = VIDEO_TIME_BASE
             if audio is not None:  # every stream must exist before the first packet is written

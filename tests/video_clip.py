@@ -138,3 +138,45 @@ def scene_clip(path: Path, data_dir: Path, patrol, fps: int = 10) -> list[tuple[
     frames, truth = scene_frames(scene, fps)
     write_clip(path, frames, fps)
     return truth
+
+
+#: Colour patches: saturated red, green and blue, a skin tone, a surgical-mask blue, grey.
+PATCH_COLOURS = [(200, 40, 40), (60, 160, 60), (40, 60, 200), (224, 172, 140), (120, 170, 210), (128, 128, 128)]
+
+
+def patches_clip(path: Path, width: int, height: int, matrix: str = "itu601", colour_range: str = "MPEG",
+                 n_frames: int = 3, fps: int = 10) -> None:
+    """An H.264 clip of vertical stripes in :data:`PATCH_COLOURS`, converted to YUV with
+    ``matrix`` (``itu601``/``itu709``) and ``colour_range`` (``MPEG``/``JPEG``) and tagged
+    so, as cameras tag what they record."""
+    from av.video.reformatter import ColorRange, Colorspace
+
+    rgb = np.zeros((height, width, 3), np.uint8)
+    stripe = width // len(PATCH_COLOURS)
+    for i, colour in enumerate(PATCH_COLOURS):
+        rgb[:, stripe * i: stripe * (i + 1)] = colour
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+        format="yuv420p", dst_colorspace=Colorspace[matrix], dst_color_range=ColorRange[colour_range])
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=fps)
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
+        s.options = {"crf": "10"}
+        s.codec_context.colorspace = 1 if matrix == "itu709" else 6  # AVColorSpace numbers
+        s.codec_context.color_range = ColorRange[colour_range].value
+        for _ in range(n_frames):
+            for packet in s.encode(frame):
+                out.mux(packet)
+        for packet in s.encode():
+            out.mux(packet)
+
+
+def patch_errors(rgb: np.ndarray) -> list[float]:
+    """For each stripe of a :func:`patches_clip` frame as shown, the largest channel
+    difference between its centre's mean colour and the colour it was made with."""
+    height, width = rgb.shape[:2]
+    stripe = width // len(PATCH_COLOURS)
+    errors = []
+    for i, colour in enumerate(PATCH_COLOURS):
+        centre = rgb[height * 2 // 5: height * 3 // 5, stripe * i + stripe // 4: stripe * (i + 1) - stripe // 4]
+        errors.append(float(np.abs(centre.reshape(-1, 3).mean(axis=0) - colour).max()))
+    return errors

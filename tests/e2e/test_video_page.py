@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import video_clip as vc
@@ -133,5 +134,35 @@ def test_annotated_video_plays_with_its_sound(server, browser, astronaut_rgb, tm
         info = video.evaluate("v => ({audio: v.webkitAudioDecodedByteCount, video: v.webkitVideoDecodedByteCount,"
                               " e: v.error})")
         assert info["e"] is None and info["audio"] > 0 and info["video"] > 0, info
+    finally:
+        context.close()
+
+
+#: Colours of the video as the browser paints it, drawn onto a canvas (the page and the
+#: video share an origin, so the canvas can be read).
+SHOWN_RGB_JS = """v => { const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+    return Array.from(g.getImageData(0, 0, c.width, c.height).data); }"""
+
+
+def test_hd_phone_clip_keeps_its_colours_in_the_browser(server, browser, tmp_path):
+    """A 1280x720 BT.709 clip, as phones record: the annotated video the browser shows has
+    the colours of the clip. (Before our output was tagged, Chromium took HD output for
+    BT.709 and showed this red 15 levels off; before BT.709 input was read as such,
+    another 14.)"""
+    clip = tmp_path / "phone.mp4"
+    vc.patches_clip(clip, 1280, 720, matrix="itu709")
+    context, page = open_video_page(browser, server)
+    try:
+        upload(page, "phone.mp4", clip.read_bytes())
+        video = page.locator("video").first
+        video.wait_for(timeout=RESULT_TIMEOUT_MS)
+        page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=video.element_handle(),
+                               timeout=60_000)
+        size = video.evaluate("v => [v.videoWidth, v.videoHeight]")
+        assert size == [1280, 720]
+        shown = np.array(video.evaluate(SHOWN_RGB_JS), np.uint8).reshape(720, 1280, 4)[..., :3]
+        errors = vc.patch_errors(shown)
+        assert max(errors) <= 6, dict(zip(vc.PATCH_COLOURS, errors))
     finally:
         context.close()

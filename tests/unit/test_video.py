@@ -268,45 +268,24 @@ def test_phone_rotation_tag_is_applied(rotation, corner, tmp_path, patrol):
     assert {name for name, patch in corners.items() if patch.mean() > 200} == {corner}
 
 
-#: Colour patches: saturated red, green and blue, a skin tone, a surgical-mask blue, grey.
-PATCH_COLOURS = [(200, 40, 40), (60, 160, 60), (40, 60, 200), (224, 172, 140), (120, 170, 210), (128, 128, 128)]
-
-
 @pytest.mark.parametrize("matrix, colour_range", [("itu709", "MPEG"), ("itu601", "JPEG"), ("itu601", "MPEG")])
 def test_colours_come_through_whatever_the_colour_tags(matrix, colour_range, tmp_path, patrol):
     """HD phone clips are BT.709 and some cameras record full range; decoded with the
-    wrong matrix a saturated red lost 14 levels. Patches of known colour, encoded with
+    wrong matrix a saturated red lost 14 levels. Stripes of known colour, encoded with
     each tag, must come out of our video with the colours they went in with, as a player
-    that honours our output's own tag shows them."""
-    from av.video.reformatter import ColorRange, Colorspace
-
+    that honours our output's own tags shows them (Chromium's view: tests/e2e)."""
     src = tmp_path / f"{matrix}_{colour_range}.mp4"
-    rgb = np.zeros((240, 96 * len(PATCH_COLOURS), 3), np.uint8)
-    for i, colour in enumerate(PATCH_COLOURS):
-        rgb[:, 96 * i: 96 * (i + 1)] = colour
-    with av.open(str(src), "w") as out:
-        s = out.add_stream("libx264", rate=FPS)
-        s.width, s.height, s.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p"
-        s.options = {"crf": "10"}
-        s.codec_context.colorspace = 1 if matrix == "itu709" else 6  # AVColorSpace numbers
-        s.codec_context.color_range = ColorRange[colour_range].value
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-            format="yuv420p", dst_colorspace=Colorspace[matrix], dst_color_range=ColorRange[colour_range])
-        for _ in range(3):
-            for packet in s.encode(frame):
-                out.mux(packet)
-        for packet in s.encode():
-            out.mux(packet)
+    vc.patches_clip(src, 576, 240, matrix, colour_range)
     annotate_video(src, tmp_path / "out.mp4", patrol)
     with av.open(str(tmp_path / "out.mp4")) as c:
         first = next(c.decode(video=0))
-        assert (first.colorspace, first.color_range) == (6, 1)  # tagged BT.601, video range
+        # Tagged: BT.601 matrix, BT.709 (sRGB) primaries and transfer, video range.
+        assert (first.colorspace, first.color_primaries, first.color_trc, first.color_range) == (6, 1, 1, 1)
         shown = first.to_ndarray(format="rgb24")  # swscale follows the tags, as players do
     # Within 6 levels: two lossy encodes, and swscale alone is off by 2 on full-range grey.
-    # The wrong matrix costs 14 levels on this red.
-    for i, colour in enumerate(PATCH_COLOURS):
-        centre = shown[100:140, 96 * i + 28: 96 * i + 68].reshape(-1, 3).mean(axis=0)
-        assert np.abs(centre - colour).max() <= 6, (colour, centre.round(1))
+    # The wrong matrix costs 14 levels on the red.
+    errors = vc.patch_errors(shown)
+    assert max(errors) <= 6, dict(zip(vc.PATCH_COLOURS, errors))
 
 
 def test_frames_above_the_size_limit_are_scaled_down(astro_clip, tmp_path, patrol):
