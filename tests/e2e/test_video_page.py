@@ -55,17 +55,23 @@ def upload(page, name: str, data: bytes) -> None:
     page.get_by_role("button", name="Annotate video").click(timeout=60_000)
 
 
+def result_video(page):
+    """The annotated video, once the browser has decoded a frame of our H.264
+    (readyState 2 = HAVE_CURRENT_DATA)."""
+    video = page.locator("video").first
+    video.wait_for(timeout=RESULT_TIMEOUT_MS)
+    page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=video.element_handle(),
+                           timeout=60_000)
+    return video
+
+
 def test_upload_clip_plays_annotated_video_and_downloads_csv(server, browser, astronaut_rgb, artifacts, tmp_path):
     clip = tmp_path / "walk.mp4"
     vc.astronaut_clip(clip, astronaut_rgb, n_frames=30, fps=10)
     context, page = open_video_page(browser, server)
     try:
         upload(page, "walk.mp4", clip.read_bytes())
-        video = page.locator("video").first
-        video.wait_for(timeout=RESULT_TIMEOUT_MS)
-        # readyState 2 = HAVE_CURRENT_DATA: the browser has decoded a frame of our H.264.
-        page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=video.element_handle(),
-                               timeout=60_000)
+        video = result_video(page)
         info = video.evaluate("v => ({w: v.videoWidth, h: v.videoHeight, d: v.duration, e: v.error})")
         assert (info["w"], info["h"]) == (640, 480) and info["e"] is None
         assert abs(info["d"] - 3.0) < 0.2
@@ -123,11 +129,9 @@ def test_annotated_video_plays_with_its_sound(server, browser, astronaut_rgb, tm
     context, page = open_video_page(browser, server)
     try:
         upload(page, "camera.mov", clip.read_bytes())
-        video = page.locator("video").first
-        video.wait_for(timeout=RESULT_TIMEOUT_MS)
+        video = result_video(page)
         assert page.get_by_text("Sound: re-encoded to AAC (from pcm_s16le)").count() >= 1
         handle = video.element_handle()
-        page.wait_for_function("v => v.readyState >= 2", arg=handle, timeout=60_000)
         video.evaluate("v => { v.muted = true; return v.play(); }")
         page.wait_for_function("v => v.currentTime > 1.0 && v.webkitAudioDecodedByteCount > 0", arg=handle,
                                timeout=60_000)
@@ -155,12 +159,8 @@ def test_hd_phone_clip_keeps_its_colours_in_the_browser(server, browser, tmp_pat
     context, page = open_video_page(browser, server)
     try:
         upload(page, "phone.mp4", clip.read_bytes())
-        video = page.locator("video").first
-        video.wait_for(timeout=RESULT_TIMEOUT_MS)
-        page.wait_for_function("v => v.readyState >= 2 && v.videoWidth > 0", arg=video.element_handle(),
-                               timeout=60_000)
-        size = video.evaluate("v => [v.videoWidth, v.videoHeight]")
-        assert size == [1280, 720]
+        video = result_video(page)
+        assert video.evaluate("v => [v.videoWidth, v.videoHeight]") == [1280, 720]
         shown = np.array(video.evaluate(SHOWN_RGB_JS), np.uint8).reshape(720, 1280, 4)[..., :3]
         errors = vc.patch_errors(shown)
         assert max(errors) <= 6, dict(zip(vc.PATCH_COLOURS, errors))

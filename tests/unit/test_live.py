@@ -196,6 +196,23 @@ def test_summary_is_what_most_frames_of_the_last_second_showed():
     assert snap.alert and snap.frames == 25 and snap.fps == 25.0
 
 
+def test_an_unmasked_face_seen_in_a_fifth_of_the_frames_raises_the_alert():
+    """Recall first: a second face the detector finds in 6 of 25 frames, unmasked, must
+    reach the panel and the alert even though most frames show only the masked person."""
+    rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
+    for i in (2, 6, 10, 14, 18, 22):
+        rs[i] = result(rs[i].time, faces=2, masked=1)
+    snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.no_mask) == (2, 1, 1) and snap.alert
+
+
+def test_one_frame_with_an_unmasked_face_is_a_blink_not_an_alert():
+    rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
+    rs[12] = result(rs[12].time, faces=1, masked=0)
+    snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.no_mask) == (1, 1, 0) and not snap.alert
+
+
 def test_summary_follows_a_change_and_goes_blank_when_frames_stop():
     rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
     rs += [result(11.0 + i * 0.04, faces=1, masked=0) for i in range(25)]
