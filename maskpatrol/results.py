@@ -226,22 +226,23 @@ def overall_summary(results: Sequence[ImageResult]) -> str:
     return text
 
 
-def no_face_advice(result: ImageResult, detector: DetectorSettings) -> list[str]:
-    """What to try when no face was found, from what this photo and these settings suggest.
+def no_face_advice(result: ImageResult, detector: DetectorSettings, kind: str = "photo") -> list[str]:
+    """What to try when no face was found, from what this photo (or video: ``kind``; any
+    result with ``width`` and ``height``) and these settings suggest.
 
     Only the knobs of the detector that ran are suggested; switching detector is suggested
     first when it is the likeliest fix (Haar misses most masked faces, BlazeFace short range
     misses small faces in large photos)."""
     tips = []
     if result.width is not None and result.height is not None and min(result.width, result.height) < 400:
-        tips.append(f"Use a larger photo: this one is only {result.width}x{result.height} pixels.")
+        tips.append(f"Use a larger {kind}: this one is only {result.width}x{result.height} pixels.")
     name = getattr(detector, "name", "haar")
     if name == "haar":
         tips.append("Switch **Face detector** to **BlazeFace**: the Haar cascade looks for a nose and a "
                     "mouth, so it misses most masked faces.")
     elif name == "blazeface":
-        tips.append("For a group photo with small faces, switch **Face detector** to **BlazeFace full range** "
-                    "or **Haar cascade**: BlazeFace short range sees the whole photo at 128x128 pixels.")
+        tips.append(f"For a group {kind} with small faces, switch **Face detector** to **BlazeFace full range** "
+                    "or **Haar cascade**: BlazeFace short range sees the whole picture at 128x128 pixels.")
     if detector.min_face_px > 20:
         tips.append(f"Lower **Smallest face** (now {detector.min_face_px} px) if the faces are small or far away.")
     if name == "haar":

@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from maskpatrol.ui import get_patrol
+
 st.title(":material/masks: Mask Patrol")
 st.markdown(
     "Mask Patrol finds every face in a photo or a webcam stream and tells whether that person "
@@ -35,7 +37,10 @@ st.subheader("Reading the results")
 st.markdown(
     "- **Mask**: thin box. **No mask**: thick box. The label text is always written, so "
     "colour is never the only clue.\n"
-    "- The percentage is how sure the model is of its label.\n"
+    "- The percentage is the model's probability for the label shown. Because missing an unmasked "
+    "person costs more than a false alarm, a face is labelled **No mask** from the decision "
+    f"threshold up ({get_patrol().card.threshold:.0%} by default), so a *No mask 35%* label is a real "
+    "flag, not a weak one.\n"
     "- In the sidebar you can make the detector find more (or fewer) faces and move the decision "
     "threshold: lower catches more unmasked faces but raises more false alarms."
 )

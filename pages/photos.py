@@ -16,7 +16,7 @@ from maskpatrol.ui import analyze_upload, get_patrol, sidebar_settings
 st.title(":material/photo_library: Photos")
 st.caption("Every face gets a box and a written label: **Mask** (thin box) or **No mask** (thick box), "
            "so the result never depends on telling red from green. Photos are processed in memory "
-           "and never stored.")
+           "and never written to disk; results stay in the server's memory for at most an hour.")
 
 patrol = get_patrol()
 settings, show_prob = sidebar_settings(patrol, key_prefix="photos_")
@@ -78,7 +78,9 @@ for i, (f, r) in enumerate(zip(files, results)):
             st.warning(f"{r.n_unmasked} {'person is' if r.n_unmasked == 1 else 'people are'} "
                        "not wearing a mask.", icon=":material/warning:")
         elif r.faces:
-            st.success("Everyone in this photo wears a mask.", icon=":material/check_circle:")
+            found = "The face found wears" if len(r.faces) == 1 else f"All {len(r.faces)} faces found wear"
+            st.success(f"{found} a mask. A face the detector missed is not checked: look over the photo too.",
+                       icon=":material/check_circle:")
         else:
             st.info("No faces found in this photo. Things to try:\n\n"
                     + "\n".join(f"- {tip}" for tip in R.no_face_advice(r, settings.detector)),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from maskpatrol import results as R
 from maskpatrol import video as V
 from maskpatrol.ui import get_patrol, sidebar_settings
 
@@ -78,9 +79,11 @@ if result.frames_with_no_mask:
     st.warning(f"Someone without a mask is visible for about {result.frames_with_no_mask / result.fps:.1f} s "
                "of the video.", icon=":material/warning:")
 elif result.max_faces:
-    st.success("Everyone seen in this video wears a mask.", icon=":material/check_circle:")
+    st.success("Every face found in this video wears a mask. A face the detector missed is not checked.",
+               icon=":material/check_circle:")
 else:
-    st.info("No faces found. Try a smaller **Smallest face** or a lower **Detector strictness** in the sidebar.",
+    st.info("No faces found. Things to try:\n\n"
+            + "\n".join(f"- {tip}" for tip in R.no_face_advice(result, settings.detector, kind="video")),
             icon=":material/search:")
 
 st.video(done["mp4"], format="video/mp4")

@@ -80,7 +80,7 @@ def show_panel(snap: Snapshot | None) -> None:
         people = "person" if snap.no_mask == 1 else "people"
         st.error(f"{snap.no_mask} {people} without a mask in view", icon=":material/warning:")
     elif snap is not None and snap.faces:
-        st.success("Everyone in view wears a mask")
+        st.success("Every face found wears a mask")
     data = live.panel.chart_data()
     if data["seconds"]:
         # Stacked: the top edge is the number of faces, the red band the unmasked ones.

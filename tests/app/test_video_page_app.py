@@ -90,6 +90,18 @@ def test_changed_settings_are_flagged_on_the_old_result(page, astro_mp4):
     assert len(page.get("video")) == 1
 
 
+def test_a_video_without_faces_gets_advice_for_its_detector_and_size(page, tmp_path):
+    """Stripes and no face, 576x240: the advice names the sidebar's own controls for the
+    detector that ran (Haar by default) and says the video is small."""
+    clip = tmp_path / "stripes.mp4"
+    vc.patches_clip(clip, 576, 240)
+    annotate(page, "stripes.mp4", clip.read_bytes())
+    [info] = [i.value for i in page.info if i.value.startswith("No faces found")]
+    assert "Use a larger video: this one is only 576x240 pixels" in info
+    assert "Switch **Face detector** to **BlazeFace**" in info and "Detector strictness" in info
+    assert not page.success and len(page.get("video")) == 1
+
+
 def test_unreadable_video_is_an_error_not_a_crash(page):
     annotate(page, "holiday.mp4", b"this is not really a video" * 100)
     [error] = page.error
