@@ -238,7 +238,7 @@ def no_face_advice(result: ImageResult, detector: DetectorSettings, kind: str = 
         tips.append(f"Use a larger {kind}: this one is only {result.width}x{result.height} pixels.")
     name = getattr(detector, "name", "haar")
     if name == "haar":
-        tips.append("Switch **Face detector** to **BlazeFace**: the Haar cascade looks for a nose and a "
+        tips.append("Switch **Face detector** to **BlazeFace**: the Haar cascade looks for eyes, a nose and a "
                     "mouth, so it misses most masked faces.")
     elif name == "blazeface":
         tips.append(f"For a group {kind} with small faces, switch **Face detector** to **BlazeFace full range** "
@@ -278,6 +278,9 @@ REPORT_FIGURES = (
 
 
 #: Everything ``python -m maskpatrol.evaluate`` writes.
+#: Why a report is missing from every clone and deployment, not only from an unevaluated one.
+UNPUBLISHED = {"mistakes.png": " It is not published with the app: it shows faces from the training "
+                               "data, which stay out of the repository."}
 EVALUATION_FILES = ("metrics.json", *(f for f, _, _ in REPORT_FIGURES))
 
 

@@ -21,7 +21,7 @@ PAGES = [
      "Point your camera at people; boxes and labels follow them live. "
      "Your browser asks for permission first; nothing is recorded.", "Open the webcam"),
     ("pages/video.py", ":material/movie: Video",
-     "Upload a recording (MP4, MOV, AVI, WEBM). You get it back with every face boxed and labelled, "
+     "Upload a recording (MP4, MOV, M4V, AVI, WEBM, MKV). You get it back with every face boxed and labelled, "
      "a timeline of faces and unmasked faces per second, and per-frame counts (CSV).", "Annotate a video"),
     ("pages/model.py", ":material/analytics: Model",
      "What the classifier was trained on, how it scores on test faces, its confusion matrix, "

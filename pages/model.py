@@ -12,8 +12,8 @@ from maskpatrol.model_card import ModelNotFoundError, load_card
 from maskpatrol.paths import REPORTS_DIR, default_model_dir
 
 
-def how_to_make(what: str, command: str) -> None:
-    st.info(f"{what} not found in `{where}`. Produce it with:", icon=":material/info:")
+def how_to_make(what: str, command: str, why: str = "") -> None:
+    st.info(f"{what} not found in `{where}`.{why} Produce it with:", icon=":material/info:")
     st.code(command, language="bash", wrap_lines=True)
 
 
@@ -42,7 +42,8 @@ if raw.get("date"):
 st.markdown(f"**Output**: {raw.get('output', 'probability that the face wears no mask')}.")
 if raw.get("threshold_rule"):
     st.markdown(f"**Threshold rule**: {raw['threshold_rule']}. Lower thresholds miss fewer unmasked "
-                "faces but raise more false alarms; the Photos page lets you move it.")
+                "faces but raise more false alarms; the sidebar of the Photos, Live webcam and Video pages "
+                "lets you move it.")
 
 training = raw.get("training", {})
 if training:
@@ -81,7 +82,7 @@ else:
             if (reports / file).is_file():
                 st.image(str(reports / file), caption=caption)
             else:
-                how_to_make(f"`{file}`", R.EVALUATE_COMMAND)
+                how_to_make(f"`{file}`", R.EVALUATE_COMMAND, R.UNPUBLISHED.get(file, ""))
 
 st.header("Across data sources")
 st.caption("Trained on one source, tested on the other: a model that learned masks, not a source's "
@@ -94,7 +95,7 @@ else:
 
 st.header("Face detectors")
 st.caption("The classifier only judges faces a detector found. Pick the detector in the sidebar of the "
-           "Photos and Live webcam pages.")
+           "Photos, Live webcam and Video pages.")
 st.markdown(
     "- **Haar cascade** (OpenCV): looks for the eyes, nose and mouth pattern of a frontal face. A mask "
     "hides two of the three, so it misses most masked people. Finds small faces in large photos.\n"
