@@ -4,7 +4,7 @@ Layout and wording only: decoding, analysis, drawing and encoding live in
 ``maskpatrol.video``. Cancelling needs no code of its own: clicking any widget (the Cancel
 button is one) makes Streamlit stop this script at its next progress update, and
 ``annotate_video`` deletes its partial output on the way out, so only finished videos are
-ever offered.
+ever offered. A click on any other widget stops the run the same way; the next run says so.
 """
 
 from pathlib import Path
@@ -43,8 +43,12 @@ if upload is None:
 
 run_key = (upload.file_id, settings, int(every), bool(show_prob))
 cancelled = st.session_state.get("video_cancel", False)
+# Set while a video is being annotated, cleared when the run ends by itself: still set on
+# a later run means a click elsewhere (a setting, another page) stopped the work midway.
+interrupted = st.session_state.pop("video_running", None)
 if st.button("Annotate video", type="primary", key="video_start", icon=":material/play_arrow:"):
     st.session_state.pop("video_result", None)  # never show an older run's video for this request
+    st.session_state["video_running"] = upload.name
     cancel = st.empty()  # shown only while the video is being processed
     cancel.button("Cancel", key="video_cancel", icon=":material/stop:", help="Stops at once; nothing is kept.")
     progress = st.progress(0.0, text="Opening the video ...")
@@ -57,15 +61,21 @@ if st.button("Annotate video", type="primary", key="video_start", icon=":materia
                                              show_probability=show_prob, on_progress=report,
                                              max_pixels=V.PAGE_MAX_PIXELS)
     except V.VideoError as exc:
+        st.session_state.pop("video_running", None)
         cancel.empty()
         progress.empty()
         st.error(f"{upload.name}: {exc}", icon=":material/error:")
         st.stop()
+    st.session_state.pop("video_running", None)
     cancel.empty()
     progress.empty()
     st.session_state["video_result"] = {"key": run_key, "name": upload.name, "mp4": mp4, "result": result}
 elif cancelled:
     st.info("Cancelled: nothing was kept. Press **Annotate video** to start again.", icon=":material/stop:")
+elif interrupted:
+    st.warning(f"Annotating {interrupted} stopped because something on the page changed while it ran "
+               "(a setting, or a visit to another page); nothing was kept. Press **Annotate video** to "
+               "start again with the settings now shown.", icon=":material/pause_circle:")
 
 done = st.session_state.get("video_result")
 if done is None or done["key"][0] != upload.file_id:

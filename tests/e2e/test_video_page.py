@@ -55,6 +55,16 @@ def upload(page, name: str, data: bytes) -> None:
     page.get_by_role("button", name="Annotate video").click(timeout=60_000)
 
 
+def assert_nothing_kept(page, server_tmp: Path) -> None:
+    """A stopped run offers no video and leaves the server's temporary folder empty."""
+    assert page.locator("video").count() == 0
+    assert page.get_by_role("button", name="Annotated video (MP4)").count() == 0
+    deadline = time.monotonic() + 20
+    while any(server_tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(server_tmp.iterdir()) == []
+
+
 def result_video(page):
     """The annotated video, once the browser has decoded a frame of our H.264
     (readyState 2 = HAVE_CURRENT_DATA)."""
@@ -110,12 +120,25 @@ def test_cancel_offers_nothing_and_leaves_no_temporary_files(server, server_tmp,
         page.screenshot(path=str(artifacts / "video_page_progress.png"))
         page.get_by_role("button", name="Cancel").click(timeout=30_000)
         page.get_by_text("Cancelled: nothing was kept").wait_for(timeout=60_000)
-        assert page.locator("video").count() == 0
-        assert page.get_by_role("button", name="Annotated video (MP4)").count() == 0
-        deadline = time.monotonic() + 20
-        while any(server_tmp.iterdir()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert list(server_tmp.iterdir()) == []
+        assert_nothing_kept(page, server_tmp)
+    finally:
+        context.close()
+
+
+def test_changing_a_setting_mid_run_says_the_run_stopped(server, server_tmp, browser, astronaut_rgb, tmp_path):
+    """Streamlit stops a running script when any widget changes. A person who nudges a
+    setting while a video is being annotated must be told the work stopped, not find
+    the progress bar silently gone."""
+    clip = tmp_path / "long.mp4"
+    vc.astronaut_clip(clip, astronaut_rgb, n_frames=900, fps=30)
+    context, page = open_video_page(browser, server)
+    try:
+        upload(page, "queue.mp4", clip.read_bytes())
+        page.get_by_text(re.compile(r"Frame \d+ of 900")).first.wait_for(timeout=RESULT_TIMEOUT_MS)
+        page.get_by_test_id("stNumberInputStepUp").click(timeout=30_000)  # "Analyse every Nth frame" 1 -> 2
+        page.get_by_text("Annotating queue.mp4 stopped because something on the page changed").wait_for(
+            timeout=60_000)
+        assert_nothing_kept(page, server_tmp)
     finally:
         context.close()
 
