@@ -48,7 +48,10 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
     """Detector choice and sensitivity, decision threshold and probability display, from the sidebar.
 
     Returns the immutable :class:`Settings` for this rerun and whether to show
-    probabilities. Widgets keep their values per session through their keys.
+    probabilities. Widgets keep their values for the whole session through their keys
+    (``persist_state="session"``), also while hidden: a visit to another page, or a look at
+    BlazeFace and back, does not reset the Haar knobs a person had tuned. Each page keeps
+    its own values (the webcam starts from larger faces than the Photos page).
     ``defaults`` lets a page start from other detector values (the webcam page starts at
     larger faces, which halves the detector's work per frame). Only the knobs of the
     chosen detector are shown: Haar's scale step and strictness mean nothing to
@@ -59,33 +62,33 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
     with st.sidebar:
         st.header("Settings")
         name = st.radio("Face detector", names, index=names.index(defaults.name) if defaults.name in names else 0,
-                        format_func=_detector_label, key=f"{key_prefix}detector", help=_detector_help())
+                        format_func=_detector_label, key=f"{key_prefix}detector", persist_state="session", help=_detector_help())
         threshold = st.slider(
             "Decision threshold (p no mask)", 0.001, 0.999, float(patrol.card.threshold), 0.001, format="%.3f",
-            key=f"{key_prefix}threshold",
+            key=f"{key_prefix}threshold", persist_state="session",
             help="Lower catches more unmasked people but raises more false alarms; "
                  f"the default {patrol.card.threshold:.3f} keeps no-mask recall at 99.5% on validation.")
         st.caption("Lower = fewer missed unmasked faces, more false alarms.")
         min_neighbors, scale_factor, min_score = defaults.min_neighbors, defaults.scale_factor, None
         if name == "haar":
             min_neighbors = st.slider("Detector strictness (min neighbours)", 1, 10, defaults.min_neighbors,
-                                      key=f"{key_prefix}min_neighbors",
+                                      key=f"{key_prefix}min_neighbors", persist_state="session",
                                       help="Haar only. Lower finds more faces, including some that are not faces.")
             scale_factor = st.slider("Detector scale step", 1.05, 1.5, defaults.scale_factor, 0.05,
-                                     key=f"{key_prefix}scale_factor",
+                                     key=f"{key_prefix}scale_factor", persist_state="session",
                                      help="Haar only. Smaller steps find more faces but take longer.")
         else:
             default_score = blazeface_default_score(name) if defaults.min_score is None else defaults.min_score
             # One key per model: each has its own measured default.
             min_score = st.slider("Detector confidence (BlazeFace)", 0.1, 0.9, float(default_score), 0.05,
-                                  key=f"{key_prefix}min_score_{name}",
+                                  key=f"{key_prefix}min_score_{name}", persist_state="session",
                                   help="BlazeFace only. Lower finds more faces (masked faces score lower) "
                                        "and more things that are not faces; higher the reverse.")
         min_face = st.slider("Smallest face (pixels)", 20, 200, defaults.min_face_px, 5,
-                             key=f"{key_prefix}min_face",
+                             key=f"{key_prefix}min_face", persist_state="session",
                              help="Faces smaller than this are ignored (with every detector). "
                                   "Lower it for crowds far away.")
-        show_prob = st.toggle("Show probabilities", value=True, key=f"{key_prefix}show_prob")
+        show_prob = st.toggle("Show probabilities", value=True, key=f"{key_prefix}show_prob", persist_state="session")
     detector = DetectorSettings(float(scale_factor), int(min_neighbors), int(min_face), name,
                                 None if min_score is None else float(min_score))
     return Settings(detector, float(threshold)), show_prob

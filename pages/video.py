@@ -30,7 +30,7 @@ upload = st.file_uploader(
 st.caption(f"Up to **{limit_mb} MB** per video. Processing time grows with length and frame size; a "
            "progress bar shows the time left. The video is processed on the server and not stored.")
 every = st.number_input(
-    "Analyse every Nth frame", min_value=1, max_value=30, value=1, step=1, key="video_every",
+    "Analyse every Nth frame", min_value=1, max_value=30, value=1, step=1, key="video_every", persist_state="session",
     help="1 analyses every frame. 3 roughly halves the processing time of a long video.")
 if every > 1:
     st.caption(f"Only 1 frame in {every} is analysed; the {every - 1} frame{'s' if every > 2 else ''} after "

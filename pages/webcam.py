@@ -21,7 +21,7 @@ patrol = get_patrol()
 # Faces in front of a webcam are large: starting at 80 px lets the detector scan a 4x
 # smaller image (measured ~22 fps vs ~11 fps at 40 px on 2 cores). Users can lower it.
 settings, show_prob = sidebar_settings(patrol, key_prefix="webcam_", defaults=WEBCAM_DETECTOR_DEFAULTS)
-mirror = st.sidebar.toggle("Mirror view", value=True, key="webcam_mirror",
+mirror = st.sidebar.toggle("Mirror view", value=True, key="webcam_mirror", persist_state="session",
                            help="Flip the picture left-right, as in a mirror. Changes apply to the running stream.")
 
 # One bundle per browser session, reused across reruns and start/stop: nothing is
