@@ -257,20 +257,27 @@ class HistoryPoint:
     no_mask: int
 
 
-#: Share of the last second's frames that must show an unmasked face for the panel to
-#: show it and raise the alert. Missing an unmasked person is the costly error, and a
-#: detector that finds a face only now and then (Haar on a turned head) would lose it
-#: to the majority reading; one frame in twenty-five (a blink) still does not count.
+#: Share of the last second's frames (and at least two frames, when there are two) in which
+#: a face, or an unmasked face, must be seen for the panel to count it. Missing an unmasked
+#: person is the costly error, and a detector that finds a face only now and then (Haar on
+#: a turned head) would lose it to the majority reading; one stray frame (a blink) does not
+#: count.
 ALERT_SHARE = 0.2
+
+
+def _seen_in(values: Sequence[int], need: int) -> int:
+    """The largest k such that at least ``need`` of ``values`` are >= k (0 if none)."""
+    ranked = sorted(values, reverse=True)
+    return ranked[need - 1] if 0 < need <= len(ranked) else 0
 
 
 def summarize_window(results: Sequence[FrameResult], now: float, window_s: float = 1.0,
                      stale_s: float = 2.0) -> Snapshot | None:
-    """The counts most frames of the last ``window_s`` showed (the mode, not the last
-    frame: one frame where the detector blinks should not flip the panel), except that
-    readings with an unmasked face win once they are at least :data:`ALERT_SHARE` of the
-    frames; the latest FPS and the mean analysis time. ``None`` when no frame arrived in
-    the last ``stale_s``."""
+    """What the last ``window_s`` showed, recall first: as many faces, and as many unmasked
+    faces, as at least :data:`ALERT_SHARE` of its frames (two at least) showed, and never
+    fewer than the commonest reading; masked = faces - unmasked. One frame where the
+    detector blinks does not move the panel. Also the latest FPS and the mean analysis
+    time. ``None`` when no frame arrived in the last ``stale_s``."""
     fresh = sorted((r for r in results if r.time >= now - stale_s), key=lambda r: r.time)
     if not fresh:
         return None
@@ -279,13 +286,14 @@ def summarize_window(results: Sequence[FrameResult], now: float, window_s: float
     ok = [r for r in recent if r.error is None]
     if not ok:
         return Snapshot(0, 0, 0, recent[-1].fps, 0.0, 0, error)
-    flagged = [r for r in ok if r.no_mask > 0]
-    pool = flagged if flagged and len(flagged) >= ALERT_SHARE * len(ok) else ok
-    counts = Counter((r.faces, r.masked, r.no_mask) for r in pool)
-    last_seen = {(r.faces, r.masked, r.no_mask): r.time for r in pool}
-    best = max(counts, key=lambda k: (counts[k], last_seen[k]))  # ties: the more recent reading
+    counts = Counter((r.faces, r.masked, r.no_mask) for r in ok)
+    last_seen = {(r.faces, r.masked, r.no_mask): r.time for r in ok}
+    mode = max(counts, key=lambda k: (counts[k], last_seen[k]))  # ties: the more recent reading
+    need = min(len(ok), max(2, round(ALERT_SHARE * len(ok))))
+    no_mask = max(mode[2], _seen_in([r.no_mask for r in ok], need))
+    faces = max(mode[0], _seen_in([r.faces for r in ok], need), no_mask)
     mean_ms = sum(r.analysis_ms for r in ok) / len(ok)
-    return Snapshot(best[0], best[1], best[2], ok[-1].fps, mean_ms, len(ok), error)
+    return Snapshot(faces, faces - no_mask, no_mask, ok[-1].fps, mean_ms, len(ok), error)
 
 
 class LivePanel:

@@ -36,19 +36,32 @@ if every > 1:
     st.caption(f"Only 1 frame in {every} is analysed; the {every - 1} frame{'s' if every > 2 else ''} after "
                "it keep its boxes and labels (and its counts), so boxes can lag behind fast movement.")
 
+# Set while a video is being annotated (to the upload's id and name) and cleared when the
+# run ends by itself: still set now means a click elsewhere (a setting, the upload, another
+# page) made Streamlit stop that run midway. Taken before anything here can stop this run.
+running = st.session_state.pop("video_running", None)
+
+
+def say_interrupted(name: str, then: str) -> None:
+    st.warning(f"Annotating {name} stopped before it finished, because something on the page changed while "
+               f"it ran (a setting, the upload, or a visit to another page); nothing was kept. {then}",
+               icon=":material/pause_circle:")
+
+
 if upload is None:
+    if running is not None:
+        say_interrupted(running[1], "Upload it again to start over.")
     st.info("Upload a video to see who wears a mask, frame by frame. Tune the detector and the "
             "decision threshold in the sidebar before you start.")
     st.stop()
 
 run_key = (upload.file_id, settings, int(every), bool(show_prob))
 cancelled = st.session_state.get("video_cancel", False)
-# Set while a video is being annotated, cleared when the run ends by itself: still set on
-# a later run means a click elsewhere (a setting, another page) stopped the work midway.
-interrupted = st.session_state.pop("video_running", None)
+kept = st.session_state.get("video_result")
+interrupted = running is not None and not (kept is not None and kept["key"][0] == upload.file_id)
 if st.button("Annotate video", type="primary", key="video_start", icon=":material/play_arrow:"):
     st.session_state.pop("video_result", None)  # never show an older run's video for this request
-    st.session_state["video_running"] = upload.name
+    st.session_state["video_running"] = (upload.file_id, upload.name)
     cancel = st.empty()  # shown only while the video is being processed
     cancel.button("Cancel", key="video_cancel", icon=":material/stop:", help="Stops at once; nothing is kept.")
     progress = st.progress(0.0, text="Opening the video ...")
@@ -66,16 +79,18 @@ if st.button("Annotate video", type="primary", key="video_start", icon=":materia
         progress.empty()
         st.error(f"{upload.name}: {exc}", icon=":material/error:")
         st.stop()
+    except Exception:  # a crash is reported by Streamlit; it is not the user's doing
+        st.session_state.pop("video_running", None)
+        raise
+    # Keep the result before anything a click could interrupt, then drop the flag.
+    st.session_state["video_result"] = {"key": run_key, "name": upload.name, "mp4": mp4, "result": result}
     st.session_state.pop("video_running", None)
     cancel.empty()
     progress.empty()
-    st.session_state["video_result"] = {"key": run_key, "name": upload.name, "mp4": mp4, "result": result}
 elif cancelled:
     st.info("Cancelled: nothing was kept. Press **Annotate video** to start again.", icon=":material/stop:")
 elif interrupted:
-    st.warning(f"Annotating {interrupted} stopped because something on the page changed while it ran "
-               "(a setting, or a visit to another page); nothing was kept. Press **Annotate video** to "
-               "start again with the settings now shown.", icon=":material/pause_circle:")
+    say_interrupted(running[1], "Press **Annotate video** to start again with the settings now shown.")
 
 done = st.session_state.get("video_result")
 if done is None or done["key"][0] != upload.file_id:
@@ -93,7 +108,7 @@ elif result.max_faces:
                icon=":material/check_circle:")
 else:
     st.info("No faces found. Things to try:\n\n"
-            + "\n".join(f"- {tip}" for tip in R.no_face_advice(result, settings.detector, kind="video")),
+            + "\n".join(f"- {tip}" for tip in R.no_face_advice(result, done["key"][1].detector, kind="video")),
             icon=":material/search:")
 
 st.video(done["mp4"], format="video/mp4")

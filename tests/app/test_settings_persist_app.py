@@ -1,5 +1,5 @@
-"""Sidebar settings a person tuned stay put for the session: across a visit to another
-page, and while another detector's knobs are shown (AppTest on the whole app)."""
+"""Sidebar settings a person tuned stay put for the session, across a visit to another
+page (AppTest on the whole app)."""
 
 from __future__ import annotations
 
@@ -27,16 +27,6 @@ def test_settings_survive_a_visit_to_another_page():
     at.switch_page("pages/photos.py").run()
     assert at.slider(key="photos_threshold").value == 0.150
     assert at.slider(key="photos_min_face").value == 55
-
-
-def test_haar_knobs_survive_a_look_at_blazeface():
-    at = app()
-    at.switch_page("pages/photos.py").run()
-    at.slider(key="photos_min_neighbors").set_value(2).run()
-    at.radio(key="photos_detector").set_value("blazeface").run()
-    assert not [s for s in at.slider if s.key == "photos_min_neighbors"]  # hidden for BlazeFace
-    at.radio(key="photos_detector").set_value("haar").run()
-    assert at.slider(key="photos_min_neighbors").value == 2
 
 
 def test_each_page_keeps_its_own_settings():

@@ -102,6 +102,23 @@ def test_a_video_without_faces_gets_advice_for_its_detector_and_size(page, tmp_p
     assert not page.success and len(page.get("video")) == 1
 
 
+def test_a_crash_mid_run_is_not_later_blamed_on_the_user(page, astro_mp4, monkeypatch):
+    """The page tells a person when their own click stopped a run; a run that crashed
+    (here: out of memory) must not produce that message on the next rerun."""
+    from maskpatrol import video as V
+
+    def crash(*args, **kwargs):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(V, "annotate_video_bytes", crash)
+    page.file_uploader(key="video_upload").set_value(("walk.mp4", astro_mp4, "video/mp4"))
+    page.run()
+    page.button(key="video_start").click().run()
+    assert page.exception and "no room" in page.exception[0].value
+    page.slider(key="video_min_face").set_value(100).run()
+    assert not page.warning, [w.value for w in page.warning]
+
+
 def test_unreadable_video_is_an_error_not_a_crash(page):
     annotate(page, "holiday.mp4", b"this is not really a video" * 100)
     [error] = page.error

@@ -136,7 +136,7 @@ def test_changing_a_setting_mid_run_says_the_run_stopped(server, server_tmp, bro
         upload(page, "queue.mp4", clip.read_bytes())
         page.get_by_text(re.compile(r"Frame \d+ of 900")).first.wait_for(timeout=RESULT_TIMEOUT_MS)
         page.get_by_test_id("stNumberInputStepUp").click(timeout=30_000)  # "Analyse every Nth frame" 1 -> 2
-        page.get_by_text("Annotating queue.mp4 stopped because something on the page changed").wait_for(
+        page.get_by_text("Annotating queue.mp4 stopped before it finished").wait_for(
             timeout=60_000)
         assert_nothing_kept(page, server_tmp)
     finally:

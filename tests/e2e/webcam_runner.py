@@ -116,7 +116,10 @@ def start_server(port: int, log_path: Path, webrtc_log: Path) -> subprocess.Pope
     cmd = [sys.executable, str(Path(__file__).with_name("streamlit_logged.py")), str(webrtc_log),
            "run", "app.py", "--server.address", HOST,
            "--server.port", str(port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+           # As deployed (setup.sh): a session whose tab is gone is freed after 15 s. It
+           # matters here when a page reload (the runner's retry) leaves one behind.
+           "--server.disconnectedSessionTTL", "15"]
     out = open(log_path, "wb")
     # The deployment setting we recommend (Procfile / README): without it glibc gives each
     # short-lived WebRTC thread its own malloc arena, and RSS after a stop climbed ~29 MB
@@ -238,6 +241,8 @@ def log_evidence(logdir: Path) -> None:
 
 
 def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
+    from playwright.sync_api import Error as PlaywrightError  # its TimeoutError is one
+
     page = browser.new_page(viewport={"width": 1400, "height": 950})
     page.add_init_script(PC_SPY_JS)
     page.on("console", lambda m: CONSOLE.append(f"{time.strftime('%H:%M:%S')} {m.type}: {m.text[:240]}"))
@@ -319,7 +324,7 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
         player altogether, reload it first. Returns the seconds the last attempt took."""
         try:
             return start_stream()
-        except TimeoutError:
+        except (TimeoutError, PlaywrightError):  # ours (no video) or Playwright's (no button)
             report_failure(what)
             result["retries"].append(what)
         if stop.is_visible():

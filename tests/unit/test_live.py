@@ -206,10 +206,26 @@ def test_an_unmasked_face_seen_in_a_fifth_of_the_frames_raises_the_alert():
     assert (snap.faces, snap.masked, snap.no_mask) == (2, 1, 1) and snap.alert
 
 
-def test_one_frame_with_an_unmasked_face_is_a_blink_not_an_alert():
-    rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
-    rs[12] = result(rs[12].time, faces=1, masked=0)
+def test_a_second_unmasked_person_seen_now_and_then_is_counted():
+    rs = [result(10.0 + i * 0.04, faces=1, masked=0) for i in range(25)]
+    for i in range(0, 25, 3):  # 9 of 25 frames also find a second unmasked face
+        rs[i] = result(rs[i].time, faces=2, masked=0)
     snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.no_mask) == (2, 0, 2)
+
+
+def test_a_face_whose_label_flickers_counts_once_as_unmasked():
+    rs = [result(10.0 + i * 0.04, faces=1, masked=1 if i % 3 else 0) for i in range(25)]
+    snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.no_mask) == (1, 0, 1) and snap.alert
+
+
+@pytest.mark.parametrize("fps", [25, 4])
+def test_one_frame_with_an_unmasked_face_is_a_blink_not_an_alert(fps):
+    """Also at a low frame rate, where one frame is a fifth of the window."""
+    rs = [result(10.0 + i / fps, faces=1, masked=1) for i in range(fps)]
+    rs[fps // 2] = result(rs[fps // 2].time, faces=1, masked=0)
+    snap = summarize_window(rs, now=10.0 + 1.0)
     assert (snap.faces, snap.masked, snap.no_mask) == (1, 1, 0) and not snap.alert
 
 

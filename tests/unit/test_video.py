@@ -288,6 +288,23 @@ def test_colours_come_through_whatever_the_colour_tags(matrix, colour_range, tmp
     assert max(errors) <= 6, dict(zip(vc.PATCH_COLOURS, errors))
 
 
+@pytest.mark.parametrize("matrix, colour_range", [("itu709", "MPEG"), ("itu601", "JPEG"), ("itu709", "JPEG")])
+def test_yuv420p_frames_are_read_with_their_own_tags(matrix, colour_range):
+    """H.264 full range usually decodes as yuvj420p, but other decoders hand over plain
+    yuv420p tagged full range; the fast BT.601 video-range path must not take those."""
+    from av.video.reformatter import ColorRange, Colorspace
+
+    from maskpatrol.video import _to_rgb
+
+    rgb = np.zeros((64, 96 * len(vc.PATCH_COLOURS), 3), np.uint8)
+    for i, colour in enumerate(vc.PATCH_COLOURS):
+        rgb[:, 96 * i: 96 * (i + 1)] = colour
+    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+        format="yuv420p", dst_colorspace=Colorspace[matrix], dst_color_range=ColorRange[colour_range])
+    assert frame.format.name == "yuv420p" and frame.color_range == ColorRange[colour_range].value
+    assert max(vc.patch_errors(_to_rgb(frame))) <= 3
+
+
 def test_frames_above_the_size_limit_are_scaled_down(astro_clip, tmp_path, patrol):
     assert fitted_size(1920, 1080, 1280 * 720) == (1280, 720)
     assert fitted_size(1080, 1920, 1280 * 720) == (720, 1280)
