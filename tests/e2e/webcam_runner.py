@@ -116,10 +116,7 @@ def start_server(port: int, log_path: Path, webrtc_log: Path) -> subprocess.Pope
     cmd = [sys.executable, str(Path(__file__).with_name("streamlit_logged.py")), str(webrtc_log),
            "run", "app.py", "--server.address", HOST,
            "--server.port", str(port), "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-           # As deployed (setup.sh): a session whose tab is gone is freed after 15 s. It
-           # matters here when a page reload (the runner's retry) leaves one behind.
-           "--server.disconnectedSessionTTL", "15"]
+           "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
     out = open(log_path, "wb")
     # The deployment setting we recommend (Procfile / README): without it glibc gives each
     # short-lived WebRTC thread its own malloc arena, and RSS after a stop climbed ~29 MB
