@@ -277,10 +277,10 @@ REPORT_FIGURES = (
 )
 
 
-#: Everything ``python -m maskpatrol.evaluate`` writes.
 #: Why a report is missing from every clone and deployment, not only from an unevaluated one.
 UNPUBLISHED = {"mistakes.png": " It is not published with the app: it shows faces from the training "
                                "data, which stay out of the repository."}
+#: Everything ``python -m maskpatrol.evaluate`` writes.
 EVALUATION_FILES = ("metrics.json", *(f for f, _, _ in REPORT_FIGURES))
 
 

@@ -36,7 +36,7 @@ if every > 1:
     st.caption(f"Only 1 frame in {every} is analysed; the {every - 1} frame{'s' if every > 2 else ''} after "
                "it keep its boxes and labels (and its counts), so boxes can lag behind fast movement.")
 
-# Set while a video is being annotated (to the upload's id and name) and cleared when the
+# Set while a video is being annotated (to the upload's name) and cleared when the
 # run ends by itself: still set now means a click elsewhere (a setting, the upload, another
 # page) made Streamlit stop that run midway. Taken before anything here can stop this run.
 running = st.session_state.pop("video_running", None)
@@ -50,7 +50,7 @@ def say_interrupted(name: str, then: str) -> None:
 
 if upload is None:
     if running is not None:
-        say_interrupted(running[1], "Upload it again to start over.")
+        say_interrupted(running, "Upload it again to start over.")
     st.info("Upload a video to see who wears a mask, frame by frame. Tune the detector and the "
             "decision threshold in the sidebar before you start.")
     st.stop()
@@ -61,7 +61,7 @@ kept = st.session_state.get("video_result")
 interrupted = running is not None and not (kept is not None and kept["key"][0] == upload.file_id)
 if st.button("Annotate video", type="primary", key="video_start", icon=":material/play_arrow:"):
     st.session_state.pop("video_result", None)  # never show an older run's video for this request
-    st.session_state["video_running"] = (upload.file_id, upload.name)
+    st.session_state["video_running"] = upload.name
     cancel = st.empty()  # shown only while the video is being processed
     cancel.button("Cancel", key="video_cancel", icon=":material/stop:", help="Stops at once; nothing is kept.")
     progress = st.progress(0.0, text="Opening the video ...")
@@ -90,7 +90,7 @@ if st.button("Annotate video", type="primary", key="video_start", icon=":materia
 elif cancelled:
     st.info("Cancelled: nothing was kept. Press **Annotate video** to start again.", icon=":material/stop:")
 elif interrupted:
-    say_interrupted(running[1], "Press **Annotate video** to start again with the settings now shown.")
+    say_interrupted(running, "Press **Annotate video** to start again with the settings now shown.")
 
 done = st.session_state.get("video_result")
 if done is None or done["key"][0] != upload.file_id:

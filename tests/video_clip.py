@@ -144,19 +144,26 @@ def scene_clip(path: Path, data_dir: Path, patrol, fps: int = 10) -> list[tuple[
 PATCH_COLOURS = [(200, 40, 40), (60, 160, 60), (40, 60, 200), (224, 172, 140), (120, 170, 210), (128, 128, 128)]
 
 
-def patches_clip(path: Path, width: int, height: int, matrix: str = "itu601", colour_range: str = "MPEG",
-                 n_frames: int = 3, fps: int = 10) -> None:
-    """An H.264 clip of vertical stripes in :data:`PATCH_COLOURS`, converted to YUV with
-    ``matrix`` (``itu601``/``itu709``) and ``colour_range`` (``MPEG``/``JPEG``) and tagged
-    so, as cameras tag what they record."""
+def patches_frame(width: int, height: int, matrix: str = "itu601", colour_range: str = "MPEG") -> av.VideoFrame:
+    """Vertical stripes in :data:`PATCH_COLOURS` as a yuv420p frame, converted with ``matrix``
+    (``itu601``/``itu709``) and ``colour_range`` (``MPEG``/``JPEG``) and tagged so."""
     from av.video.reformatter import ColorRange, Colorspace
 
     rgb = np.zeros((height, width, 3), np.uint8)
     stripe = width // len(PATCH_COLOURS)
     for i, colour in enumerate(PATCH_COLOURS):
         rgb[:, stripe * i: stripe * (i + 1)] = colour
-    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
         format="yuv420p", dst_colorspace=Colorspace[matrix], dst_color_range=ColorRange[colour_range])
+
+
+def patches_clip(path: Path, width: int, height: int, matrix: str = "itu601", colour_range: str = "MPEG",
+                 n_frames: int = 3, fps: int = 10) -> None:
+    """An H.264 clip of :func:`patches_frame`, with the stream tagged like its frames, as
+    cameras tag what they record."""
+    from av.video.reformatter import ColorRange
+
+    frame = patches_frame(width, height, matrix, colour_range)
     with av.open(str(path), "w") as out:
         s = out.add_stream("libx264", rate=fps)
         s.width, s.height, s.pix_fmt = width, height, "yuv420p"

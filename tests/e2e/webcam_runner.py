@@ -85,6 +85,8 @@ PC_STATS_JS = """async () => { const pc = window.__pc; if (!pc) return null; con
     }); return out; }"""
 
 
+#: The server's streamlit-webrtc/aiortc log, in the run's log folder (streamlit_logged.py).
+WEBRTC_LOG = "webrtc.log"
 #: The browser's console (all frames, all levels), newest last: printed when a run fails.
 CONSOLE: deque[str] = deque(maxlen=60)
 
@@ -205,7 +207,7 @@ def main() -> None:
     setup_loopback()
     args.logdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"ok": False}
-    server = start_server(args.port, args.logdir / "streamlit.log", args.logdir / "webrtc.log")
+    server = start_server(args.port, args.logdir / "streamlit.log", args.logdir / WEBRTC_LOG)
     server_ps = psutil.Process(server.pid)
     try:
         with sync_playwright() as pw:
@@ -231,7 +233,7 @@ def log_evidence(logdir: Path) -> None:
     """The browser's console and the server's WebRTC log, last lines of each: what the two
     ends of the connection said, so that a failure in CI can be explained from its output."""
     log("browser console, last lines:\n  " + "\n  ".join(CONSOLE))
-    webrtc_log = logdir / "webrtc.log"
+    webrtc_log = logdir / WEBRTC_LOG
     if webrtc_log.is_file():
         tail = webrtc_log.read_text(errors="replace").splitlines()[-30:]
         log("server's WebRTC log, last lines:\n  " + "\n  ".join(line[:240] for line in tail))

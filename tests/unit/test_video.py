@@ -292,15 +292,11 @@ def test_colours_come_through_whatever_the_colour_tags(matrix, colour_range, tmp
 def test_yuv420p_frames_are_read_with_their_own_tags(matrix, colour_range):
     """H.264 full range usually decodes as yuvj420p, but other decoders hand over plain
     yuv420p tagged full range; the fast BT.601 video-range path must not take those."""
-    from av.video.reformatter import ColorRange, Colorspace
+    from av.video.reformatter import ColorRange
 
     from maskpatrol.video import _to_rgb
 
-    rgb = np.zeros((64, 96 * len(vc.PATCH_COLOURS), 3), np.uint8)
-    for i, colour in enumerate(vc.PATCH_COLOURS):
-        rgb[:, 96 * i: 96 * (i + 1)] = colour
-    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-        format="yuv420p", dst_colorspace=Colorspace[matrix], dst_color_range=ColorRange[colour_range])
+    frame = vc.patches_frame(96 * len(vc.PATCH_COLOURS), 64, matrix, colour_range)
     assert frame.format.name == "yuv420p" and frame.color_range == ColorRange[colour_range].value
     assert max(vc.patch_errors(_to_rgb(frame))) <= 3
 
