@@ -1,0 +1,176 @@
+"""Annotate a whole video file: decode -> shared pipeline -> draw -> H.264 mp4, streaming.
+
+Why streaming: a minute of 640x480 video is 1800 frames, 1.6 GB as RGB arrays, so frames
+are decoded, analysed, drawn and encoded one after another and only a few are alive at
+once (:data:`IN_FLIGHT_PER_WORKER` per analysis thread).
+
+Why threads: on 2 cores a Haar scan of one frame does not keep both cores busy, and the
+pipeline is thread-safe, so frames are analysed by a small pool while the calling thread
+decodes, draws and encodes, in order.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Optional
+
+import av
+import cv2
+import numpy as np
+
+from ..annotate import annotate
+from ..audio_track import AudioTrack
+from ..detectors import DetectorSettings
+from ..pipeline import Face, MaskPatrol, Settings
+from ..runtime import usable_cpus
+from .counts import FrameCounts, Progress, VideoResult
+from .read import Source, VideoError, frame_rate, frame_total, open_input, upright_rgb, video_frames
+from .write import H264Writer
+
+#: Detector defaults for video: faces of at least 60 px. Like the webcam page, video needs
+#: tens of frames per second; the Haar scan's cost falls with the square of the smallest
+#: face (40 px: ~25 ms a 640x480 frame on 2 cores, 60 px: ~15 ms, measured), and a person
+#: filling a quarter of a 640x480 frame's height has a face of about 60 px.
+VIDEO_DETECTOR_DEFAULTS = DetectorSettings(min_face_px=60)
+#: Decoded frames waiting per analysis thread: enough to keep the pool busy, few enough
+#: that a 4K video holds only a handful of 25 MB frames.
+IN_FLIGHT_PER_WORKER = 2
+#: Largest frame the web page processes (1280x720); larger videos are scaled down to it.
+#: Measured peak RSS of the whole process for a 1080p input kept at 1080p: 390-570 MB
+#: (x264's 1080p buffers alone ~140 MB), too much beside other sessions on a 512 MB dyno;
+#: at 720p the work and buffers are 2.25x smaller. The CLI keeps the input size.
+PAGE_MAX_PIXELS = 1280 * 720
+
+
+class VideoCancelled(Exception):
+    """Raised when ``should_cancel`` returned True; partial output has been deleted."""
+
+
+def fitted_size(width: int, height: int, max_pixels: Optional[int]) -> tuple[int, int]:
+    """(width, height) scaled down to at most ``max_pixels``, same aspect, even sides."""
+    if not max_pixels or width * height <= max_pixels:
+        return width, height
+    scale = (max_pixels / (width * height)) ** 0.5
+    return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
+
+
+def default_workers() -> int:
+    return min(2, usable_cpus())
+
+
+def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
+                   settings: Settings = Settings(VIDEO_DETECTOR_DEFAULTS), *, every: int = 1,
+                   show_probability: bool = True,
+                   on_progress: Optional[Callable[[Progress], None]] = None,
+                   should_cancel: Optional[Callable[[], bool]] = None,
+                   progress_interval_s: float = 0.25, workers: Optional[int] = None,
+                   max_pixels: Optional[int] = None) -> VideoResult:
+    """Write ``source`` with every face boxed and labelled to ``dest`` (H.264 mp4).
+
+    ``every`` = N analyses frames 0, N, 2N, ...; the frames between keep the boxes and
+    labels of the last analysed frame (and count its faces). ``on_progress`` is called at
+    most every ``progress_interval_s`` and once at the end; an exception it raises (for
+    example Streamlit stopping the script) stops the run like ``should_cancel`` returning
+    True, which raises :class:`VideoCancelled`. Either way nothing is left at ``dest``: the
+    video is written to a temporary file beside it and renamed only when complete.
+    ``max_pixels`` scales larger frames down (same aspect, even sides) before anything
+    else, so that the output is smaller too.
+    """
+    if every < 1:
+        raise ValueError("every must be 1 or more")
+    dest = Path(dest)
+    workers = workers or default_workers()
+    container = open_input(source)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".part.mp4", dir=dest.parent or ".")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    writer: Optional[H264Writer] = None
+    done = False
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame-threaded decoding
+        audio = AudioTrack(container.streams.audio[0] if container.streams.audio else None)
+        rate = frame_rate(stream)
+        total = frame_total(stream, container, rate)
+        counts = FrameCounts()
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        last_report = started
+        last_faces: list[Face] = []
+        analyzed = 0
+        pending: deque[tuple[float, np.ndarray, Optional[Future]]] = deque()
+
+        def finish_one() -> None:
+            nonlocal writer, last_faces, analyzed
+            t, rgb, fut = pending.popleft()
+            if fut is not None:
+                last_faces = fut.result()
+                analyzed += 1
+            counts.append(t, last_faces, fut is not None)
+            annotate(rgb, last_faces, show_probability, in_place=True)
+            if writer is None:
+                writer = H264Writer(tmp, rgb.shape[1], rgb.shape[0], rate, audio, start_s=t)
+            if (rgb.shape[1], rgb.shape[0]) != (writer.width, writer.height):
+                rgb = cv2.resize(rgb, (writer.width, writer.height), interpolation=cv2.INTER_AREA)
+            writer.write(rgb, t)
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-analyze") as pool:
+            try:
+                for index, frame in enumerate(video_frames(container, stream, audio)):
+                    if should_cancel is not None and should_cancel():
+                        raise VideoCancelled("cancelled")
+                    rgb = upright_rgb(frame)
+                    if index == 0:
+                        fit = fitted_size(rgb.shape[1], rgb.shape[0], max_pixels)
+                    if fit != (rgb.shape[1], rgb.shape[0]):
+                        rgb = cv2.resize(rgb, fit, interpolation=cv2.INTER_AREA)
+                    t = float(frame.time) if frame.time is not None else index / float(rate)
+                    fut = pool.submit(patrol.analyze, rgb, settings) if index % every == 0 else None
+                    pending.append((t, rgb, fut))
+                    while len(pending) > workers * IN_FLIGHT_PER_WORKER:
+                        finish_one()
+                    now = time.perf_counter()
+                    if on_progress is not None and now - last_report >= progress_interval_s:
+                        last_report = now
+                        on_progress(Progress(len(counts), total, now - started))
+                while pending:
+                    finish_one()
+            except BaseException:
+                for _, _, fut in pending:
+                    if fut is not None:
+                        fut.cancel()
+                raise
+        if writer is None:
+            raise VideoError("The video has no frames we can decode")
+        writer.finish()
+        elapsed = time.perf_counter() - started
+        if on_progress is not None:
+            on_progress(Progress(len(counts), len(counts), elapsed))
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the result is an ordinary file
+        os.replace(tmp, dest)
+        done = True
+        return VideoResult(writer.stream.width, writer.stream.height, float(rate), len(counts), analyzed, every,
+                           elapsed, counts, time.process_time() - cpu_started, audio.outcome)
+    except av.error.FFmpegError as exc:
+        raise VideoError(f"The video could not be decoded or encoded: {exc}") from None
+    finally:
+        container.close()
+        if not done:
+            if writer is not None:
+                writer.abort()
+            tmp.unlink(missing_ok=True)
+
+
+def annotate_video_bytes(data: bytes, patrol: MaskPatrol, settings: Settings = Settings(VIDEO_DETECTOR_DEFAULTS),
+                         **kwargs) -> tuple[bytes, VideoResult]:
+    """:func:`annotate_video` for an upload: the mp4 comes back as bytes, and the one
+    temporary file (needed because faststart rewrites the file) is always deleted."""
+    with tempfile.TemporaryDirectory(prefix="maskpatrol-video-") as folder:
+        out = Path(folder) / "annotated.mp4"
+        result = annotate_video(data, out, patrol, settings, **kwargs)
+        return out.read_bytes(), result
