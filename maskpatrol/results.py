@@ -1,23 +1,21 @@
-"""Per-image results for the Photos page, their exports, and the evaluation reports.
+"""Per-image results for the Photos page: analysis of an upload, relabelling, previews, tables.
 
 Everything here is plain Python (no Streamlit), so the page stays a thin layout and every
-rule a user can notice (what the CSV holds, which advice an empty photo gets, which
-report is missing) is tested without a browser.
+rule a user can notice (which advice an empty photo gets, what the tables show) is tested
+without a browser.
 
 Why results are split from the threshold: detection and classification are the expensive
 part and do not depend on the decision threshold, so :func:`analyze_bytes` stores the
 probabilities and :func:`relabel` applies the user's threshold afresh on every rerun.
+
+The downloads are in :mod:`maskpatrol.export` and the Model page's reports in
+:mod:`maskpatrol.reports`; their names are re-exported here for existing imports.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
-import io
-import json
-import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Sequence
 
 import cv2
@@ -26,18 +24,18 @@ import numpy as np
 from .annotate import annotate
 from .detectors import DetectorSettings
 from .images import ImageError, decode_image, encode_png, load_image
-from .pipeline import Face, MaskPatrol, Settings, image_record, label_for, summarize
-from .paths import REPORTS_DIR
+from .pipeline import Face, MaskPatrol, Settings, label_for, summarize
 from .preprocess import square_crop
+from .export import CSV_COLUMNS, cli_record, to_csv, to_json  # noqa: F401  (re-exported)
+from .reports import (CROSS_SOURCE_COMMAND, EVALUATE_COMMAND, EVALUATION_FILES, REPORT_FIGURES,  # noqa: F401
+                      REPORTS_ENV_VAR, UNPUBLISHED, cross_source_rows, metrics_rows, missing_reports, read_json,
+                      reports_dir)
 
 #: Longest side of the on-screen preview. Streamlit shows images at most 2 x 730 px wide,
 #: so anything larger is shrunk anyway; shrinking first keeps reruns and the cache small.
 PREVIEW_MAX_SIDE = 1460
 #: Side of the face thumbnails in the per-face table.
 THUMB_PX = 72
-#: CSV columns: one row per face (or one per photo without faces or with an error),
-#: named after the CLI's JSON fields so both exports read alike.
-CSV_COLUMNS = ("path", "width", "height", "face", "x", "y", "w", "h", "label", "p_no_mask", "error")
 
 
 @dataclass(frozen=True)
@@ -153,37 +151,6 @@ def annotated_png(data: bytes, result: ImageResult, show_probability: bool = Tru
     return encode_png(annotate(rgb, result.faces, show_probability))
 
 
-# --- exports ---------------------------------------------------------------------------
-
-def cli_record(result: ImageResult) -> dict[str, Any]:
-    """One photo in the schema of ``python -m maskpatrol detect --json``."""
-    return image_record(result.name, result.faces, result.width, result.height, result.error)
-
-
-def to_json(results: Sequence[ImageResult]) -> str:
-    """A JSON array whose items are exactly the CLI's ``--json`` lines."""
-    return json.dumps([cli_record(r) for r in results], indent=2) + "\n"
-
-
-def to_csv(results: Sequence[ImageResult]) -> str:
-    """One row per face; a photo without faces or with an error still gets one row."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for r in results:
-        base = {"path": r.name, "width": r.width, "height": r.height, "error": r.error}
-        if not r.faces:
-            writer.writerow(base)
-        for i, f in enumerate(r.faces, 1):
-            d = f.to_dict()
-            x, y, w, h = d["box"]
-            writer.writerow({**base, "face": i, "x": x, "y": y, "w": w, "h": h,
-                             "label": d["label"], "p_no_mask": d["p_no_mask"]})
-    return buf.getvalue()
-
-
-# --- tables ----------------------------------------------------------------------------
-
 def png_data_url(png: bytes) -> str:
     """A data URL Streamlit's ImageColumn shows inline (nothing is stored on a server)."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
@@ -257,82 +224,3 @@ def no_face_advice(result: ImageResult, detector: DetectorSettings, kind: str = 
             tips.append(f"Lower **Detector confidence**{now} to accept less certain faces.")
     tips.append("The detector finds upright, front-facing faces; turned or tilted heads may be missed.")
     return tips
-
-
-# --- evaluation reports (Model page) ---------------------------------------------------
-
-REPORTS_ENV_VAR = "MASKPATROL_REPORTS_DIR"
-EVALUATE_COMMAND = "python -m maskpatrol.evaluate --data $MASKPATROL_DATA_DIR   # or: make evaluate"
-CROSS_SOURCE_COMMAND = "python -m maskpatrol.training.cross_source --data $MASKPATROL_DATA_DIR"
-#: (file, title, what it shows) for each figure the evaluation writes.
-REPORT_FIGURES = (
-    ("confusion_matrix.png", "Confusion matrix",
-     "Test faces by true and predicted class at the shipped threshold."),
-    ("roc_curve.png", "ROC curve",
-     "No-mask recall against false alarms over all thresholds, per data source (zoomed)."),
-    ("calibration.png", "Calibration",
-     "How often faces given a probability are truly unmasked; the diagonal is perfect."),
-    ("mistakes.png", "Mistakes gallery",
-     "The worst test errors, missed unmasked faces first."),
-)
-
-
-#: Why a report is missing from every clone and deployment, not only from an unevaluated one.
-UNPUBLISHED = {"mistakes.png": " It is not published with the app: it shows faces from the training "
-                               "data, which stay out of the repository."}
-#: Everything ``python -m maskpatrol.evaluate`` writes.
-EVALUATION_FILES = ("metrics.json", *(f for f, _, _ in REPORT_FIGURES))
-
-
-def missing_reports(folder: Path) -> list[str]:
-    """Which evaluation outputs are absent, so the page can say how to produce them."""
-    return [name for name in EVALUATION_FILES if not (folder / name).is_file()]
-
-
-def reports_dir() -> Path:
-    """``reports/``, overridable so a test (or a second evaluation) can point elsewhere."""
-    value = os.environ.get(REPORTS_ENV_VAR)
-    return Path(value) if value else REPORTS_DIR
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A report as a dict, or None when it is missing or unreadable (the page says how to make it)."""
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _pct(v: Any) -> str:
-    return f"{100 * v:.1f}%" if isinstance(v, (int, float)) and v == v else "n/a"
-
-
-def metrics_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of binary metrics (positive = no mask), one per split, in plain words."""
-    rows = []
-    for split, m in metrics.items():
-        if not isinstance(m, dict) or "n" not in m:
-            continue
-        rows.append({"Split": split, "Faces": m.get("n"),
-                     "Accuracy": _pct(m.get("accuracy")),
-                     "No-mask recall": _pct(m.get("recall")),
-                     "Specificity": _pct(m.get("specificity")),
-                     "Precision": _pct(m.get("precision")),
-                     "ROC AUC": f"{m['roc_auc']:.4f}" if isinstance(m.get("roc_auc"), (int, float)) else "n/a",
-                     "Missed unmasked": m.get("fn"), "False alarms": m.get("fp")})
-    return rows
-
-
-def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of ``reports/cross_source.json``: one per experiment and test set."""
-    rows = []
-    for experiment, row in cross.items():
-        if not isinstance(row, dict):
-            continue
-        for split, m in row.items():
-            if isinstance(m, dict):
-                rows.append({"Experiment": experiment, "Tested on": split, "Faces": m.get("n"),
-                             "Accuracy": _pct(m.get("accuracy")), "No-mask recall": _pct(m.get("recall")),
-                             "Specificity": _pct(m.get("specificity"))})
-    return rows

@@ -1,0 +1,91 @@
+"""Reading the evaluation reports the Model page shows (``reports/``), in plain words.
+
+``python -m maskpatrol.evaluate`` writes them; this module only finds and reads them, and
+says which are missing and how to produce them, without Streamlit, so the rules are tested
+without a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .paths import REPORTS_DIR
+
+REPORTS_ENV_VAR = "MASKPATROL_REPORTS_DIR"
+EVALUATE_COMMAND = "python -m maskpatrol.evaluate --data $MASKPATROL_DATA_DIR   # or: make evaluate"
+CROSS_SOURCE_COMMAND = "python -m maskpatrol.training.cross_source --data $MASKPATROL_DATA_DIR"
+#: (file, title, what it shows) for each figure the evaluation writes.
+REPORT_FIGURES = (
+    ("confusion_matrix.png", "Confusion matrix",
+     "Test faces by true and predicted class at the shipped threshold."),
+    ("roc_curve.png", "ROC curve",
+     "No-mask recall against false alarms over all thresholds, per data source (zoomed)."),
+    ("calibration.png", "Calibration",
+     "How often faces given a probability are truly unmasked; the diagonal is perfect."),
+    ("mistakes.png", "Mistakes gallery",
+     "The worst test errors, missed unmasked faces first."),
+)
+
+
+#: Why a report is missing from every clone and deployment, not only from an unevaluated one.
+UNPUBLISHED = {"mistakes.png": " It is not published with the app: it shows faces from the training "
+                               "data, which stay out of the repository."}
+#: Everything ``python -m maskpatrol.evaluate`` writes.
+EVALUATION_FILES = ("metrics.json", *(f for f, _, _ in REPORT_FIGURES))
+
+
+def missing_reports(folder: Path) -> list[str]:
+    """Which evaluation outputs are absent, so the page can say how to produce them."""
+    return [name for name in EVALUATION_FILES if not (folder / name).is_file()]
+
+
+def reports_dir() -> Path:
+    """``reports/``, overridable so a test (or a second evaluation) can point elsewhere."""
+    value = os.environ.get(REPORTS_ENV_VAR)
+    return Path(value) if value else REPORTS_DIR
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A report as a dict, or None when it is missing or unreadable (the page says how to make it)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _pct(v: Any) -> str:
+    return f"{100 * v:.1f}%" if isinstance(v, (int, float)) and v == v else "n/a"
+
+
+def metrics_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of binary metrics (positive = no mask), one per split, in plain words."""
+    rows = []
+    for split, m in metrics.items():
+        if not isinstance(m, dict) or "n" not in m:
+            continue
+        rows.append({"Split": split, "Faces": m.get("n"),
+                     "Accuracy": _pct(m.get("accuracy")),
+                     "No-mask recall": _pct(m.get("recall")),
+                     "Specificity": _pct(m.get("specificity")),
+                     "Precision": _pct(m.get("precision")),
+                     "ROC AUC": f"{m['roc_auc']:.4f}" if isinstance(m.get("roc_auc"), (int, float)) else "n/a",
+                     "Missed unmasked": m.get("fn"), "False alarms": m.get("fp")})
+    return rows
+
+
+def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``reports/cross_source.json``: one per experiment and test set."""
+    rows = []
+    for experiment, row in cross.items():
+        if not isinstance(row, dict):
+            continue
+        for split, m in row.items():
+            if isinstance(m, dict):
+                rows.append({"Experiment": experiment, "Tested on": split, "Faces": m.get("n"),
+                             "Accuracy": _pct(m.get("accuracy")), "No-mask recall": _pct(m.get("recall")),
+                             "Specificity": _pct(m.get("specificity"))})
+    return rows
