@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -63,6 +64,46 @@ def default_workers() -> int:
     return min(2, usable_cpus())
 
 
+class _InOrder:
+    """Frames whose analysis is under way, finished strictly in input order: counted, drawn
+    and encoded. The writer is opened by the first finished frame, which sets the size."""
+
+    def __init__(self, tmp: Path, rate: Fraction, audio: AudioTrack, show_probability: bool) -> None:
+        self.tmp, self.rate, self.audio, self.show_probability = tmp, rate, audio, show_probability
+        self.pending: deque[tuple[float, np.ndarray, Optional[Future]]] = deque()
+        self.counts = FrameCounts()
+        self.writer: Optional[H264Writer] = None
+        self.last_faces: list[Face] = []
+        self.analyzed = 0
+
+    def add(self, time_s: float, rgb: np.ndarray, analysis: Optional[Future]) -> None:
+        """Queue a frame; ``analysis`` is None for a frame that reuses the last faces."""
+        self.pending.append((time_s, rgb, analysis))
+
+    def finish_until(self, waiting: int) -> None:
+        """Finish the oldest frames until at most ``waiting`` are left."""
+        while len(self.pending) > waiting:
+            self._finish_one()
+
+    def cancel(self) -> None:
+        for _, _, analysis in self.pending:
+            if analysis is not None:
+                analysis.cancel()
+
+    def _finish_one(self) -> None:
+        t, rgb, analysis = self.pending.popleft()
+        if analysis is not None:
+            self.last_faces = analysis.result()
+            self.analyzed += 1
+        self.counts.append(t, self.last_faces, analysis is not None)
+        annotate(rgb, self.last_faces, self.show_probability, in_place=True)
+        if self.writer is None:
+            self.writer = H264Writer(self.tmp, rgb.shape[1], rgb.shape[0], self.rate, self.audio, start_s=t)
+        if (rgb.shape[1], rgb.shape[0]) != (self.writer.width, self.writer.height):
+            rgb = cv2.resize(rgb, (self.writer.width, self.writer.height), interpolation=cv2.INTER_AREA)
+        self.writer.write(rgb, t)
+
+
 def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
                    settings: Settings = Settings(VIDEO_DETECTOR_DEFAULTS), *, every: int = 1,
                    show_probability: bool = True,
@@ -89,7 +130,7 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".part.mp4", dir=dest.parent or ".")
     os.close(fd)
     tmp = Path(tmp_name)
-    writer: Optional[H264Writer] = None
+    frames: Optional[_InOrder] = None
     done = False
     try:
         stream = container.streams.video[0]
@@ -97,28 +138,10 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
         audio = AudioTrack(container.streams.audio[0] if container.streams.audio else None)
         rate = frame_rate(stream)
         total = frame_total(stream, container, rate)
-        counts = FrameCounts()
+        frames = _InOrder(tmp, rate, audio, show_probability)
         started = time.perf_counter()
         cpu_started = time.process_time()
         last_report = started
-        last_faces: list[Face] = []
-        analyzed = 0
-        pending: deque[tuple[float, np.ndarray, Optional[Future]]] = deque()
-
-        def finish_one() -> None:
-            nonlocal writer, last_faces, analyzed
-            t, rgb, fut = pending.popleft()
-            if fut is not None:
-                last_faces = fut.result()
-                analyzed += 1
-            counts.append(t, last_faces, fut is not None)
-            annotate(rgb, last_faces, show_probability, in_place=True)
-            if writer is None:
-                writer = H264Writer(tmp, rgb.shape[1], rgb.shape[0], rate, audio, start_s=t)
-            if (rgb.shape[1], rgb.shape[0]) != (writer.width, writer.height):
-                rgb = cv2.resize(rgb, (writer.width, writer.height), interpolation=cv2.INTER_AREA)
-            writer.write(rgb, t)
-
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="video-analyze") as pool:
             try:
                 for index, frame in enumerate(video_frames(container, stream, audio)):
@@ -130,21 +153,17 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
                     if fit != (rgb.shape[1], rgb.shape[0]):
                         rgb = cv2.resize(rgb, fit, interpolation=cv2.INTER_AREA)
                     t = float(frame.time) if frame.time is not None else index / float(rate)
-                    fut = pool.submit(patrol.analyze, rgb, settings) if index % every == 0 else None
-                    pending.append((t, rgb, fut))
-                    while len(pending) > workers * IN_FLIGHT_PER_WORKER:
-                        finish_one()
+                    frames.add(t, rgb, pool.submit(patrol.analyze, rgb, settings) if index % every == 0 else None)
+                    frames.finish_until(workers * IN_FLIGHT_PER_WORKER)
                     now = time.perf_counter()
                     if on_progress is not None and now - last_report >= progress_interval_s:
                         last_report = now
-                        on_progress(Progress(len(counts), total, now - started))
-                while pending:
-                    finish_one()
+                        on_progress(Progress(len(frames.counts), total, now - started))
+                frames.finish_until(0)
             except BaseException:
-                for _, _, fut in pending:
-                    if fut is not None:
-                        fut.cancel()
+                frames.cancel()
                 raise
+        writer, counts = frames.writer, frames.counts
         if writer is None:
             raise VideoError("The video has no frames we can decode")
         writer.finish()
@@ -154,15 +173,15 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the result is an ordinary file
         os.replace(tmp, dest)
         done = True
-        return VideoResult(writer.stream.width, writer.stream.height, float(rate), len(counts), analyzed, every,
-                           elapsed, counts, time.process_time() - cpu_started, audio.outcome)
+        return VideoResult(writer.stream.width, writer.stream.height, float(rate), len(counts), frames.analyzed,
+                           every, elapsed, counts, time.process_time() - cpu_started, audio.outcome)
     except av.error.FFmpegError as exc:
         raise VideoError(f"The video could not be decoded or encoded: {exc}") from None
     finally:
         container.close()
         if not done:
-            if writer is not None:
-                writer.abort()
+            if frames is not None and frames.writer is not None:
+                frames.writer.abort()
             tmp.unlink(missing_ok=True)
 
 
