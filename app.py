@@ -1,14 +1,29 @@
-"""Mask Patrol: Streamlit entry point. Layout only; all work happens in ``maskpatrol``."""
+"""Mask Patrol: Streamlit entry point, started by ``streamlit run app.py`` (Procfile, ``make run``).
+
+This file has two roles, told apart by the name Python gives it:
+
+- Streamlit runs it for every browser session as the module ``__main__``: the page layout
+  below (layout only; all work happens in ``maskpatrol``).
+- ``streamlit run`` first imports it as the module ``app`` to look for an ``st.App``; finding
+  one, it serves it with uvicorn on the usual address, port and flags. That app runs this
+  same file for the pages and adds the HTTP API (:mod:`maskpatrol.api`, under ``/api/v1``)
+  on the same port, so one dyno and one ``$PORT`` serve both.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="Mask Patrol", page_icon="😷", layout="wide")
+if __name__ == "__main__":
+    st.set_page_config(page_title="Mask Patrol", page_icon="😷", layout="wide")
 
-pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/photos.py", title="Photos", icon=":material/photo_library:"),
-    st.Page("pages/webcam.py", title="Live webcam", icon=":material/videocam:"),
-    st.Page("pages/video.py", title="Video", icon=":material/movie:"),
-    st.Page("pages/model.py", title="Model", icon=":material/analytics:"),
-]
-st.navigation(pages).run()
+    pages = [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/photos.py", title="Photos", icon=":material/photo_library:"),
+        st.Page("pages/webcam.py", title="Live webcam", icon=":material/videocam:"),
+        st.Page("pages/video.py", title="Video", icon=":material/movie:"),
+        st.Page("pages/model.py", title="Model", icon=":material/analytics:"),
+    ]
+    st.navigation(pages).run()
+else:
+    from maskpatrol.api import api_routes
+
+    app = st.App(__file__, routes=api_routes())

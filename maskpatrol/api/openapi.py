@@ -1,0 +1,117 @@
+"""The machine-readable description served at ``/api/v1/openapi.json`` (OpenAPI 3.1).
+
+Built from the same constants the handlers use (detector names, limits, parameter
+names), so it cannot promise a parameter or a limit the server does not have.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from ..detectors import DETECTOR_NAMES, DetectorSettings
+from ..images import SUPPORTED_FORMATS
+from .config import MAX_BODY_MB, MAX_FILES, ApiConfig
+from .params import CLASSIFY_PARAMS, DEFAULT_NAME, DETECT_PARAMS, MAX_MIN_FACE
+
+PREFIX = "/api/v1"
+
+_ERROR = {"type": "object", "required": ["error", "status"],
+          "properties": {"error": {"type": "string", "description": "what went wrong, for a person"},
+                         "status": {"type": "integer"}}}
+_FACE = {"type": "object", "required": ["box", "label", "p_no_mask"],
+         "properties": {"box": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
+                                "description": "x, y, width, height in pixels of the upright image"},
+                        "label": {"enum": ["mask", "no_mask"]},
+                        "p_no_mask": {"type": "number", "minimum": 0, "maximum": 1}}}
+_DETECT_RECORD = {"type": "object", "required": ["path", "width", "height", "faces", "error"],
+                  "description": "One image, exactly as a line of `python -m maskpatrol detect --json`.",
+                  "properties": {"path": {"type": "string"}, "width": {"type": ["integer", "null"]},
+                                 "height": {"type": ["integer", "null"]},
+                                 "faces": {"type": "array", "items": {"$ref": "#/components/schemas/Face"}},
+                                 "error": {"type": ["string", "null"]}}}
+_CLASSIFY_RECORD = {"type": "object", "required": ["path", "label", "p_no_mask", "error"],
+                    "description": "One face crop, exactly as a line of `python -m maskpatrol classify --json`.",
+                    "properties": {"path": {"type": "string"}, "label": {"enum": ["mask", "no_mask", None]},
+                                   "p_no_mask": {"type": ["number", "null"]}, "error": {"type": ["string", "null"]}}}
+
+_PARAMS = {
+    "detector": {"name": "detector", "in": "query", "required": False,
+                 "schema": {"enum": list(DETECTOR_NAMES), "default": DetectorSettings().name}},
+    "threshold": {"name": "threshold", "in": "query", "required": False,
+                  "description": "p(no mask) at or above which a face counts as unmasked (default: the model card's)",
+                  "schema": {"type": "number", "minimum": 0, "maximum": 1}},
+    "min_face": {"name": "min_face", "in": "query", "required": False,
+                 "description": "smallest face to find, in pixels",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_MIN_FACE,
+                            "default": DetectorSettings().min_face_px}},
+    "name": {"name": "name", "in": "query", "required": False,
+             "description": "the path reported for a raw-body image (multipart files keep their file names)",
+             "schema": {"type": "string", "default": DEFAULT_NAME}},
+}
+
+_IMAGE_BODY = {"required": True, "description": (
+    f"One image as the raw body, or multipart/form-data with up to {MAX_FILES} image files. "
+    f"The whole body may be at most {MAX_BODY_MB} MB. Readable formats: {', '.join(SUPPORTED_FORMATS)}."),
+    "content": {"image/*": {"schema": {"type": "string", "format": "binary"}},
+                "multipart/form-data": {"schema": {"type": "object", "additionalProperties": {
+                    "type": "string", "format": "binary"}}}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    why = {400: "the image cannot be decoded (the CLI's message; body: the image's record plus status)",
+           401: "token missing or wrong (only when the server sets MASKPATROL_API_TOKEN)",
+           413: f"body over {MAX_BODY_MB} MB or more than {MAX_FILES} files",
+           415: "not an image/* or multipart/form-data body", 422: "a bad or unknown query parameter",
+           429: "this client's request rate is over the server's limit; see Retry-After",
+           503: "all analysis slots are busy (see Retry-After), or the model could not be loaded"}
+    return {str(c): {"description": why[c], "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
+
+
+def _analysis(summary: str, params: tuple[str, ...], record: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{record}"}
+    return {"post": {
+        "summary": summary, "parameters": [_PARAMS[p] for p in params], "requestBody": _IMAGE_BODY,
+        "security": [{}, {"bearer": []}],
+        "responses": {"200": {"description": "one record for a raw body, a list (in upload order) for multipart",
+                              "content": {"application/json": {"schema": {"oneOf": [
+                                  ref, {"type": "array", "items": ref}]}}}},
+                      **_errors(400, 401, 413, 415, 422, 429, 503)}}}
+
+
+def openapi_document(config: ApiConfig) -> dict[str, Any]:
+    """The OpenAPI description of this server's API, as configured."""
+    access = ("Analysis needs `Authorization: Bearer <token>` on this server."
+              if config.token else "This server's API is open (no token).")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Mask Patrol HTTP API", "version": __version__,
+                 "description": "Find faces in photos and say whether each wears a face mask: the answers of "
+                                "`python -m maskpatrol detect --json` and `classify --json`, over HTTP. " + access},
+        "servers": [{"url": PREFIX}],
+        "paths": {
+            "/detect": _analysis("Find every face in each image and label it mask / no_mask",
+                                 DETECT_PARAMS, "DetectRecord"),
+            "/classify": _analysis("Classify images that are already face crops", CLASSIFY_PARAMS,
+                                   "ClassifyRecord"),
+            "/health": {"get": {"summary": "Is the model loaded; its name, date and threshold; the detectors",
+                                "responses": {"200": {"description": "ready", "content": {"application/json": {
+                                    "schema": {"$ref": "#/components/schemas/Health"}}}},
+                                              **_errors(503)}}},
+            "/openapi.json": {"get": {"summary": "This description",
+                                      "responses": {"200": {"description": "OpenAPI 3.1 JSON"}}}},
+        },
+        "components": {
+            "schemas": {"Error": _ERROR, "Face": _FACE, "DetectRecord": _DETECT_RECORD,
+                        "ClassifyRecord": _CLASSIFY_RECORD,
+                        "Health": {"type": "object", "required": ["ok", "model", "threshold", "detectors"],
+                                   "properties": {"ok": {"type": "boolean"}, "model": {"type": "object"},
+                                                  "threshold": {"type": "number"},
+                                                  "detectors": {"type": "array", "items": {"type": "string"}},
+                                                  "default_detector": {"type": "string"},
+                                                  "auth": {"enum": ["open", "token"]},
+                                                  "limits": {"type": "object"}}}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

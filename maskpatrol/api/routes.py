@@ -1,0 +1,142 @@
+"""The API's routes under ``/api/v1``: one handler per route, each answering JSON.
+
+A request goes through the cheap checks first (token, rate, parameters, content type,
+declared size), then takes an analysis slot before its body is read, and the image work
+runs on a worker thread (:mod:`maskpatrol.api.slots`), never on the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Sequence
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from ..detectors import DETECTOR_NAMES, DetectorSettings
+from ..shared import shared_patrol
+from .access import RateLimiter, check_token, client_key
+from .analysis import Outcome, classify_records, detect_records
+from .body import Upload, body_kind, check_declared_size, read_uploads
+from .config import MAX_BODY_MB, MAX_FILES, ApiConfig
+from .errors import ApiError, error_response
+from .openapi import PREFIX, openapi_document
+from .params import classify_params, detect_params
+from .slots import AnalysisSlots
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Request], Awaitable[Response]]
+#: Route path -> its methods; also what a wrong method or an unknown path is told.
+METHODS = {"/detect": ("POST",), "/classify": ("POST",), "/health": ("GET",), "/openapi.json": ("GET",)}
+
+
+def _json_errors(handler: Handler) -> Handler:
+    """Any failure of ``handler`` as a JSON error: an :class:`ApiError` as it is, anything
+    else as a 500 (logged with its traceback for the operator, never sent to the client)."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return error_response(exc)
+        except Exception:
+            log.exception("API request %s %s failed", request.method, request.url.path)
+            return error_response(ApiError(500, "The server failed on this request; nothing was stored. "
+                                                "Try again, and tell the operator if it persists."))
+
+    return wrapped
+
+
+def _model_unavailable(exc: Exception) -> ApiError:
+    return ApiError(503, f"The mask model could not be loaded on this server: {exc}")
+
+
+class Api:
+    """The handlers, holding the per-process state they share: settings, rate, slots."""
+
+    def __init__(self, config: ApiConfig) -> None:
+        self.config = config
+        self.rate = RateLimiter(config.rate_per_min)
+        self.slots = AnalysisSlots(config.workers, config.queue)
+
+    async def _analyse(self, request: Request, parse: Callable[[Any], tuple[Any, str]],
+                       job: Callable[[Sequence[Upload], Any], list[Outcome]]) -> Response:
+        check_token(request, self.config.token)
+        self.rate.check(client_key(request, self.config.behind_proxy))
+        options, raw_name = parse(request.query_params)
+        kind = body_kind(request)
+        check_declared_size(request)
+        async with self.slots.reserve() as run:
+            uploads = await read_uploads(request, kind, raw_name)
+            try:
+                outcomes = await run(job, uploads, options)
+            except Exception as exc:  # the jobs report per-image failures; this is the model load
+                raise _model_unavailable(exc) from None
+        if kind == "multipart":
+            return JSONResponse([o.record for o in outcomes])
+        [outcome] = outcomes
+        if outcome.status != 200:
+            raise ApiError(outcome.status, outcome.record["error"], body=outcome.record)
+        return JSONResponse(outcome.record)
+
+    async def detect(self, request: Request) -> Response:
+        return await self._analyse(request, detect_params, detect_records)
+
+    async def classify(self, request: Request) -> Response:
+        return await self._analyse(request, classify_params, classify_records)
+
+    async def health(self, request: Request) -> Response:
+        try:
+            patrol = await asyncio.to_thread(shared_patrol)
+        except Exception as exc:
+            raise _model_unavailable(exc) from None
+        raw = patrol.card.raw
+        return JSONResponse({
+            "ok": True,
+            "model": {"name": raw.get("name"), "date": raw.get("date"), "input_size": patrol.card.input_size},
+            "threshold": patrol.card.threshold,
+            "detectors": list(DETECTOR_NAMES),
+            "default_detector": DetectorSettings().name,
+            "auth": "token" if self.config.token else "open",
+            "limits": {"max_body_mb": MAX_BODY_MB, "max_files": MAX_FILES,
+                       "rate_per_min": self.config.rate_per_min,
+                       "workers": self.config.workers, "queue": self.config.queue},
+        })
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi_document(self.config))
+
+    async def not_found(self, request: Request) -> Response:
+        """A wrong method on a known route (405 with ``Allow``), or an unknown path (404)."""
+        path = request.url.path[len(PREFIX):] if request.url.path.startswith(PREFIX) else request.url.path
+        if path in METHODS:
+            allowed = ", ".join(METHODS[path])
+            raise ApiError(405, f"{request.method} is not allowed on {PREFIX}{path}; use {allowed}.",
+                           {"Allow": allowed})
+        raise ApiError(404, f"No such API route: {request.url.path}. Routes: "
+                            f"{', '.join(PREFIX + p for p in METHODS)}.")
+
+
+def build_routes(config: ApiConfig) -> list[BaseRoute]:
+    """The routes to hand to ``st.App``; none when the API is turned off."""
+    if not config.enabled:
+        return []
+    api = Api(config)
+    handlers = {"/detect": api.detect, "/classify": api.classify, "/health": api.health,
+                "/openapi.json": api.openapi}
+    routes: list[BaseRoute] = [Route(path, _json_errors(handlers[path]), methods=list(METHODS[path]))
+                               for path in METHODS]
+    # Last: any other path or method under the prefix gets a JSON 404/405, not plain text.
+    routes.append(Route("/{rest:path}", _json_errors(api.not_found),
+                        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]))
+    middleware = []
+    if config.cors_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                                     allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"],
+                                     max_age=600))
+    return [Mount(PREFIX, routes=routes, middleware=middleware)]

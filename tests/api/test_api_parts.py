@@ -1,0 +1,158 @@
+"""The API's parts without a server: settings, rate, slots, and the one shared model."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from conftest import ROOT
+from maskpatrol.api.access import RateLimiter
+from maskpatrol.api.config import MAX_BODY_MB, ApiConfigError, load_config
+from maskpatrol.api.errors import ApiError
+from maskpatrol.api.slots import AnalysisSlots
+
+
+def test_defaults_are_an_open_api_with_a_rate_limit_and_no_cors():
+    config = load_config({})
+    assert config.enabled and config.token is None and config.cors_origins == ()
+    assert config.rate_per_min == 60 and config.workers >= 1 and config.queue == 4
+    assert not config.behind_proxy
+    assert load_config({"DYNO": "web.1"}).behind_proxy  # on Heroku the router is the peer
+
+
+@pytest.mark.parametrize("env,variable", [
+    ({"MASKPATROL_API": "maybe"}, "MASKPATROL_API"),
+    ({"MASKPATROL_API_TOKEN": "short"}, "MASKPATROL_API_TOKEN"),
+    ({"MASKPATROL_API_RATE": "fast"}, "MASKPATROL_API_RATE"),
+    ({"MASKPATROL_API_WORKERS": "0"}, "MASKPATROL_API_WORKERS"),
+    ({"MASKPATROL_API_QUEUE": "-1"}, "MASKPATROL_API_QUEUE"),
+    ({"MASKPATROL_API_CORS_ORIGINS": "example.org"}, "MASKPATROL_API_CORS_ORIGINS"),
+    ({"MASKPATROL_API_CORS_ORIGINS": "https://example.org/app"}, "MASKPATROL_API_CORS_ORIGINS"),
+])
+def test_a_setting_that_cannot_work_stops_the_server_naming_the_variable(env, variable):
+    with pytest.raises(ApiConfigError, match=variable):
+        load_config(env)
+
+
+def test_origins_are_listed_without_trailing_slashes():
+    config = load_config({"MASKPATROL_API_CORS_ORIGINS": " https://a.example/ ,http://localhost:3000"})
+    assert config.cors_origins == ("https://a.example", "http://localhost:3000")
+
+
+def test_the_body_limit_is_the_one_the_pages_get():
+    """setup.sh (a dyno) and ``make run`` give uploads the same limit as the API."""
+    assert f"maxUploadSize = {MAX_BODY_MB}\n" in (ROOT / "setup.sh").read_text()
+    assert f"--server.maxUploadSize {MAX_BODY_MB} " in (ROOT / "Makefile").read_text()
+
+
+def test_rate_allows_a_minute_of_requests_at_once_then_refills_evenly():
+    now = [0.0]
+    limiter = RateLimiter(6, clock=lambda: now[0])
+    for _ in range(6):
+        limiter.check("a")
+    with pytest.raises(ApiError) as refused:
+        limiter.check("a")
+    assert refused.value.status == 429 and refused.value.headers["Retry-After"] == "10"
+    limiter.check("b")  # another client has its own allowance
+    now[0] = 10.0  # one request's worth refilled
+    limiter.check("a")
+    with pytest.raises(ApiError):
+        limiter.check("a")
+
+
+def test_rate_zero_means_no_limit_and_forgotten_clients_bound_the_memory():
+    unlimited = RateLimiter(0)
+    for _ in range(1000):
+        unlimited.check("a")
+    limiter = RateLimiter(1, max_clients=100)
+    for i in range(1000):
+        limiter.check(f"client{i}")
+    assert len(limiter._buckets) == 100
+
+
+def test_slots_turn_away_the_request_beyond_workers_plus_queue_and_free_them_after_the_work():
+    async def scenario() -> tuple[list[int], int]:
+        slots = AnalysisSlots(workers=1, queue=1)
+        release = threading.Event()
+        outcomes: list[int] = []
+
+        async def request() -> None:
+            try:
+                async with slots.reserve() as run:
+                    await run(release.wait, 30)
+                outcomes.append(200)
+            except ApiError as exc:
+                outcomes.append(exc.status)
+                assert int(exc.headers["Retry-After"]) >= 1
+
+        tasks = [asyncio.create_task(request()) for _ in range(3)]
+        await asyncio.sleep(0.2)
+        assert slots.admitted == 2
+        release.set()
+        await asyncio.gather(*tasks)
+        await asyncio.sleep(0.05)
+        left = slots.admitted
+        slots.shutdown()
+        return sorted(outcomes), left
+
+    outcomes, left = asyncio.run(scenario())
+    assert outcomes == [200, 200, 503]
+    assert left == 0
+
+
+def test_a_client_that_leaves_keeps_its_slot_until_the_thread_is_done():
+    """Cancelling the handler (the client hung up) must not free a slot whose work still
+    runs: otherwise a client that keeps hanging up could queue unbounded work."""
+    async def scenario() -> tuple[int, int]:
+        slots = AnalysisSlots(workers=1, queue=0)
+        release = threading.Event()
+
+        async def request() -> None:
+            async with slots.reserve() as run:
+                await run(release.wait, 30)
+
+        task = asyncio.create_task(request())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        await asyncio.sleep(0.1)
+        during = slots.admitted
+        release.set()
+        await asyncio.sleep(0.2)
+        after = slots.admitted
+        slots.shutdown()
+        return during, after
+
+    assert asyncio.run(scenario()) == (1, 0)
+
+
+def test_a_request_refused_before_its_work_started_gives_its_slot_back():
+    async def scenario() -> int:
+        slots = AnalysisSlots(workers=1, queue=0)
+        with pytest.raises(ApiError):
+            async with slots.reserve():
+                raise ApiError(413, "too large")  # e.g. the body turned out too large
+        left = slots.admitted
+        slots.shutdown()
+        return left
+
+    assert asyncio.run(scenario()) == 0
+
+
+def test_pages_and_api_share_one_model_per_process():
+    from maskpatrol.shared import shared_patrol
+    from maskpatrol.ui import get_patrol
+
+    assert get_patrol() is shared_patrol()
+    assert shared_patrol() is shared_patrol()
+
+
+def test_streamlit_run_finds_the_app_object_in_app_py():
+    """``streamlit run app.py`` serves app.py's ``st.App`` (pages plus API); without it the
+    API would silently be missing. (The pages' own run of app.py is tested by the AppTests
+    in tests/app and the browser tests.)"""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(ROOT / "app.py")
+    assert found.is_asgi_app and found.import_string == "app:app"
