@@ -14,11 +14,13 @@ import streamlit as st
 from .detectors import DETECTOR_LABELS, DETECTOR_NAMES, DetectorSettings
 from .pipeline import MaskPatrol, Settings
 from .results import ImageResult, analyze_bytes
+from .shared import shared_patrol
 
 
 @st.cache_resource(show_spinner="Loading the mask model ...")
 def get_patrol() -> MaskPatrol:
-    return MaskPatrol.load()
+    # The process's one model, also used by the HTTP API (maskpatrol/api), which runs outside any script.
+    return shared_patrol()
 
 
 def _detector_help() -> str:
