@@ -32,7 +32,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from maskpatrol import results as R  # noqa: E402
+from maskpatrol import export, results  # noqa: E402
 from maskpatrol.pipeline import MaskPatrol  # noqa: E402
 
 
@@ -61,13 +61,13 @@ def bench_stages(patrol: MaskPatrol, jpeg: bytes) -> dict[str, float]:
     out: dict[str, float] = {}
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    result = R.analyze_bytes(patrol, jpeg, "group.jpg", timings=timings)
+    result = results.analyze_bytes(patrol, jpeg, "group.jpg", timings=timings)
     t1 = time.perf_counter()
-    shown = R.annotated_preview(R.relabel(result, patrol.card.threshold), True)
+    shown = results.annotated_preview(results.relabel(result, patrol.card.threshold), True)
     t2 = time.perf_counter()
     ok, enc = cv2.imencode(".jpg", shown)  # about what st.image does with the preview
     t3 = time.perf_counter()
-    R.to_csv([result]), R.to_json([result]), R.face_rows(result)
+    export.to_csv([result]), export.to_json([result]), results.face_rows(result)
     t4 = time.perf_counter()
     detect, classify = timings.get("detect_ms", float("nan")), timings.get("classify_ms", float("nan"))
     out.update(analyze_total_ms=(t1 - t0) * 1e3, detect_ms=detect, classify_ms=classify,

@@ -1,12 +1,12 @@
 """Model page: the model card and the evaluation reports, so users can judge the model.
 
-Layout only: report files and their tables come from ``maskpatrol.results``. A missing
+Layout only: report files and their tables come from ``maskpatrol.reports``. A missing
 report is not an error: the page says which command produces it.
 """
 
 import streamlit as st
 
-from maskpatrol import results as R
+from maskpatrol import reports
 from maskpatrol.detectors import comparison
 from maskpatrol.model_card import ModelNotFoundError, load_card
 from maskpatrol.paths import REPORTS_DIR, default_model_dir
@@ -17,8 +17,8 @@ def how_to_make(what: str, command: str, why: str = "") -> None:
     st.code(command, language="bash", wrap_lines=True)
 
 
-reports = R.reports_dir()
-where = "reports/" if reports == REPORTS_DIR else str(reports)
+report_dir = reports.reports_dir()
+where = "reports/" if report_dir == REPORTS_DIR else str(report_dir)
 
 st.title(":material/analytics: Model")
 st.caption("What the mask classifier is, what it was trained on and how well it does on faces it never saw.")
@@ -56,42 +56,42 @@ if training:
                       for split, c in counts.items()], hide_index=True)
 if card.metrics:
     st.subheader("Metrics recorded at training time")
-    st.dataframe(R.metrics_rows(card.metrics), hide_index=True)
+    st.dataframe(reports.metrics_rows(card.metrics), hide_index=True)
 with st.expander("Preprocessing and the full model card"):
     st.json(raw)
 
 st.header("Evaluation on the test splits")
 st.caption("Positive class = no mask. No-mask recall is the share of unmasked faces caught; "
            "specificity the share of masked faces left alone.")
-missing = R.missing_reports(reports)
-if len(missing) == len(R.EVALUATION_FILES):
+missing = reports.missing_reports(report_dir)
+if len(missing) == len(reports.EVALUATION_FILES):
     st.info(f"No evaluation reports in `{where}` yet ({', '.join(missing)}). Produce them all with:",
             icon=":material/info:")
-    st.code(R.EVALUATE_COMMAND, language="bash", wrap_lines=True)
+    st.code(reports.EVALUATE_COMMAND, language="bash", wrap_lines=True)
 else:
-    metrics = R.read_json(reports / "metrics.json")
+    metrics = reports.read_json(report_dir / "metrics.json")
     if metrics and isinstance(metrics.get("metrics"), dict):
-        st.dataframe(R.metrics_rows(metrics["metrics"]), hide_index=True)
+        st.dataframe(reports.metrics_rows(metrics["metrics"]), hide_index=True)
     else:
-        how_to_make("`metrics.json`", R.EVALUATE_COMMAND)
+        how_to_make("`metrics.json`", reports.EVALUATE_COMMAND)
     # Three plots side by side, the mistakes gallery (wide) below them.
     places = [*st.columns(3), st.container()]
-    for place, (file, title, caption) in zip(places, R.REPORT_FIGURES):
+    for place, (file, title, caption) in zip(places, reports.REPORT_FIGURES):
         with place:
             st.subheader(title)
-            if (reports / file).is_file():
-                st.image(str(reports / file), caption=caption)
+            if (report_dir / file).is_file():
+                st.image(str(report_dir / file), caption=caption)
             else:
-                how_to_make(f"`{file}`", R.EVALUATE_COMMAND, R.UNPUBLISHED.get(file, ""))
+                how_to_make(f"`{file}`", reports.EVALUATE_COMMAND, reports.UNPUBLISHED.get(file, ""))
 
 st.header("Across data sources")
 st.caption("Trained on one source, tested on the other: a model that learned masks, not a source's "
            "framing, keeps its accuracy.")
-cross = R.read_json(reports / "cross_source.json") or raw.get("cross_source")
+cross = reports.read_json(report_dir / "cross_source.json") or raw.get("cross_source")
 if cross:
-    st.dataframe(R.cross_source_rows(cross), hide_index=True)
+    st.dataframe(reports.cross_source_rows(cross), hide_index=True)
 else:
-    how_to_make("`cross_source.json`", R.CROSS_SOURCE_COMMAND)
+    how_to_make("`cross_source.json`", reports.CROSS_SOURCE_COMMAND)
 
 st.header("Face detectors")
 st.caption("The classifier only judges faces a detector found. Pick the detector in the sidebar of the "

@@ -1,7 +1,7 @@
 """Photos page: upload photos, see every face judged, download the results.
 
-Layout and wording only: analysis, exports and advice live in ``maskpatrol.results``,
-caching in ``maskpatrol.ui``.
+Layout and wording only: analysis and advice live in ``maskpatrol.results``, the downloads
+in ``maskpatrol.export``, caching in ``maskpatrol.ui``.
 """
 
 import contextlib
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from maskpatrol import results as R
+from maskpatrol import export, results
 from maskpatrol.images import MAX_PIXELS, SUPPORTED_EXTENSIONS
 from maskpatrol.ui import analyze_upload, get_patrol, sidebar_settings
 
@@ -34,33 +34,33 @@ if not files:
 # Analyse all files first (a progress bar for a batch), then show everything. Downloads use
 # on_click="ignore": saving a file must not rerun the page under the user's cursor.
 progress = st.progress(0.0, text="Starting ...") if len(files) > 1 else None
-results: list[R.ImageResult] = []
+judged: list[results.ImageResult] = []
 with st.spinner("Looking for faces ...") if progress is None else contextlib.nullcontext():
     for i, f in enumerate(files):
         if progress is not None:
             progress.progress(i / len(files), text=f"Analysing {f.name} ({i + 1} of {len(files)}) ...")
-        results.append(R.relabel(analyze_upload(f.getvalue(), f.name, settings.detector), threshold))
+        judged.append(results.relabel(analyze_upload(f.getvalue(), f.name, settings.detector), threshold))
 if progress is not None:
     progress.empty()
 
-unmasked = sum(r.n_unmasked for r in results)
-if len(results) > 1:
+unmasked = sum(r.n_unmasked for r in judged)
+if len(judged) > 1:
     st.subheader("Summary")
-    st.markdown(f"**{R.overall_summary(results)}**")
+    st.markdown(f"**{results.overall_summary(judged)}**")
     if unmasked:
         st.warning(f"{unmasked} {'person is' if unmasked == 1 else 'people are'} not wearing a mask "
                    f"across these photos.", icon=":material/warning:")
-    st.dataframe(R.summary_rows(results), hide_index=True)
+    st.dataframe(results.summary_rows(judged), hide_index=True)
 
 with st.container(horizontal=True):
-    st.download_button("Results (CSV)", R.to_csv(results), file_name="mask_patrol_results.csv",
+    st.download_button("Results (CSV)", export.to_csv(judged), file_name="mask_patrol_results.csv",
                        mime="text/csv", key="photos_csv", icon=":material/download:", on_click="ignore",
                        help="One row per face: box, label, p(no mask).")
-    st.download_button("Results (JSON)", R.to_json(results), file_name="mask_patrol_results.json",
+    st.download_button("Results (JSON)", export.to_json(judged), file_name="mask_patrol_results.json",
                        mime="application/json", key="photos_json", icon=":material/download:", on_click="ignore",
                        help="The same fields as `python -m maskpatrol detect --json`, one item per photo.")
 
-for i, (f, r) in enumerate(zip(files, results)):
+for i, (f, r) in enumerate(zip(files, judged)):
     st.divider()
     st.subheader(r.name)
     if not r.ok:
@@ -68,7 +68,7 @@ for i, (f, r) in enumerate(zip(files, results)):
         continue
     picture, details = st.columns(2)
     with picture:
-        st.image(R.annotated_preview(r, show_prob), caption=f"{r.summary} · {r.width}x{r.height} px",
+        st.image(results.annotated_preview(r, show_prob), caption=f"{r.summary} · {r.width}x{r.height} px",
                  width="stretch")
     with details:
         st.markdown(f"#### {r.summary}")
@@ -83,10 +83,10 @@ for i, (f, r) in enumerate(zip(files, results)):
                        icon=":material/check_circle:")
         else:
             st.info("No faces found in this photo. Things to try:\n\n"
-                    + "\n".join(f"- {tip}" for tip in R.no_face_advice(r, settings.detector)),
+                    + "\n".join(f"- {tip}" for tip in results.no_face_advice(r, settings.detector)),
                     icon=":material/search:")
         if r.faces:
-            st.dataframe(R.face_rows(r, show_prob), hide_index=True,
+            st.dataframe(results.face_rows(r, show_prob), hide_index=True,
                          column_config={"Thumbnail": st.column_config.ImageColumn("Face", width="small"),
                                         "Face": st.column_config.NumberColumn("#", width="small"),
                                         "p(no mask)": st.column_config.NumberColumn(format="%.3f")})
@@ -94,4 +94,4 @@ for i, (f, r) in enumerate(zip(files, results)):
                 "Annotated image (PNG)", file_name=f"{Path(r.name).stem}.annotated.png", mime="image/png",
                 key=f"photos_png_{i}", icon=":material/download:", on_click="ignore",
                 help="Full resolution; built when you click.",
-                data=lambda data=f.getvalue(), r=r, show_prob=show_prob: R.annotated_png(data, r, show_prob))
+                data=lambda data=f.getvalue(), r=r, show_prob=show_prob: results.annotated_png(data, r, show_prob))

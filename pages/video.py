@@ -11,8 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from maskpatrol import results as R
-from maskpatrol import video as V
+from maskpatrol import results, video
 from maskpatrol.ui import get_patrol, sidebar_settings
 
 st.title(":material/movie: Video")
@@ -20,11 +19,11 @@ st.caption("Every face in every frame gets a box and a written label: **Mask** (
            "(thick box). You get the annotated video (H.264 MP4), a timeline and per-frame counts (CSV).")
 
 patrol = get_patrol()
-settings, show_prob = sidebar_settings(patrol, key_prefix="video_", defaults=V.VIDEO_DETECTOR_DEFAULTS)
+settings, show_prob = sidebar_settings(patrol, key_prefix="video_", defaults=video.VIDEO_DETECTOR_DEFAULTS)
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
 upload = st.file_uploader(
-    "Upload a video", type=list(V.VIDEO_EXTENSIONS), key="video_upload",
+    "Upload a video", type=list(video.VIDEO_EXTENSIONS), key="video_upload",
     help=f"MP4, MOV, M4V, AVI, WEBM or MKV, up to {limit_mb} MB. Videos larger than 1280x720 are "
          "scaled down to 1280x720 (keeping their shape). The sound is kept.")
 st.caption(f"Up to **{limit_mb} MB** per video. Processing time grows with length and frame size; a "
@@ -66,14 +65,14 @@ if st.button("Annotate video", type="primary", key="video_start", icon=":materia
     cancel.button("Cancel", key="video_cancel", icon=":material/stop:", help="Stops at once; nothing is kept.")
     progress = st.progress(0.0, text="Opening the video ...")
 
-    def report(p: V.Progress) -> None:
+    def report(p: video.Progress) -> None:
         progress.progress(p.fraction or 0.0, text=p.describe())
 
     try:
-        mp4, result = V.annotate_video_bytes(upload.getvalue(), patrol, settings, every=int(every),
-                                             show_probability=show_prob, on_progress=report,
-                                             max_pixels=V.PAGE_MAX_PIXELS)
-    except V.VideoError as exc:
+        mp4, result = video.annotate_video_bytes(upload.getvalue(), patrol, settings, every=int(every),
+                                                 show_probability=show_prob, on_progress=report,
+                                                 max_pixels=video.PAGE_MAX_PIXELS)
+    except video.VideoError as exc:
         st.session_state.pop("video_running", None)
         cancel.empty()
         progress.empty()
@@ -98,7 +97,7 @@ if done is None or done["key"][0] != upload.file_id:
 if done["key"] != run_key:
     st.info("The settings changed since this video was annotated; press **Annotate video** to apply them.")
 
-result: V.VideoResult = done["result"]
+result: video.VideoResult = done["result"]
 st.markdown(f"**{result.summary()}**")
 if result.frames_with_no_mask:
     st.warning(f"Someone without a mask is visible for about {result.frames_with_no_mask / result.fps:.1f} s "
@@ -108,7 +107,7 @@ elif result.max_faces:
                icon=":material/check_circle:")
 else:
     st.info("No faces found. Things to try:\n\n"
-            + "\n".join(f"- {tip}" for tip in R.no_face_advice(result, done["key"][1].detector, kind="video")),
+            + "\n".join(f"- {tip}" for tip in results.no_face_advice(result, done["key"][1].detector, kind="video")),
             icon=":material/search:")
 
 st.video(done["mp4"], format="video/mp4")
@@ -118,10 +117,10 @@ with st.container(horizontal=True):
                        mime="video/mp4", key="video_mp4", icon=":material/download:", on_click="ignore")
     st.download_button("Per-frame counts (CSV)", result.counts.csv_text(), file_name=f"{stem}.counts.csv",
                        mime="text/csv", key="video_csv", icon=":material/download:", on_click="ignore",
-                       help="One row per frame: " + ", ".join(V.FrameCounts.CSV_HEADER) + ".")
+                       help="One row per frame: " + ", ".join(video.FrameCounts.CSV_HEADER) + ".")
 
 st.subheader("Timeline")
 st.caption("Per second of video: the bar is as tall as the most faces seen in one frame; "
            "its red part is the most faces without a mask.")
-st.bar_chart(V.timeline(result.counts), x="Second", y=["No mask", "Mask"], color=["#e61e1e", "#00c853"],
+st.bar_chart(video.timeline(result.counts), x="Second", y=["No mask", "Mask"], color=["#e61e1e", "#00c853"],
              x_label="Second of video", y_label="Faces", stack=True)

@@ -24,7 +24,7 @@ import numpy as np
 from ..classifier import MaskClassifier
 from ..model_card import CARD_NAME
 from ..paths import data_dir_from_env, default_model_dir
-from . import data as D
+from . import data
 from .augment import augment_one
 from .evaluate import predict_samples
 from .metrics import binary_metrics, choose_threshold
@@ -33,11 +33,11 @@ MIN_RECALL = 0.995
 DEGRADED_VIEWS = 3
 
 
-def validation_scores(classifier: MaskClassifier, val: list[D.Sample], seed: int) -> tuple[np.ndarray, np.ndarray]:
+def validation_scores(classifier: MaskClassifier, val: list[data.Sample], seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Labels and p(no mask) for clean plus degraded views of the validation images."""
     y = np.array([s.label for s in val])
     scores = [predict_samples(classifier, val)]
-    images, _ = D.load_arrays(val)
+    images, _ = data.load_arrays(val)
     rng = np.random.default_rng([seed, 99])
     for _ in range(DEGRADED_VIEWS):
         views = [augment_one(img, rng) for img in images]
@@ -45,7 +45,7 @@ def validation_scores(classifier: MaskClassifier, val: list[D.Sample], seed: int
     return np.tile(y, 1 + DEGRADED_VIEWS), np.concatenate(scores)
 
 
-def calibrate(card: dict, model_dir: Path, samples: list[D.Sample], val: list[D.Sample],
+def calibrate(card: dict, model_dir: Path, samples: list[data.Sample], val: list[data.Sample],
               test: bool = True, seed: int = 1234) -> dict:
     """Set ``threshold`` and ``metrics`` in ``card``, write it, and return it."""
     classifier = MaskClassifier(model_dir / card["tflite_file"], card["input_size"], num_threads=2)
@@ -56,8 +56,8 @@ def calibrate(card: dict, model_dir: Path, samples: list[D.Sample], val: list[D.
                               f"split, each image seen clean and {DEGRADED_VIEWS}x degraded by the training augmentation")
     metrics = {"validation_clean_and_degraded": binary_metrics(y_val, p_val, threshold)}
     if test:
-        for source in D.SOURCES:
-            test_s = D.select(samples, "test", (source,))
+        for source in data.SOURCES:
+            test_s = data.select(samples, "test", (source,))
             if test_s:
                 y = np.array([s.label for s in test_s])
                 metrics[f"{source}/test"] = binary_metrics(y, predict_samples(classifier, test_s), threshold)
@@ -77,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=default_model_dir())
     ap.add_argument("--seed", type=int, default=1234)
     args = ap.parse_args(argv)
-    if D.missing_data_dir(args.data):
+    if data.missing_data_dir(args.data):
         return 2
     card = json.loads((args.model / CARD_NAME).read_text())
     seed = card.get("training", {}).get("seed", args.seed)
-    sources = tuple(card.get("training", {}).get("sources", D.SOURCES))
-    samples = D.discover(args.data, seed=seed)
-    calibrate(card, args.model, samples, D.select(samples, "validation", sources), seed=seed)
+    sources = tuple(card.get("training", {}).get("sources", data.SOURCES))
+    samples = data.discover(args.data, seed=seed)
+    calibrate(card, args.model, samples, data.select(samples, "validation", sources), seed=seed)
     return 0
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..classifier import MaskClassifier
 from ..model_card import CARD_NAME
 from ..paths import REPORTS_DIR, data_dir_from_env, default_model_dir
-from . import data as D
+from . import data
 from .evaluate import predict_samples
 from .metrics import binary_metrics
 from .train import train
@@ -28,7 +28,7 @@ EXPERIMENTS = (("kaggle12k", "chandrikadeb7"), ("chandrikadeb7", "kaggle12k"))
 
 
 def run(data_dir: Path, model_dir: Path, minutes: float, seed: int = 1234) -> dict:
-    samples = D.discover(data_dir, seed=seed)
+    samples = data.discover(data_dir, seed=seed)
     results: dict[str, dict] = {}
     for train_src, test_src in EXPERIMENTS:
         with tempfile.TemporaryDirectory() as tmp:
@@ -36,9 +36,9 @@ def run(data_dir: Path, model_dir: Path, minutes: float, seed: int = 1234) -> di
             card = train(data_dir, Path(tmp), sources=(train_src,), max_minutes=minutes, seed=seed)
             clf = MaskClassifier(Path(tmp) / card["tflite_file"], card["input_size"], num_threads=2)
             row: dict[str, object] = {"threshold": card["threshold"], "epochs": card["training"]["epochs_run"]}
-            for name, subset in ((f"{test_src}/test", D.select(samples, "test", (test_src,))),
-                                 (f"{test_src}/all", D.select(samples, None, (test_src,))),
-                                 (f"{train_src}/test (in-source)", D.select(samples, "test", (train_src,)))):
+            for name, subset in ((f"{test_src}/test", data.select(samples, "test", (test_src,))),
+                                 (f"{test_src}/all", data.select(samples, None, (test_src,))),
+                                 (f"{train_src}/test (in-source)", data.select(samples, "test", (train_src,)))):
                 y = np.array([s.label for s in subset])
                 row[name] = binary_metrics(y, predict_samples(clf, subset), card["threshold"])
             results[f"train {train_src} -> test {test_src}"] = row
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=default_model_dir(), help="shipped model whose card gets the results")
     ap.add_argument("--minutes", type=float, default=10.0, help="training budget per experiment")
     args = ap.parse_args(argv)
-    if D.missing_data_dir(args.data):
+    if data.missing_data_dir(args.data):
         return 2
     run(args.data, args.model, args.minutes)
     return 0

@@ -16,20 +16,20 @@ from ..classifier import MaskClassifier
 from ..model_card import load_card
 from ..paths import REPORTS_DIR, data_dir_from_env, default_model_dir
 from ..preprocess import center_square
-from . import data as D
+from . import data
 from .metrics import binary_metrics, roc_curve
 
 
-def predict_samples(classifier: MaskClassifier, samples: list[D.Sample], batch: int = 256) -> np.ndarray:
+def predict_samples(classifier: MaskClassifier, samples: list[data.Sample], batch: int = 256) -> np.ndarray:
     """p(no mask) for dataset images, in order."""
     probs = np.empty(len(samples), dtype=np.float64)
     for start in range(0, len(samples), batch):
-        faces = [center_square(D.read_rgb(s.path)) for s in samples[start:start + batch]]
+        faces = [center_square(data.read_rgb(s.path)) for s in samples[start:start + batch]]
         probs[start:start + len(faces)] = classifier.predict(faces)
     return probs
 
 
-def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: list[D.Sample]) -> None:
+def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: list[data.Sample]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -53,7 +53,7 @@ def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: l
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(4.2, 4))
-    for source in D.SOURCES:
+    for source in data.SOURCES:
         idx = np.array([s.source == source for s in samples])
         if idx.any() and len(set(y[idx])) == 2:
             fpr, tpr = roc_curve(y[idx], p[idx])
@@ -98,7 +98,7 @@ def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: l
     for ax in np.atleast_1d(axes).ravel():
         ax.axis("off")
     for ax, i in zip(np.atleast_1d(axes).ravel(), wrong):
-        ax.imshow(center_square(D.read_rgb(samples[i].path)))
+        ax.imshow(center_square(data.read_rgb(samples[i].path)))
         truth = "no mask" if y[i] == 1 else "mask"
         ax.set_title(f"true: {truth}\np(no mask)={p[i]:.2f}\n{samples[i].source}", fontsize=7,
                      color="red" if y[i] == 1 else "black")
@@ -113,13 +113,13 @@ def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: l
 def evaluate(data_dir: Path, model_dir: Path, out: Path = REPORTS_DIR, seed: int = 1234) -> dict:
     card = load_card(model_dir)
     classifier = MaskClassifier(model_dir / card.tflite_file, card.input_size, num_threads=2)
-    samples = D.discover(data_dir, seed=seed)
-    test = D.select(samples, "test")
+    samples = data.discover(data_dir, seed=seed)
+    test = data.select(samples, "test")
     y = np.array([s.label for s in test])
     print(f"Evaluating {model_dir / card.tflite_file} on {len(test)} test faces ...", flush=True)
     p = predict_samples(classifier, test)
     metrics: dict[str, dict] = {"all_test": binary_metrics(y, p, card.threshold)}
-    for source in D.SOURCES:
+    for source in data.SOURCES:
         idx = np.array([s.source == source for s in test])
         if idx.any():
             metrics[f"{source}/test"] = binary_metrics(y[idx], p[idx], card.threshold)
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", type=Path, default=default_model_dir(), help="model folder (default: models/)")
     ap.add_argument("--out", type=Path, default=REPORTS_DIR, help="report folder (default: reports/)")
     args = ap.parse_args(argv)
-    if D.missing_data_dir(args.data):
+    if data.missing_data_dir(args.data):
         return 2
     evaluate(args.data, args.model, args.out)
     return 0

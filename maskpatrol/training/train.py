@@ -15,7 +15,7 @@ import numpy as np
 
 from ..paths import MODEL_BASENAME, REPO_ROOT, data_dir_from_env
 from ..preprocess import CROP_SCALE, CROP_SHIFT_DOWN, INPUT_SIZE, PIXEL_OFFSET, PIXEL_SCALE, scale_pixels
-from . import data as D
+from . import data
 from .augment import augment_batch, plain_view
 from .calibrate import calibrate
 
@@ -29,12 +29,12 @@ def code_version() -> str:
         return "unknown"
 
 
-def _limit(samples: list[D.Sample], limit: int | None, seed: int) -> list[D.Sample]:
+def _limit(samples: list[data.Sample], limit: int | None, seed: int) -> list[data.Sample]:
     """At most ``limit`` samples, balanced over classes (for the smoke test)."""
     if not limit or len(samples) <= limit:
         return samples
     rng = np.random.default_rng(seed)
-    picked: list[D.Sample] = []
+    picked: list[data.Sample] = []
     for label in (0, 1):
         group = [s for s in samples if s.label == label]
         idx = rng.permutation(len(group))[: limit // 2]
@@ -66,7 +66,7 @@ def _make_sequence(keras, images: np.ndarray, labels: np.ndarray, batch_size: in
     return AugmentedFaces()
 
 
-def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES, epochs: int = 40,
+def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOURCES, epochs: int = 40,
           max_minutes: float = 25.0, batch_size: int = 64, seed: int = 1234, limit: int | None = None,
           patience: int = 7, verbose: int = 1) -> dict:
     """Train on the train split of ``sources``; returns the model card it wrote."""
@@ -81,12 +81,12 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES
     # silent here; print it to stdout so CI logs and pipes show training progress.
     keras.config.enable_interactive_logging()
     keras.utils.set_random_seed(seed)
-    all_samples = D.discover(data_dir, seed=seed)
-    train_s = _limit(D.select(all_samples, "train", sources), limit, seed)
-    val_s = _limit(D.select(all_samples, "validation", sources), limit and max(16, limit // 2), seed)
+    all_samples = data.discover(data_dir, seed=seed)
+    train_s = _limit(data.select(all_samples, "train", sources), limit, seed)
+    val_s = _limit(data.select(all_samples, "validation", sources), limit and max(16, limit // 2), seed)
     print(f"Loading {len(train_s)} training and {len(val_s)} validation faces from {data_dir} ...", flush=True)
-    x_train, y_train = D.load_arrays(train_s)
-    x_val_raw, y_val = D.load_arrays(val_s)
+    x_train, y_train = data.load_arrays(train_s)
+    x_val_raw, y_val = data.load_arrays(val_s)
     x_val = scale_pixels(plain_view(x_val_raw))
     n_pos = int(y_train.sum())
     n_neg = len(y_train) - n_pos
@@ -141,7 +141,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES
         "tflite_file": tflite_path.name,
         "keras_file": keras_path.name,
         "input_size": INPUT_SIZE,
-        "class_names": list(D.CLASS_NAMES),
+        "class_names": list(data.CLASS_NAMES),
         "output": "sigmoid probability that the face wears NO mask (class index 1)",
         "preprocessing": {
             "colour": "RGB uint8",
@@ -153,7 +153,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = D.SOURCES
         },
         "training": {
             "sources": list(sources),
-            "counts": D.counts(train_s + val_s),
+            "counts": data.counts(train_s + val_s),
             "epochs_run": epochs_run,
             "best_val_loss": float(min(history.history["val_loss"])),
             "minutes": round(train_minutes, 2),
@@ -177,7 +177,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, default=data_dir_from_env(),
                     help="data folder holding faces/ (default: $MASKPATROL_DATA_DIR)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "models", help="output folder (default: models/)")
-    ap.add_argument("--sources", nargs="+", choices=D.SOURCES, default=list(D.SOURCES),
+    ap.add_argument("--sources", nargs="+", choices=data.SOURCES, default=list(data.SOURCES),
                     help="data sources to train on (default: both)")
     ap.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping usually ends sooner)")
     ap.add_argument("--max-minutes", type=float, default=25.0, help="stop after the epoch that passes this budget")
@@ -190,7 +190,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if D.missing_data_dir(args.data):
+    if data.missing_data_dir(args.data):
         return 2
     train(Path(args.data), args.out, sources=tuple(args.sources), epochs=args.epochs,
           max_minutes=args.max_minutes, batch_size=args.batch_size, seed=args.seed, limit=args.limit)
