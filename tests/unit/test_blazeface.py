@@ -301,9 +301,9 @@ def test_pipeline_runs_blazeface_without_tensorflow():
 
 
 def test_shipped_model_files_match_the_pinned_wheel():
-    from maskpatrol import models
+    from scripts import vendor_models
 
-    assert models.missing() == []
+    assert vendor_models.missing() == []
     notice = (ROOT / "models" / "README.md").read_text()
     assert "Apache License 2.0" in notice and "MediaPipe" in notice
 

