@@ -1,7 +1,9 @@
-"""Live webcam page: the browser's camera over WebRTC, each frame judged on the server.
+"""Live webcam page: each frame judged in the visitor's browser, or on the server over WebRTC.
 
-Layout and wording only; the frame callback, counters and FPS meter live in
-``maskpatrol.live``, the STUN/TURN configuration in ``maskpatrol.ice``.
+Layout and wording only. The server mode's frame callback, counters and FPS meter live in
+``maskpatrol.live``, its STUN/TURN configuration in ``maskpatrol.ice``; the browser mode's
+component, default choice and readings in ``maskpatrol.web``. Both modes fill the same
+:class:`maskpatrol.live.LivePanel`, so the panel reads the same either way.
 """
 
 import pandas as pd
@@ -9,10 +11,13 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from maskpatrol.annotate import MASK_RGB, NO_MASK_RGB
-from maskpatrol.ice import IceConfigError, rtc_configuration
+from maskpatrol.detectors import DetectorSettings, yunet
+from maskpatrol.ice import IceConfigError, rtc_configuration, streamlit_secrets
 from maskpatrol.live import LiveOptions, LiveSession, Snapshot
-from maskpatrol.detectors import DetectorSettings
 from maskpatrol.ui import get_patrol, sidebar_settings
+from maskpatrol.web.component import bundle_present, browser_settings, live_component, pipeline_config
+from maskpatrol.web.mode import BROWSER, OPTIONS, default_mode
+from maskpatrol.web.readings import BrowserFeed
 
 WEBCAM_DETECTOR_DEFAULTS = DetectorSettings(min_face_px=80)
 
@@ -28,46 +33,38 @@ mirror = st.sidebar.toggle("Mirror view", value=True, key="webcam_mirror", persi
 # allocated per stream, so restarting cannot make the server grow.
 if "webcam_live" not in st.session_state:
     st.session_state["webcam_live"] = LiveSession(patrol)
+    st.session_state["webcam_feed"] = BrowserFeed()
 live: LiveSession = st.session_state["webcam_live"]
+feed: BrowserFeed = st.session_state["webcam_feed"]
+options = LiveOptions(settings, show_prob, mirror)
 # The callback reads this on every frame: sidebar changes reach the running stream.
-live.options.set(LiveOptions(settings, show_prob, mirror))
+live.options.set(options)
 
-try:
-    rtc = rtc_configuration()
-except IceConfigError as exc:
-    st.warning(f"The STUN/TURN settings are incomplete ({exc}); using the default servers, "
-               "which may not connect across the internet.")
-    rtc = None
-
-video_col, panel_col = st.columns([3, 2], gap="large")
-with video_col:
-    ctx = webrtc_streamer(
-        key="webcam",
-        mode=WebRtcMode.SENDRECV,
-        video_frame_callback=live.processor,
-        media_stream_constraints={"video": True, "audio": False},
-        rtc_configuration=rtc,
-        async_processing=True,
-    )
-    st.caption("Press **Start** and allow camera access. Frames are analysed on the server "
-               "and sent straight back; nothing is recorded or stored.")
-
-playing = bool(ctx.state.playing)
-live.on_playing(playing)
+static_ok = bool(st.get_option("server.enableStaticServing")) and bundle_present()
+default = default_mode(secrets=streamlit_secrets(), server_address=st.get_option("server.address"),
+                       static_serving=static_ok)
+mode = st.radio("Analyse in", OPTIONS, index=OPTIONS.index(default.option), horizontal=True,
+                key="webcam_analyse_in",
+                help="**This browser**: your camera's picture never leaves your device; only the counts "
+                     "reach the server. **Server (WebRTC)**: the video goes to the server and comes back "
+                     "annotated (needs a WebRTC connection, which a hosted app gets only through a TURN relay).")
+if mode == default.option:
+    st.caption(f"Analysing in **{mode.lower() if mode == BROWSER else 'the server'}**, "
+               f"the default here because {default.reason}.")
+else:
+    st.caption(f"You chose **{mode}**. The default here is {default.option} because {default.reason}.")
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def show_panel(snap: Snapshot | None) -> None:
+def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], fps_help: str) -> None:
     top = st.columns(2)
     bottom = st.columns(2)
     dash = "–"
     top[0].metric("Faces", snap.faces if snap else dash)
-    top[1].metric("FPS", f"{snap.fps:.1f}" if snap else dash,
-                  help="Frames analysed per second. Your camera sends 25-30; "
-                       "a lower number means the server skips frames to keep up.")
+    top[1].metric("FPS", f"{snap.fps:.1f}" if snap else dash, help=fps_help)
     bottom[0].metric("Masked", snap.masked if snap else dash)
     bottom[1].metric("No mask", snap.no_mask if snap else dash)
     if snap is None:
@@ -87,17 +84,82 @@ def show_panel(snap: Snapshot | None) -> None:
         chart = pd.DataFrame(data).set_index("seconds")[["Masked", "No mask"]]
         st.area_chart(chart, height=180, x_label="last minute (seconds, 0 = now)", y_label="people",
                       color=[_hex(MASK_RGB), _hex(NO_MASK_RGB)], stack=True)
-    frames, ms = live.processor.stats()
+    frames, ms = stats
     if frames:
         st.caption(f"{frames} frames analysed in this stream, {ms:.0f} ms each on average.")
 
 
-# While playing, redraw only this panel once a second from the callback's queue.
-@st.fragment(run_every=1.0 if playing else None)
-def live_panel() -> None:
-    show_panel(live.refresh() if playing else live.panel.last)
+SERVER_FPS_HELP = ("Frames analysed per second. Your camera sends 25-30; "
+                   "a lower number means the server skips frames to keep up.")
+BROWSER_FPS_HELP = ("Frames this browser analysed per second. Your camera sends 25-30; "
+                    "a lower number means this device skips frames to keep up.")
 
 
-with panel_col:
-    st.subheader("Now in view")
-    live_panel()
+def server_mode() -> None:
+    try:
+        rtc = rtc_configuration()
+    except IceConfigError as exc:
+        st.warning(f"The STUN/TURN settings are incomplete ({exc}); using the default servers, "
+                   "which may not connect across the internet.")
+        rtc = None
+
+    video_col, panel_col = st.columns([3, 2], gap="large")
+    with video_col:
+        ctx = webrtc_streamer(
+            key="webcam",
+            mode=WebRtcMode.SENDRECV,
+            video_frame_callback=live.processor,
+            media_stream_constraints={"video": True, "audio": False},
+            rtc_configuration=rtc,
+            async_processing=True,
+        )
+        st.caption("Press **Start** and allow camera access. Frames are analysed on the server "
+                   "and sent straight back; nothing is recorded or stored.")
+
+    playing = bool(ctx.state.playing)
+    live.on_playing(playing)
+
+    # While playing, redraw only this panel once a second from the callback's queue.
+    @st.fragment(run_every=1.0 if playing else None)
+    def live_panel() -> None:
+        show_panel(live.refresh() if playing else live.panel.last, playing, live.processor.stats(), SERVER_FPS_HELP)
+
+    with panel_col:
+        st.subheader("Now in view")
+        live_panel()
+
+
+@st.fragment
+def browser_mode() -> None:
+    """The camera, the models and the drawing run in the page; once a second the component
+    sends the frames' counts, which rerun only this fragment to redraw the panel."""
+    if not static_ok:
+        st.error("This server does not serve the in-browser analysis: start the app from its folder "
+                 "(`make run`), where `.streamlit/config.toml` enables static file serving, and run "
+                 "`make web` if `static/live/` is missing. Or choose **Server (WebRTC)** above.")
+        return
+    video_col, panel_col = st.columns([3, 2], gap="large")
+    with video_col:
+        result = live_component("webcam_browser", pipeline_config(patrol.card),
+                                browser_settings(options, patrol.threshold(settings)))
+        st.caption("Press **Start** and allow camera access. Frames are analysed by this browser: "
+                   "the picture never leaves your device, only the counts reach the server.")
+        if settings.detector.name != yunet.YuNetDetector.name:
+            st.caption("This browser always runs the YuNet detector; the sidebar's detector choice "
+                       "applies to the server mode.")
+    playing = bool(result.playing)
+    if live.on_playing(playing):
+        feed.reset()
+    for item in feed.results(result.reading, live.panel.clock()):
+        live.results.put(item)
+    if result.problem and not playing:
+        st.warning(result.problem)
+    with panel_col:
+        st.subheader("Now in view")
+        show_panel(live.refresh() if playing else live.panel.last, playing, feed.stats(), BROWSER_FPS_HELP)
+
+
+if mode == BROWSER:
+    browser_mode()
+else:
+    server_mode()

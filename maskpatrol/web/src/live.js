@@ -1,0 +1,242 @@
+// The "This browser" mode of the Live webcam page: camera -> pipeline -> annotated canvas,
+// and once a second the frames' counts to Python (a few hundred bytes: never a picture).
+//
+// Mounted by a Streamlit custom component (components v2, maskpatrol/browser_live.py).
+// Streamlit calls the component again whenever Python sends new data (a sidebar change),
+// so one Live object per host element is kept and updated, never rebuilt, while it runs.
+import { Pipeline } from "./pipeline.js";
+import { annotate } from "./draw.js";
+
+export { planPasses, toBoxes } from "./yunet.js";
+
+const REPORT_EVERY_MS = 1000;
+const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false };
+const instances = new WeakMap();
+const pipelines = new Map();
+
+/** One pipeline per page and configuration: the models load once, however often Start is pressed. */
+export function pipelineFor(config) {
+  const key = JSON.stringify(config);
+  if (!pipelines.has(key)) {
+    const p = Pipeline.load(config);
+    p.catch(() => pipelines.delete(key));
+    pipelines.set(key, p);
+  }
+  return pipelines.get(key);
+}
+
+const CSS = `
+.mp-live { font-family: var(--st-font, sans-serif); color: var(--st-text-color, inherit); }
+.mp-stage { position: relative; width: 100%; aspect-ratio: 4 / 3; background: #222; border-radius: 0.5rem; overflow: hidden; }
+.mp-view { width: 100%; height: 100%; object-fit: contain; display: block; }
+.mp-msg { position: absolute; inset: 0; display: flex; align-items: center; justify-content: center;
+          color: #eee; text-align: center; padding: 1rem; }
+.mp-video { position: absolute; width: 1px; height: 1px; opacity: 0; pointer-events: none; }
+.mp-controls { margin-top: 0.5rem; display: flex; gap: 0.75rem; align-items: center; }
+.mp-controls button { font: inherit; padding: 0.35rem 1rem; border-radius: 0.5rem; cursor: pointer;
+  border: 1px solid var(--st-border-color, #ccc); background: var(--st-secondary-background-color, #f0f2f6);
+  color: inherit; }
+.mp-status { font-size: 0.875rem; opacity: 0.8; }
+`;
+
+class Live {
+  constructor(host) {
+    this.host = host;
+    const root = document.createElement("div");
+    root.className = "mp-live";
+    root.innerHTML = `<style>${CSS}</style>
+      <div class="mp-stage"><canvas class="mp-view" aria-label="Camera with face boxes"></canvas>
+        <div class="mp-msg">Press Start and allow camera access.</div>
+        <video class="mp-video" playsinline muted></video></div>
+      <div class="mp-controls"><button type="button" class="mp-start">Start</button>
+        <button type="button" class="mp-stop" hidden>Stop</button><span class="mp-status" role="status"></span></div>`;
+    host.appendChild(root);
+    this.root = root;
+    this.view = root.querySelector(".mp-view");
+    this.msg = root.querySelector(".mp-msg");
+    this.video = root.querySelector(".mp-video");
+    this.startButton = root.querySelector(".mp-start");
+    this.stopButton = root.querySelector(".mp-stop");
+    this.status = root.querySelector(".mp-status");
+    this.capture = document.createElement("canvas");
+    this.running = false;
+    this.stream = null;
+    this.frames = [];
+    this.lastReport = 0;
+    this.startButton.addEventListener("click", () => this.start());
+    this.stopButton.addEventListener("click", () => this.stop());
+  }
+
+  /** New data or callbacks from Streamlit: settings apply from the next frame on. */
+  update(component) {
+    this.data = component.data;
+    this.setStateValue = component.setStateValue;
+    this.setTriggerValue = component.setTriggerValue;
+    this.settings = component.data.settings;
+  }
+
+  say(text) {
+    this.msg.textContent = text;
+    this.msg.hidden = !text;
+  }
+
+  async start() {
+    if (this.running || this.starting) return;
+    this.starting = true;
+    this.startButton.disabled = true;
+    this.say("Loading the face and mask models ...");
+    this.status.textContent = "";
+    try {
+      const [pipeline, stream] = await Promise.all([
+        pipelineFor(this.data.pipeline),
+        navigator.mediaDevices.getUserMedia(CAMERA)]);
+      this.pipeline = pipeline;
+      this.stream = stream;
+      this.video.srcObject = stream;
+      await this.video.play();
+      this.running = true;
+      this.frames = [];
+      this.errors = 0;
+      this.lastReport = performance.now();
+      this.say("");
+      this.startButton.hidden = true;
+      this.stopButton.hidden = false;
+      this.setStateValue("playing", true);
+      this.loop();
+    } catch (err) {
+      this.releaseCamera();
+      this.say(cameraProblem(err));
+      this.setStateValue("problem", cameraProblem(err));
+    } finally {
+      this.starting = false;
+      this.startButton.disabled = false;
+    }
+  }
+
+  stop() {
+    if (!this.running) return;
+    this.running = false;
+    this.report(true);
+    this.releaseCamera();
+    this.startButton.hidden = false;
+    this.stopButton.hidden = true;
+    this.say("Stopped. Press Start to analyse again.");
+    this.setStateValue("playing", false);
+  }
+
+  releaseCamera() {
+    if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+    this.stream = null;
+    this.video.srcObject = null;
+  }
+
+  nextFrame() {
+    const v = this.video;
+    if (typeof v.requestVideoFrameCallback === "function") {
+      return new Promise((resolve) => v.requestVideoFrameCallback(() => resolve()));
+    }
+    return new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  }
+
+  async loop() {
+    while (this.running) {
+      await this.nextFrame();
+      if (!this.running) break;
+      try {
+        await this.step();
+      } catch (err) {
+        this.frames.push({ t: performance.now(), faces: 0, masked: 0, no_mask: 0, ms: 0, error: String(err.message || err) });
+        if (this.errors++ === 0) console.error("maskpatrol: frame analysis failed", err);
+      }
+      this.report(false);
+    }
+  }
+
+  /** Analyse the newest camera frame and show it with its boxes. */
+  async step() {
+    const w = this.video.videoWidth, h = this.video.videoHeight;
+    if (!w || !h) return;
+    const s = this.settings;
+    if (this.capture.width !== w || this.capture.height !== h) {
+      this.capture.width = w; this.capture.height = h;
+      this.captureCtx = this.capture.getContext("2d", { willReadFrequently: true });
+    }
+    const cctx = this.captureCtx;
+    cctx.setTransform(s.mirror ? -1 : 1, 0, 0, 1, s.mirror ? w : 0, 0);
+    cctx.drawImage(this.video, 0, 0, w, h);
+    cctx.setTransform(1, 0, 0, 1, 0, 0);
+    const pixels = cctx.getImageData(0, 0, w, h);
+    const t0 = performance.now();
+    const { faces } = await this.pipeline.analyze(
+      { data: pixels.data, width: w, height: h, channels: 4 }, s);
+    const ms = performance.now() - t0;
+    if (!this.running) return;
+    if (this.view.width !== w || this.view.height !== h) { this.view.width = w; this.view.height = h; }
+    const vctx = this.view.getContext("2d");
+    vctx.drawImage(this.capture, 0, 0);
+    annotate(vctx, faces, s.show_probability, w, h);
+    const masked = faces.filter((f) => f.label === "mask").length;
+    this.frames.push({ t: performance.now(), faces: faces.length, masked, no_mask: faces.length - masked, ms });
+    this.status.textContent = `${faces.length} face${faces.length === 1 ? "" : "s"} in view`;
+  }
+
+  /** Send the frames of the last second to Python: counts and timings only. */
+  report(force) {
+    const now = performance.now();
+    if (!force && now - this.lastReport < REPORT_EVERY_MS) return;
+    this.lastReport = now;
+    if (!this.frames.length) return;
+    const frames = this.frames.filter((f) => !f.error)
+      .map((f) => [Math.round(now - f.t), f.faces, f.masked, f.no_mask, Math.round(f.ms * 10) / 10]);
+    const error = this.frames.map((f) => f.error).filter(Boolean).pop() || null;
+    this.frames = [];
+    this.setTriggerValue("reading", { frames, error });
+  }
+
+  destroy() {
+    this.stop();
+    this.releaseCamera();
+    this.root.remove();
+    instances.delete(this.host);
+  }
+}
+
+/** What to tell a person whose camera could not start, by the browser's error name. */
+export function cameraProblem(err) {
+  const name = err && err.name;
+  if (name === "NotAllowedError") return "Camera access was refused. Allow the camera for this site in your browser, then press Start.";
+  if (name === "NotFoundError" || name === "OverconstrainedError") return "No camera was found on this device.";
+  if (name === "NotReadableError") return "The camera is in use by another program or could not be opened.";
+  if (!navigator.mediaDevices) return "This browser gives no camera access here (it needs HTTPS or localhost).";
+  return `Could not start the analysis: ${err && err.message ? err.message : err}`;
+}
+
+/**
+ * The component's entry. Returns the cleanup Streamlit calls on unmount; a re-render
+ * (new data) mounts again within moments, so the camera stops only when none follows.
+ */
+export function mount(component) {
+  const host = component.parentElement;
+  let live = instances.get(host);
+  if (!live) {
+    live = new Live(host);
+    instances.set(host, live);
+  }
+  clearTimeout(live.pendingDestroy);
+  live.update(component);
+  return () => {
+    live.pendingDestroy = setTimeout(() => live.destroy(), 300);
+  };
+}
+
+/** For tests and benchmarks: analyse one still image (RGBA pixels) in this page. */
+export async function analyzeStill(config, rgba, width, height, settings) {
+  const pipeline = await pipelineFor(config);
+  return pipeline.analyze({ data: rgba, width, height, channels: 4 }, settings);
+}
+
+/** For tests: the classifier alone on a ready float32 batch (N x S x S x 3). */
+export async function classifyBatch(config, batch, n) {
+  const pipeline = await pipelineFor(config);
+  return pipeline.predict(batch, n);
+}
