@@ -470,3 +470,39 @@ def test_converted_classifier_matches_the_tflite_on_real_crops(bundle_page, data
     assert np.abs(got - expected).max() <= CLASSIFIER_TOLERANCE, np.abs(got - expected).max()
     # Real crops of both kinds: the check covers both ends of the output, not one.
     assert (expected < 0.1).sum() >= 10 and (expected > 0.9).sum() >= 10
+
+
+def test_the_browser_plans_the_same_passes_and_tiles_as_python(bundle_page):
+    """yunet.plan_passes and its JavaScript port, over picture sizes from a thumbnail to a
+    40 MP photo and every "Smallest face" step: same scales, sizes and tiles."""
+    from maskpatrol.detectors.yunet import plan_passes
+
+    page, config = bundle_page
+    cases = [(w, h, m) for w, h in [(64, 48), (320, 240), (640, 480), (480, 640), (1280, 720), (1920, 1080),
+                                    (4000, 3000), (7300, 5500)] for m in range(20, 205, 15)]
+    got = page.evaluate("([cases, c]) => cases.map(([w, h, m]) => window.live.planPasses(w, h, m, c))",
+                        [cases, config["detector"]])
+    for (w, h, m), js in zip(cases, got):
+        py = plan_passes(w, h, m)
+        assert [(p.width, p.height, [list(t) for t in p.tiles]) for p in py] == \
+            [(p["width"], p["height"], p["tiles"]) for p in js], (w, h, m)
+        assert [p.scale for p in py] == pytest.approx([p["scale"] for p in js], rel=1e-12)
+
+
+def test_the_browser_maps_boxes_onto_haars_framing_as_python(bundle_page):
+    """boxes.BoxTransform.to_boxes (YuNet's TO_HAAR) and its port: same integer boxes,
+    same faces dropped as too small or outside, same order, on random boxes."""
+    import numpy as np
+
+    from maskpatrol.detectors.yunet import TO_HAAR
+
+    page, config = bundle_page
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(-60, 660, (300, 2))
+    wh = rng.uniform(5, 300, (300, 2))
+    xywh = np.concatenate([xy, wh], axis=1)
+    for min_side in (1.0, 34.0, 68.0):
+        py = TO_HAAR.to_boxes(np.concatenate([xy, xy + wh], axis=1), (480, 640), min_side)
+        js = page.evaluate("([b, m, t]) => window.live.toBoxes(b, 640, 480, m, t)",
+                           [xywh.tolist(), min_side, config["detector"]["to_haar"]])
+        assert [list(b) for b in py] == js
