@@ -6,7 +6,7 @@ PORT   ?= 8501
 # Only this machine can reach a local run; HOST=0.0.0.0 shares it on your network.
 HOST   ?= 127.0.0.1
 
-.PHONY: run test train evaluate chromium clean models
+.PHONY: run test train evaluate chromium clean models web web-classifier
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,3 +52,17 @@ models: | $(PY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# The Live webcam page's in-browser analysis (maskpatrol/web/): rebuild its committed bundle
+# in static/live/ from the npm packages pinned in maskpatrol/web/package-lock.json. Needs
+# Node.js and npm; running or deploying the app does not (the built files are committed,
+# and tests/unit/test_web_bundle.py checks they match a rebuild).
+web:
+	cd maskpatrol/web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
+
+# After retraining: convert models/mask_classifier.tflite to the ONNX the browser runs, then
+# `make web`. tf2onnx pins a protobuf TensorFlow cannot use, so it and onnx go, --no-deps,
+# into a folder of their own inside the venv, seen only by this script.
+web-classifier: $(VENV)/.dev
+	$(PY) -m pip install -q --no-deps --target $(VENV)/convert-deps tf2onnx==1.16.1 onnx==1.23.2
+	PYTHONPATH=$(VENV)/convert-deps $(PY) scripts/convert_classifier_web.py
