@@ -15,15 +15,24 @@ the CLI's JSON records (see ``docs/api.md``). Modules, one job each:
 
 from __future__ import annotations
 
+import logging
+import os
+
 from starlette.routing import BaseRoute
 
-from .config import ApiConfig, ApiConfigError, load_config
+from .config import ENABLED, TOKEN, ApiConfig, ApiConfigError, load_config
 from .routes import build_routes
 
 
 def api_routes(config: ApiConfig | None = None) -> list[BaseRoute]:
-    """The API's routes for this process's settings (none when ``MASKPATROL_API=off``)."""
-    return build_routes(load_config() if config is None else config)
+    """The API's routes for this process's settings (none when the API is off); says in
+    the server log why it is off, so an operator is not left guessing."""
+    config = load_config() if config is None else config
+    if not config.enabled:
+        why = (f"{ENABLED}=off" if os.environ.get(ENABLED) else
+               f"a deployment (DYNO is set) without {TOKEN}; set the token, or {ENABLED}=on for an open API")
+        logging.getLogger(__name__).warning("Mask Patrol HTTP API is off: %s.", why)
+    return build_routes(config)
 
 
 __all__ = ["ApiConfig", "ApiConfigError", "api_routes", "load_config"]

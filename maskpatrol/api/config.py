@@ -1,7 +1,8 @@
 """The HTTP API's settings, read once from the environment when the server starts.
 
 ==================================  ==========================================================
-``MASKPATROL_API``                  ``off`` removes the API routes (default: on)
+``MASKPATROL_API``                  ``off`` removes the API routes, ``on`` keeps them (default:
+                                    on, except on a Heroku dyno without a token: see below)
 ``MASKPATROL_API_TOKEN``            when set, analysis needs ``Authorization: Bearer <token>``
 ``MASKPATROL_API_CORS_ORIGINS``     comma-separated origins allowed to call from a browser
                                     (default: none, CORS off)
@@ -17,7 +18,10 @@
 ==================================  ==========================================================
 
 A value that cannot work stops the server with a message naming the variable, rather
-than leaving, say, a mistyped token setting serving an open API.
+than leaving, say, a mistyped token setting serving an open API. For the same reason a
+deployment (``DYNO`` set) without ``MASKPATROL_API_TOKEN`` serves no API unless
+``MASKPATROL_API=on`` says an open one is meant: forgetting the token must not publish a
+free face-analysis service on the demo's one dyno.
 """
 
 from __future__ import annotations
@@ -105,12 +109,13 @@ def load_config(env: Mapping[str, str] | None = None) -> ApiConfig:
     if token is not None and len(token) < 16:
         raise ApiConfigError(f"{TOKEN} is too short to be secret ({len(token)} characters; "
                              "use 16 or more, e.g. from `python -c 'import secrets; print(secrets.token_urlsafe())'`)")
+    deployed = bool(env.get("DYNO"))
     return ApiConfig(
-        enabled=_flag(env, ENABLED, True),
+        enabled=_flag(env, ENABLED, token is not None or not deployed),
         token=token,
         cors_origins=_origins(env.get(CORS_ORIGINS, "")),
         rate_per_min=_count(env, RATE, DEFAULT_RATE_PER_MIN, 0),
         workers=_count(env, WORKERS, max(1, usable_cpus() // 2), 1),
         queue=_count(env, QUEUE, DEFAULT_QUEUE, 0),
-        behind_proxy=_flag(env, BEHIND_PROXY, bool(env.get("DYNO"))),
+        behind_proxy=_flag(env, BEHIND_PROXY, deployed),
     )

@@ -14,7 +14,7 @@ import contextlib
 import math
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import AsyncIterator, Awaitable, Callable, TypeVar
+from typing import AsyncIterator, Callable, TypeVar
 
 from .errors import ApiError
 
@@ -23,6 +23,43 @@ T = TypeVar("T")
 FIRST_GUESS_S = 0.5
 #: Weight of the newest request in the running mean of the service time.
 EWMA_WEIGHT = 0.2
+
+
+class Ticket:
+    """One admitted request's right to run its work on a worker thread, once; afterwards
+    ``wait_s`` (time queued for a worker) and ``analysis_s`` (time on it) tell where the
+    request's time went (the ``Server-Timing`` header)."""
+
+    def __init__(self, slots: "AnalysisSlots", loop: asyncio.AbstractEventLoop) -> None:
+        self._slots = slots
+        self._loop = loop
+        self.handed_over = False
+        self.wait_s = 0.0
+        self.analysis_s = 0.0
+
+    async def run(self, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` on a worker thread. The slot is given back when it has finished, even
+        if the client left meanwhile, so abandoned requests count until their thread is free."""
+        submitted = time.perf_counter()
+
+        def timed() -> T:
+            started = time.perf_counter()
+            self.wait_s = started - submitted
+            try:
+                return fn(*args)
+            finally:
+                self.analysis_s = time.perf_counter() - started
+
+        future: Future[T] = self._slots._executor.submit(timed)
+        self.handed_over = True
+
+        def done(f: Future[T]) -> None:
+            ran = None if f.cancelled() else self.analysis_s
+            with contextlib.suppress(RuntimeError):  # the loop closed: server shutting down
+                self._loop.call_soon_threadsafe(self._slots._finished, ran)
+
+        future.add_done_callback(done)
+        return await asyncio.wrap_future(future)
 
 
 class AnalysisSlots:
@@ -44,43 +81,19 @@ class AnalysisSlots:
         return max(1, math.ceil(self._mean_s * self.capacity / self.workers))
 
     @contextlib.asynccontextmanager
-    async def reserve(self) -> AsyncIterator[Callable[..., Awaitable[T]]]:
-        """Admit one request or raise 503. Yields ``run(fn, *args)``, which runs ``fn`` on a
-        worker thread. The slot is given back when that work has finished, even if the
-        client left meanwhile, so abandoned requests still count until their thread is free."""
+    async def reserve(self) -> AsyncIterator[Ticket]:
+        """Admit one request or raise 503; yields its :class:`Ticket`. A request that ends
+        before running its work (a body too large, say) gives its slot back at once."""
         if self._admitted >= self.capacity:
             wait = self.retry_after_s()
             raise ApiError(503, f"All {self.capacity} analysis slots of this server are busy. "
                                 f"Try again in {wait} s.", {"Retry-After": str(wait)})
         self._admitted += 1
-        loop = asyncio.get_running_loop()
-        handed_over = False
-
-        async def run(fn: Callable[..., T], *args: object) -> T:
-            nonlocal handed_over
-            took: list[float] = []
-
-            def timed() -> T:
-                started = time.perf_counter()
-                try:
-                    return fn(*args)
-                finally:
-                    took.append(time.perf_counter() - started)
-
-            future: Future[T] = self._executor.submit(timed)
-            handed_over = True
-
-            def done(_: Future[T]) -> None:
-                with contextlib.suppress(RuntimeError):  # the loop closed: server shutting down
-                    loop.call_soon_threadsafe(self._finished, took[0] if took else None)
-
-            future.add_done_callback(done)
-            return await asyncio.wrap_future(future)
-
+        ticket = Ticket(self, asyncio.get_running_loop())
         try:
-            yield run
+            yield ticket
         finally:
-            if not handed_over:
+            if not ticket.handed_over:
                 self._admitted -= 1
 
     def _finished(self, elapsed_s: float | None) -> None:

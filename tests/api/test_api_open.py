@@ -9,6 +9,7 @@ health check and a page still answer.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 import time
@@ -122,6 +123,8 @@ def test_raw_image_body_gives_one_record_named_by_the_name_parameter(server, pho
     assert response.status_code == 200
     assert response.json() == expected
     assert expected["faces"][0]["label"] == "no_mask"
+    # Where the time went: queued for a worker, then analysed.
+    assert re.fullmatch(r"queue;dur=\d+\.\d, analysis;dur=\d+\.\d", response.headers["server-timing"])
 
 
 def test_classify_answers_what_the_cli_prints(server, photos):

@@ -19,7 +19,16 @@ def test_defaults_are_an_open_api_with_a_rate_limit_and_no_cors():
     assert config.enabled and config.token is None and config.cors_origins == ()
     assert config.rate_per_min == 60 and config.workers >= 1 and config.queue == 4
     assert not config.behind_proxy
-    assert load_config({"DYNO": "web.1"}).behind_proxy  # on Heroku the router is the peer
+    assert load_config({"DYNO": "web.1", "MASKPATROL_API_TOKEN": "x" * 16}).behind_proxy  # Heroku's router
+
+
+def test_a_deployment_serves_no_open_api_unless_asked_to():
+    """On a dyno, a forgotten token must not publish an open API; a token or an explicit
+    MASKPATROL_API=on turns it on."""
+    assert not load_config({"DYNO": "web.1"}).enabled
+    assert load_config({"DYNO": "web.1", "MASKPATROL_API_TOKEN": "x" * 16}).enabled
+    assert load_config({"DYNO": "web.1", "MASKPATROL_API": "on"}).enabled
+    assert not load_config({"MASKPATROL_API": "off", "MASKPATROL_API_TOKEN": "x" * 16}).enabled
 
 
 @pytest.mark.parametrize("env,variable", [
@@ -80,8 +89,8 @@ def test_slots_turn_away_the_request_beyond_workers_plus_queue_and_free_them_aft
 
         async def request() -> None:
             try:
-                async with slots.reserve() as run:
-                    await run(release.wait, 30)
+                async with slots.reserve() as ticket:
+                    await ticket.run(release.wait, 30)
                 outcomes.append(200)
             except ApiError as exc:
                 outcomes.append(exc.status)
@@ -110,8 +119,8 @@ def test_a_client_that_leaves_keeps_its_slot_until_the_thread_is_done():
         release = threading.Event()
 
         async def request() -> None:
-            async with slots.reserve() as run:
-                await run(release.wait, 30)
+            async with slots.reserve() as ticket:
+                await ticket.run(release.wait, 30)
 
         task = asyncio.create_task(request())
         await asyncio.sleep(0.1)
