@@ -101,6 +101,21 @@ class Traffic:
             self.ws_sent.append(len(payload))
 
 
+class _YuNetView:
+    """The server's pipeline as the browser mode runs it (YuNet, the page's 80 px smallest
+    face), for ``pick_scene``: the clip must show exactly its faces to that pipeline."""
+
+    def __init__(self, patrol) -> None:
+        from maskpatrol.detectors import DetectorSettings
+        from maskpatrol.pipeline import Settings
+
+        self._patrol, self.card = patrol, patrol.card
+        self._settings = Settings(DetectorSettings(name="yunet", min_face_px=80))
+
+    def analyze(self, rgb, settings=None, timings=None):
+        return self._patrol.analyze(rgb, self._settings, timings=timings)
+
+
 @pytest.fixture(scope="module")
 def browser_run(data_dir, patrol, chromium_path, artifacts, tmp_path_factory):
     """One visit in browser mode: start, read, change a setting, stop, leave. Returns
@@ -108,7 +123,7 @@ def browser_run(data_dir, patrol, chromium_path, artifacts, tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     work = tmp_path_factory.mktemp("webcam_browser")
-    scene = pick_scene(data_dir, patrol)
+    scene = pick_scene(data_dir, _YuNetView(patrol))
     clip = work / "clip.y4m"
     build_clip(clip, scene)
     screenshot = artifacts / "webcam_browser.png"
