@@ -66,3 +66,12 @@ web:
 web-classifier: $(VENV)/.dev
 	$(PY) -m pip install -q --no-deps --target $(VENV)/convert-deps tf2onnx==1.16.1 onnx==1.23.2
 	PYTHONPATH=$(VENV)/convert-deps $(PY) scripts/convert_classifier_web.py
+
+# Benchmark-only peer of benchmarks/bench_peers.py (the classic res10 SSD + MobileNetV2 pipeline),
+# run by tests/unit/test_bench_peers.py. --no-deps: 40 MB of pure-Python wheels in seconds,
+# using the dev TensorFlow; their declared deps would add the full tensorflow (1.9 GB).
+$(VENV)/.peers: benchmarks/requirements-peers.txt $(VENV)/.dev
+	$(PY) -m pip install -q --no-deps -r benchmarks/requirements-peers.txt
+	touch $@
+
+test: $(VENV)/.peers
