@@ -7,8 +7,9 @@ Run from the project root (about 5 minutes on 2 cores with the defaults)::
     .venv/bin/python -m pip install --no-deps -r benchmarks/requirements-peers.txt   # once
     .venv/bin/python benchmarks/bench_peers.py --data ../shared/data
 
-It writes ``reports/peers.json`` and, from that JSON, ``docs/peers.md`` (``--from-json`` redraws
-the Markdown without measuring again). What is measured, on the same images for every pipeline:
+It writes ``benchmarks/results/peers.json`` and, from that JSON, ``docs/peers.md``
+(``--from-json`` redraws the Markdown without measuring again). What is measured, on the same
+images for every pipeline:
 
 * **photos**: held-out chandrikadeb7 photos (the 20% split our classifier never trained on),
   a seeded sample per class, each in the middle of a grey canvas twice its size
@@ -61,7 +62,7 @@ from peers_markdown import render  # noqa: E402
 
 Box = tuple[int, int, int, int]
 #: Where one run's figures go (committed: the docs page is drawn from them).
-DEFAULT_JSON = ROOT / "reports" / "peers.json"
+DEFAULT_JSON = HERE / "results" / "peers.json"
 DEFAULT_MARKDOWN = ROOT / "docs" / "peers.md"
 PEER = {"package": "face-mask-detector", "version": "0.2.3", "licence": "MIT",
         "author": "Mark V Senofsky", "copyright": "Copyright (c) 2020 Mark V Senofsky",

@@ -108,8 +108,23 @@ def why(m: Metric, ours: dict[str, Any], theirs: dict[str, Any]) -> str:
     right = [e[m.part]["found_and_right"][m.cls] for e in (ours, theirs)]
     finds = "more" if found[0] > found[1] else "fewer" if found[0] < found[1] else "as many"
     share = [r / f if f else 0.0 for r, f in zip(right, found)]
-    return (f": ours {_found_right(ours, m)}, classic {_found_right(theirs, m)}; our detector finds {finds} "
-            f"faces and our classifier labels {share[0]:.0%} of those found right, the classic one {share[1]:.0%}")
+    total = ours[m.part]["photos" if m.part == "photos" else "faces"][m.cls]
+    z = z_score(right[0], right[1], total)
+    noise = f"; a gap this size is within sampling noise at this sample size (z = {z:.1f})" if abs(z) < Z_95 else ""
+    return (f". Ours {_found_right(ours, m)}, classic {_found_right(theirs, m)}: our detector finds {finds} "
+            f"faces, and our classifier labels {share[0]:.0%} of those found right, the classic one "
+            f"{share[1]:.0%}{noise}")
+
+
+#: |z| below this: the two rates could differ by chance alone (two-sided, 95%).
+Z_95 = 1.96
+
+
+def z_score(a: int, b: int, n: int) -> float:
+    """Two-proportion z statistic of a/n against b/n (pooled), 0 when both are 0 or n."""
+    p = (a + b) / (2 * n) if n else 0.0
+    se = (p * (1 - p) * 2 / n) ** 0.5 if n else 0.0
+    return (a - b) / n / se if se else 0.0
 
 
 def reading(report: dict[str, Any]) -> list[str]:
@@ -120,14 +135,18 @@ def reading(report: dict[str, Any]) -> list[str]:
         ours, theirs = pipes[default], pipes[CLASSIC]
 
         def figure(m: Metric) -> str:
-            return f"{m.what} (ours {m.show(m.get(ours))}, classic {m.show(m.get(theirs))}{why(m, ours, theirs)})"
+            a, b = m.get(ours), m.get(theirs)
+            ratio = f" ({a / b:.2f}×)" if m.unit in ("ms", "s", "MB") and a is not None and b else ""
+            return f"  - {m.what}: ours {m.show(a)}{ratio}, classic {m.show(b)}{why(m, ours, theirs)}."
 
         ahead = [figure(m) for m in METRICS if better(m.get(ours), m.get(theirs), m.higher_is_better)]
         behind = [figure(m) for m in METRICS if better(m.get(ours), m.get(theirs), m.higher_is_better) is False]
-        lines.append(f"- Our default (`{default}` + our classifier) is ahead of the classic pipeline on "
-                     + ("; ".join(ahead) if ahead else "nothing measured here") + ".")
-        lines.append("- **The classic pipeline is ahead of our default on** "
-                     + ("; ".join(behind) if behind else "none of these figures") + ".")
+        lines.append(f"- Our default (`{default}` + our classifier) is ahead of the classic pipeline on:"
+                     if ahead else f"- Our default (`{default}` + our classifier) is ahead on none of these figures.")
+        lines += ahead
+        lines.append("- **The classic pipeline is ahead of our default on:**"
+                     if behind else "- The classic pipeline is ahead of our default on none of these figures.")
+        lines += behind
     else:
         lines.append(f"- Our default detector `{default}` was not part of this run.")
     for name, entry in pipes.items():
@@ -150,7 +169,8 @@ def render(report: dict[str, Any]) -> str:
         return f"`{n}` + ours" + (" (default)" if n == default else "")
 
     out = ["# Mask Patrol beside the classic face-mask pipeline", "",
-           "<!-- Written by benchmarks/bench_peers.py from reports/peers.json: edit those, not this. -->", "",
+           "<!-- Written by benchmarks/bench_peers.py from benchmarks/results/peers.json: edit those, "
+           "not this. -->", "",
            "Most face-mask apps follow one recipe: OpenCV's res10 SSD face detector plus a MobileNetV2 "
            f"classifier in Keras. The PyPI package `{peer['package']}=={peer['version']}` ({peer['licence']}, "
            f"{peer['author']}, {peer['url']}) ships it with its weights: {peer['detector']}; {peer['classifier']}. "
