@@ -20,13 +20,14 @@ import re
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import psutil
 import pytest
 
 from live_server import CHROMIUM_ARGS, streamlit_server
 from webcam_clip import build_clip, pick_scene
+from webcam_runner import METRICS_JS, to_number, wait_for  # the server mode's page readers
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
@@ -49,10 +50,6 @@ SPY_JS = """(() => {
 
 LIVE_TRACKS_JS = "() => window.__streams.flatMap(s => s.getTracks()).filter(t => t.readyState === 'live').length"
 
-METRICS_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
-    (m.querySelector('[data-testid="stMetricLabel"]') || m).innerText.trim().split('\\n')[0],
-    (m.querySelector('[data-testid="stMetricValue"]') || m).innerText.trim()]))"""
-
 # Green and red box pixels on the component's canvas (colours of maskpatrol.annotate).
 BOX_PIXELS_JS = """canvas => { const g = canvas.getContext('2d');
     const d = g.getImageData(0, 0, canvas.width, canvas.height).data;
@@ -64,21 +61,6 @@ BOX_PIXELS_JS = """canvas => { const g = canvas.getContext('2d');
     }
     return {green, red, green_x: green ? Math.round(greenX / green) : null,
             red_x: red ? Math.round(redX / red) : null, width: canvas.width, height: canvas.height}; }"""
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def to_number(text: str) -> float | None:
-    m = re.search(r"-?\d+(?:\.\d+)?", text or "")
-    return float(m.group()) if m else None
 
 
 class Traffic:
@@ -521,3 +503,52 @@ def test_the_browser_maps_boxes_onto_haars_framing_as_python(bundle_page):
         js = page.evaluate("([b, m, t]) => window.live.toBoxes(b, 640, 480, m, t)",
                            [xywh.tolist(), min_side, config["detector"]["to_haar"]])
         assert [list(b) for b in py] == js
+
+
+@pytest.mark.parametrize("interpolation", ["area", "linear"])
+def test_the_browser_resizes_as_opencv(bundle_page, interpolation):
+    """OpenCV's INTER_AREA (shrinking: the detector's passes, face crops to 64 px) and
+    INTER_LINEAR (enlarging) against their ports, on noise, where every rounding shows:
+    within one grey level everywhere, and equal almost everywhere."""
+    import base64
+
+    import cv2
+    import numpy as np
+
+    page, _ = bundle_page
+    rng = np.random.default_rng(5)
+    flag = cv2.INTER_AREA if interpolation == "area" else cv2.INTER_LINEAR
+    sizes = ([(640, 480, 301, 226), (275, 275, 64, 64), (640, 480, 320, 240), (97, 131, 64, 64)]
+             if interpolation == "area" else [(40, 40, 64, 64), (301, 226, 602, 452), (33, 57, 64, 64)])
+    for w, h, ow, oh in sizes:
+        rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        expected = cv2.resize(rgb, (ow, oh), interpolation=flag)
+        got = page.evaluate(
+            """([b64, w, h, ow, oh, mode]) => {
+                const data = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                return Array.from(window.live.resize({data, width: w, height: h, channels: 3}, ow, oh, mode).data); }""",
+            [base64.b64encode(rgb.tobytes()).decode(), w, h, ow, oh, interpolation])
+        diff = np.abs(np.asarray(got, np.int16).reshape(oh, ow, 3) - expected.astype(np.int16))
+        assert diff.max() <= 1 and (diff == 0).mean() >= 0.99, ((w, h, ow, oh), diff.max(), (diff == 0).mean())
+
+
+def test_the_browser_crops_faces_as_python(bundle_page):
+    """preprocess.square_crop and its port, boxes inside and across every edge."""
+    import base64
+
+    import numpy as np
+
+    from maskpatrol.preprocess import CROP_SCALE, CROP_SHIFT_DOWN, square_crop
+
+    page, _ = bundle_page
+    rgb = np.random.default_rng(8).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    for box in [(40, 30, 50, 50), (0, 0, 40, 40), (130, 90, 30, 30), (-10, 60, 45, 45), (100, 100, 57, 57)]:
+        expected = square_crop(rgb, box)
+        got = page.evaluate(
+            """([b64, box, scale, shift]) => {
+                const data = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+                const c = window.live.squareCrop({data, width: 160, height: 120, channels: 3}, box, scale, shift);
+                return [c.width, c.height, Array.from(c.data)]; }""",
+            [base64.b64encode(rgb.tobytes()).decode(), list(box), CROP_SCALE, CROP_SHIFT_DOWN])
+        assert (got[1], got[0]) == expected.shape[:2]
+        assert np.array_equal(np.asarray(got[2], np.uint8).reshape(expected.shape), expected), box

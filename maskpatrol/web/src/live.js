@@ -8,6 +8,8 @@ import { Pipeline } from "./pipeline.js";
 import { annotate } from "./draw.js";
 
 export { planPasses, toBoxes } from "./yunet.js";
+export { resize } from "./resize.js";
+export { squareCrop } from "./classify.js";
 
 const REPORT_EVERY_MS = 1000;
 const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false };

@@ -6,13 +6,36 @@
 
 /** OpenCV's saturate_cast<uchar>(float): round half to even, clamp to 0..255. */
 function roundU8(v) {
-  if (v <= 0) return 0;
-  if (v >= 255) return 255;
+  return v <= 0 ? 0 : v >= 255 ? 255 : roundHalfEven(v);
+}
+
+/** cvRound: to the nearest integer, halves to even. */
+function roundHalfEven(v) {
   const f = Math.floor(v);
   const d = v - f;
   if (d > 0.5) return f + 1;
   if (d < 0.5) return f;
   return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * OpenCV's INTER_LINEAR taps along one axis: for each output index, the first source index
+ * and its weight out of 2048 (the second source index is the next one, clamped).
+ */
+function linearTable(srcSize, dstSize, scale) {
+  const first = new Int32Array(dstSize), w0 = new Int32Array(dstSize), w1 = new Int32Array(dstSize);
+  const step = srcSize / dstSize;
+  for (let d = 0; d < dstSize; d++) {
+    let f = Math.fround((d + 0.5) * step - 0.5);  // OpenCV computes the offset in float
+    let i = Math.floor(f);
+    f = Math.fround(f - i);
+    if (i < 0) { f = 0; i = 0; }
+    if (i >= srcSize - 1) { f = 0; i = srcSize - 1; }
+    first[d] = i;
+    w0[d] = roundHalfEven(Math.fround(1 - f) * scale);
+    w1[d] = roundHalfEven(f * scale);
+  }
+  return { first, w0, w1 };
 }
 
 /**
@@ -23,33 +46,24 @@ export function resizeLinear(src, outW, outH) {
   const { data, width: W, height: H, channels: C } = src;
   const out = new Uint8Array(outW * outH * 3);
   const SCALE = 2048;
-  const sx = W / outW, sy = H / outH;
-  const xi = new Int32Array(outW), xa = new Int32Array(outW);
-  for (let dx = 0; dx < outW; dx++) {
-    let fx = (dx + 0.5) * sx - 0.5;
-    let ix = Math.floor(fx);
-    fx -= ix;
-    if (ix < 0) { fx = 0; ix = 0; }
-    if (ix >= W - 1) { fx = 0; ix = W - 1; }
-    xi[dx] = ix;
-    xa[dx] = Math.round((1 - fx) * SCALE);
-  }
-  for (let dy = 0; dy < outH; dy++) {
-    let fy = (dy + 0.5) * sy - 0.5;
-    let iy = Math.floor(fy);
-    fy -= iy;
-    if (iy < 0) { fy = 0; iy = 0; }
-    if (iy >= H - 1) { fy = 0; iy = H - 1; }
-    const b0 = Math.round((1 - fy) * SCALE), b1 = SCALE - b0;
-    const r0 = iy * W, r1 = Math.min(iy + 1, H - 1) * W;
+  const xs = linearTable(W, outW, SCALE), ys = linearTable(H, outH, SCALE);
+  const row0 = new Int32Array(outW * 3), row1 = new Int32Array(outW * 3);
+  const horizontal = (y, row) => {
+    const r = y * W;
     for (let dx = 0; dx < outW; dx++) {
-      const x0 = xi[dx], x1 = Math.min(x0 + 1, W - 1), a0 = xa[dx], a1 = SCALE - a0;
-      const o = (dy * outW + dx) * 3;
-      for (let c = 0; c < 3; c++) {
-        const top = data[(r0 + x0) * C + c] * a0 + data[(r0 + x1) * C + c] * a1;
-        const bot = data[(r1 + x0) * C + c] * a0 + data[(r1 + x1) * C + c] * a1;
-        out[o + c] = Math.min(255, (top * b0 + bot * b1 + (1 << 21)) >> 22);
-      }
+      const x0 = xs.first[dx], x1 = Math.min(x0 + 1, W - 1), a0 = xs.w0[dx], a1 = xs.w1[dx];
+      for (let c = 0; c < 3; c++) row[dx * 3 + c] = data[(r + x0) * C + c] * a0 + data[(r + x1) * C + c] * a1;
+    }
+  };
+  for (let dy = 0; dy < outH; dy++) {
+    const b0 = ys.w0[dy], b1 = ys.w1[dy];
+    horizontal(ys.first[dy], row0);
+    horizontal(Math.min(ys.first[dy] + 1, H - 1), row1);
+    const o = dy * outW * 3;
+    // OpenCV's vectorised vertical pass: 16-bit high products, then (x + y + 2) >> 2.
+    for (let i = 0; i < row0.length; i++) {
+      const v = (((row0[i] >> 4) * b0) >> 16) + (((row1[i] >> 4) * b1) >> 16);
+      out[o + i] = Math.max(0, Math.min(255, (v + 2) >> 2));
     }
   }
   return { data: out, width: outW, height: outH, channels: 3 };
@@ -84,6 +98,7 @@ function areaTable(srcSize, dstSize) {
  */
 export function resizeArea(src, outW, outH) {
   const { data, width: W, height: H, channels: C } = src;
+  if (W % outW === 0 && H % outH === 0) return resizeAreaFast(src, W / outW, H / outH);
   const out = new Uint8Array(outW * outH * 3);
   const xs = areaTable(W, outW), ys = areaTable(H, outH);
   const acc = new Float64Array(outW * 3);
@@ -109,6 +124,29 @@ export function resizeArea(src, outW, outH) {
     }
     const o = dy * outW * 3;
     for (let i = 0; i < acc.length; i++) out[o + i] = roundU8(acc[i]);
+  }
+  return { data: out, width: outW, height: outH, channels: 3 };
+}
+
+/**
+ * OpenCV's resizeAreaFast for whole-number ratios: integer sums; a 2x2 cell rounds as its
+ * vector code does, (sum + 2) >> 2, other cells as sum * (1 / area) rounded to even.
+ */
+function resizeAreaFast(src, kx, ky) {
+  const { data, width: W, channels: C } = src;
+  const outW = Math.floor(src.width / kx), outH = Math.floor(src.height / ky);
+  const out = new Uint8Array(outW * outH * 3);
+  const inv = Math.fround(1 / (kx * ky));
+  for (let dy = 0; dy < outH; dy++) {
+    for (let dx = 0; dx < outW; dx++) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let j = 0; j < ky; j++) {
+          for (let i = 0; i < kx; i++) sum += data[((dy * ky + j) * W + dx * kx + i) * C + c];
+        }
+        out[(dy * outW + dx) * 3 + c] = kx === 2 && ky === 2 ? (sum + 2) >> 2 : roundU8(Math.fround(sum * inv));
+      }
+    }
   }
   return { data: out, width: outW, height: outH, channels: 3 };
 }
