@@ -34,8 +34,15 @@ chromium:
 	  else echo "Chromium is missing: the browser tests will be skipped (CI fails them instead)." \
 	    "Install Debian's 'chromium' package (sudo apt-get install chromium) to run them."; fi; }
 
+# After pytest (pass or fail, its exit code kept), list the figures this run wrote: speed and
+# memory are reported there with same-run baselines, not asserted (tests/figures.py).
 test: $(VENV)/.dev chromium
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@stamp=$$(mktemp); echo "$(PY) -m pytest $(PYTEST_ARGS)"; \
+	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	figures=$$(find tests/artifacts -maxdepth 1 -name '*.json' -newer $$stamp 2>/dev/null | sort); \
+	echo; echo "Benchmark and report figures of this run (speed and memory, with same-run baselines):"; \
+	if [ -n "$$figures" ]; then echo "$$figures" | sed 's|^|  |'; else echo "  none (no reporting test ran)"; fi; \
+	rm -f $$stamp; exit $$status
 
 train: $(VENV)/.dev
 	$(PY) -m maskpatrol.train --data $${MASKPATROL_DATA_DIR:-../shared/data} --out models/
