@@ -27,7 +27,9 @@ import pytest
 
 from live_server import CHROMIUM_ARGS, streamlit_server
 from webcam_clip import build_clip, pick_scene
-from webcam_runner import METRICS_JS, to_number, wait_for  # the server mode's page readers
+from figures import median_ms, ratio, write_report
+from webcam_clip import compose, load_face
+from webcam_runner import FRAMES_JS, METRICS_JS, to_number, wait_for  # the server mode's page readers
 
 pytestmark = [pytest.mark.browser, pytest.mark.data]
 
@@ -133,10 +135,6 @@ def browser_run(data_dir, patrol, chromium_path, artifacts, tmp_path_factory):
             result["console_errors"] = [c for c in console if c.startswith("error")]
         finally:
             browser.close()
-    report = {k: v for k, v in result.items() if k not in ("samples",)}
-    report["panel_fps"] = [s["FPS"] for s in result["samples"]]
-    (artifacts / "webcam_browser.json").write_text(json.dumps(report, indent=1) + "\n")
-    print("webcam browser-mode result:", json.dumps(report, indent=1))
     return scene, result
 
 
@@ -176,6 +174,7 @@ def _visit(page, url: str, server_ps, traffic: Traffic, result: dict[str, Any], 
     result["server_cpu_percent_streaming"] = round(
         100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (t1 - t0), 1)
     result["browser_fps_median"] = statistics.median(s["FPS"] or 0 for s in samples)
+    result["browser_frames_and_ms"] = page.evaluate(FRAMES_JS)
     canvas = page.locator("canvas.mp-view")
     result["box_pixels"] = canvas.evaluate(BOX_PIXELS_JS)
     result["alert_text"] = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
@@ -243,6 +242,29 @@ def test_the_panel_shows_the_browsers_own_analysis_rate(browser_run):
     """Reported, not a speed target: the FPS is there and moves (frames keep coming)."""
     _, result = browser_run
     assert all((s["FPS"] or 0) > 0 for s in result["samples"]), [s["FPS"] for s in result["samples"]]
+
+
+def test_browser_speed_and_server_cpu_are_reported(browser_run, patrol, capsys):
+    """Figures, not assertions: the browser's own analysis rate and time per frame, beside
+    the server pipeline's time for the same frame in this process now (a busy machine slows
+    both), and the server's CPU while the visitor streams, beside the same server at rest."""
+    scene, result = browser_run
+    frame = compose([load_face(p) for p in scene.photos])
+    baseline = median_ms(lambda: _YuNetView(patrol).analyze(frame))
+    frames, ms = result["browser_frames_and_ms"] or (None, None)
+    figures = {
+        "browser_fps_median": result["browser_fps_median"], "panel_fps": [s["FPS"] for s in result["samples"]],
+        "browser_ms_per_frame": ms, "browser_frames": frames,
+        "baseline_python_ms_per_frame": round(baseline, 1), "ratio_browser_ms_to_python_ms": ratio(ms, baseline),
+        "server_cpu_percent_streaming": result["server_cpu_percent_streaming"],
+        "server_cpu_percent_idle": result["server_cpu_percent_idle"],
+        "ratio_server_cpu_streaming_to_idle": ratio(result["server_cpu_percent_streaming"],
+                                                    result["server_cpu_percent_idle"]),
+        "cpu_window_s": CPU_SECONDS, "first_reading_s": result["first_reading_s"],
+        "largest_ws_message_bytes": result["largest_ws_message_bytes"], "ws_messages": result["ws_messages"],
+    }
+    write_report("webcam_browser", figures, capsys)
+    assert frames and ms is not None, result["browser_frames_and_ms"]  # the caption the panel shows
 
 
 def test_sidebar_change_reaches_the_running_camera(browser_run):
@@ -430,8 +452,7 @@ def agreement(bundle_page, data_dir, patrol, tmp_path_factory, artifacts):
                "max_p_difference": max(p_diffs, default=None),
                "labels": {lab: sum(r["label"] == lab for r in rows) for lab in ("mask", "no_mask")},
                "disagreeing": [r for r in rows if r not in agreeing]}
-    (artifacts / "webcam_browser_agreement.json").write_text(json.dumps(summary, indent=1) + "\n")
-    print("browser vs CLI on stills:", json.dumps({k: v for k, v in summary.items() if k != "disagreeing"}))
+    write_report("webcam_browser_agreement", summary)
     return summary
 
 

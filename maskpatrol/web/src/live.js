@@ -103,6 +103,7 @@ class Live {
       this.say("");
       this.startButton.hidden = true;
       this.stopButton.hidden = false;
+      this.setStateValue("problem", null);
       this.setStateValue("playing", true);
       this.loop();
     } catch (err) {
@@ -220,12 +221,16 @@ export function cameraProblem(err) {
 export function mount(component) {
   const host = component.parentElement;
   let live = instances.get(host);
-  if (!live) {
+  const created = !live;
+  if (created) {
     live = new Live(host);
     instances.set(host, live);
   }
   clearTimeout(live.pendingDestroy);
   live.update(component);
+  // A fresh component has no camera yet: Python must not go on reading "playing" from an
+  // earlier one (e.g. after switching to the server mode and back while it ran).
+  if (created) component.setStateValue("playing", false);
   return () => {
     live.pendingDestroy = setTimeout(() => live.destroy(), 300);
   };
