@@ -9,7 +9,6 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, Request
 
-from ..images import SUPPORTED_FORMATS
 from .config import MAX_BODY_BYTES, MAX_BODY_MB, MAX_FILES
 from .errors import ApiError
 
@@ -37,6 +36,8 @@ def body_kind(request: Request) -> str:
         return "raw"
     if content_type == "multipart/form-data":
         return "multipart"
+    from ..images import SUPPORTED_FORMATS  # only on this error: keeps the server's start light
+
     shown = content_type or "none"
     raise ApiError(415, f"Unsupported content type {shown}: send {ACCEPTED_TYPES}. "
                         f"Readable formats: {', '.join(SUPPORTED_FORMATS)}.")

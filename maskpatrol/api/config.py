@@ -30,7 +30,8 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-from ..runtime import usable_cpus
+#: Where the API's routes live; versioned so a later incompatible API can sit beside this one.
+PREFIX = "/api/v1"
 
 ENABLED = "MASKPATROL_API"
 TOKEN = "MASKPATROL_API_TOKEN"
@@ -49,6 +50,15 @@ MAX_BODY_BYTES = MAX_BODY_MB * 1024 * 1024
 MAX_FILES = 20
 DEFAULT_RATE_PER_MIN = 60
 DEFAULT_QUEUE = 4
+
+
+def _usable_cpus() -> int:
+    # Not maskpatrol.runtime.usable_cpus: that module imports OpenCV, and this one is
+    # imported when the server starts (see maskpatrol/api/routes.py on keeping that light).
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 class ApiConfigError(ValueError):
@@ -115,7 +125,7 @@ def load_config(env: Mapping[str, str] | None = None) -> ApiConfig:
         token=token,
         cors_origins=_origins(env.get(CORS_ORIGINS, "")),
         rate_per_min=_count(env, RATE, DEFAULT_RATE_PER_MIN, 0),
-        workers=_count(env, WORKERS, max(1, usable_cpus() // 2), 1),
+        workers=_count(env, WORKERS, max(1, _usable_cpus() // 2), 1),
         queue=_count(env, QUEUE, DEFAULT_QUEUE, 0),
         behind_proxy=_flag(env, BEHIND_PROXY, deployed),
     )

@@ -11,10 +11,8 @@ from typing import Any
 from .. import __version__
 from ..detectors import DETECTOR_NAMES, DetectorSettings
 from ..images import SUPPORTED_FORMATS
-from .config import MAX_BODY_MB, MAX_FILES, ApiConfig
+from .config import MAX_BODY_MB, MAX_FILES, PREFIX, ApiConfig
 from .params import CLASSIFY_PARAMS, DEFAULT_NAME, DETECT_PARAMS, MAX_MIN_FACE
-
-PREFIX = "/api/v1"
 
 _ERROR = {"type": "object", "required": ["error", "status"],
           "properties": {"error": {"type": "string", "description": "what went wrong, for a person"},

@@ -3,13 +3,18 @@
 A request goes through the cheap checks first (token, rate, parameters, content type,
 declared size), then takes an analysis slot before its body is read, and the image work
 runs on a worker thread (:mod:`maskpatrol.api.slots`), never on the server's event loop.
+
+This module is imported when the server starts (``app.py``), so it imports only Starlette
+and the light API modules; the pipeline's (numpy, Pillow, OpenCV, LiteRT, onnxruntime) are
+imported by the handlers on the first request. Measured: a server that nobody has used yet
+holds 54 MB instead of 123 MB, as before the API existed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -17,16 +22,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from ..detectors import DETECTOR_NAMES, DetectorSettings
-from ..shared import shared_patrol
 from .access import RateLimiter, check_token, client_key
-from .analysis import Outcome, classify_records, detect_records
 from .body import Upload, body_kind, check_declared_size, read_uploads
-from .config import MAX_BODY_MB, MAX_FILES, ApiConfig
+from .config import MAX_BODY_MB, MAX_FILES, PREFIX, ApiConfig
 from .errors import ApiError, error_response
-from .openapi import PREFIX, openapi_document
-from .params import classify_params, detect_params
 from .slots import AnalysisSlots
+
+if TYPE_CHECKING:
+    from .analysis import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +90,21 @@ class Api:
         return JSONResponse(outcome.record, headers=timing)
 
     async def detect(self, request: Request) -> Response:
+        from .analysis import detect_records
+        from .params import detect_params
+
         return await self._analyse(request, detect_params, detect_records)
 
     async def classify(self, request: Request) -> Response:
+        from .analysis import classify_records
+        from .params import classify_params
+
         return await self._analyse(request, classify_params, classify_records)
 
     async def health(self, request: Request) -> Response:
+        from ..detectors import DETECTOR_NAMES, DetectorSettings
+        from ..shared import shared_patrol
+
         try:
             patrol = await asyncio.to_thread(shared_patrol)
         except Exception as exc:
@@ -111,6 +123,8 @@ class Api:
         })
 
     async def openapi(self, request: Request) -> Response:
+        from .openapi import openapi_document
+
         return JSONResponse(openapi_document(self.config))
 
     async def not_found(self, request: Request) -> Response:
