@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from figures import write_report
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_peers  # noqa: E402
@@ -71,7 +72,7 @@ def test_reproduction_gives_the_librarys_boxes_and_labels(data_dir, peer_install
         assert r["reproduction"] == r["library"]
 
 
-def test_one_command_writes_json_and_markdown_for_every_pipeline(data_dir, peer_installed, tmp_path):
+def test_one_command_writes_json_and_markdown_for_every_pipeline(data_dir, peer_installed, tmp_path, capsys):
     out_json, out_md = tmp_path / "peers.json", tmp_path / "peers.md"
     code = bench_peers.main(["--data", str(data_dir), "--per-class", "3", "--frames-per-count", "1",
                              "--repeats", "1", "--check", "3", "--out-json", str(out_json), "--out-md", str(out_md)])
@@ -97,6 +98,13 @@ def test_one_command_writes_json_and_markdown_for_every_pipeline(data_dir, peer_
         assert e["tensorflow_imported"] == (name == "classic")
     classic = report["pipelines"]["classic"]
     assert classic["photos_time"]["x_classic"]["ms_median"] == 1.0 and classic["peak_rss_x_classic"] == 1.0
+    # Figures of this small run, each beside its ratio to the classic pipeline in the same run.
+    write_report("bench_peers", {n: {"ms_per_photo": e["photos_time"]["ms_median"],
+                                     "ms_per_photo_x_classic": e["photos_time"]["x_classic"]["ms_median"],
+                                     "ms_per_frame": e["frames_time"]["ms_median"],
+                                     "ms_per_frame_x_classic": e["frames_time"]["x_classic"]["ms_median"],
+                                     "peak_rss_mb": e["peak_rss_mb"], "peak_rss_x_classic": e["peak_rss_x_classic"]}
+                                 for n, e in report["pipelines"].items()}, capsys)
     markdown = out_md.read_text()
     for name in DETECTOR_NAMES:
         assert f"| `{name}` + ours" in markdown
