@@ -9,7 +9,9 @@ We cannot push to Heroku from CI, so this rebuilds what Heroku would run and mea
 2. **Boot**: the ``web:`` line of the Procfile is parsed and run with ``bash -c`` (as Heroku
    does) from that copy, with ``PORT`` set to a free port, ``HOME`` set to an empty folder and
    only the fresh virtualenv on ``PATH``. ``/_stcore/health`` must answer within 30 s
-   (Heroku kills a web process that has not bound ``$PORT`` after 60 s).
+   (Heroku kills a web process that has not bound ``$PORT`` after 60 s). This script's exit
+   code holds to that; ``tests/heroku`` reports the boot time beside a same-machine baseline
+   (:func:`import_baseline_s`) instead, since a busy CI machine is not Heroku.
 3. **Memory**: headless Chromium uploads one photo on the Photos page and waits for the verdict,
    while the server's RSS (process and all children) is sampled. Budget: 350 MB of a basic
    dyno's 512 MB.
@@ -308,6 +310,16 @@ def wait_healthy(web: WebProcess, timeout: float = 60.0) -> float:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s:\n{web.log_tail()}")
+
+
+def import_baseline_s(runtime: Path, env: dict[str, str]) -> float:
+    """Seconds the slug's own Python takes to start and ``import streamlit``, cold, measured
+    just before the boot: the floor under any boot on this machine at this moment, so a boot
+    time read on a busy CI machine can be told from a slower app (the ratio of the two)."""
+    started = time.monotonic()
+    subprocess.run([str(runtime / "bin" / "python"), "-c", "import streamlit"], env=env, check=True,
+                   capture_output=True, timeout=300)
+    return time.monotonic() - started
 
 
 # --- 3. memory -----------------------------------------------------------------------------
