@@ -1,5 +1,6 @@
 """Access to the API on a deployment: the bearer token, CORS for listed origins, the
-per-client rate, and ``MASKPATROL_API=off``. Real HTTP against ``streamlit run app.py``.
+per-client rate, ``MASKPATROL_API=off``, and a server whose model is missing (503). Real
+HTTP against ``streamlit run app.py``.
 
 The token server also sits "behind a proxy" (``MASKPATROL_API_BEHIND_PROXY=1``, as on
 Heroku), so each test can speak as its own client through ``X-Forwarded-For`` and the
@@ -117,3 +118,16 @@ def test_api_off_removes_the_routes_and_keeps_the_pages(tmp_path, image):
         assert health.headers["content-type"].startswith("text/html")
         assert requests.get(server.url + "/_stcore/health", timeout=30).text == "ok"
         assert "<html" in requests.get(server.url + "/photos", timeout=30).text.lower()
+
+
+def test_a_server_without_its_model_answers_503_saying_so(tmp_path, image):
+    """A deployment whose model folder is wrong: the API says what is missing, and how to
+    get it, rather than failing every image in its own way."""
+    empty = tmp_path / "no_model"
+    empty.mkdir()
+    with api_server(tmp_path, {"MASKPATROL_MODEL_DIR": str(empty)}) as server:
+        health = requests.get(server.url + API + "/health", timeout=60)
+        assert "No model card" in error_body(health, 503)["error"]
+        detect = post(server, "/detect", image, "image/png")
+        body = error_body(detect, 503)
+        assert "mask model could not be loaded" in body["error"] and str(empty) in body["error"]
