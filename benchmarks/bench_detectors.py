@@ -1,4 +1,4 @@
-"""Haar against BlazeFace: which faces each finds, whether their boxes agree, how fast
+"""YuNet, Haar and BlazeFace side by side: which faces each finds, whether their boxes agree, how fast
 each is, and whether the mask classifier is as good on crops from either.
 
 Run from the project root::
@@ -22,8 +22,11 @@ What is measured (all images generated in memory from ``faces/chandrikadeb7``):
 * **frames**: 640x480 frames with several photos pasted on a smooth background, found
   rate and milliseconds per frame for each detector (one thread each; other processes on
   the machine make wall time noisy, so the load average is printed too).
-* ``--calibrate``: the median mapping from BlazeFace's raw box to Haar's box, the numbers
-  behind ``ModelSpec.to_haar`` in :mod:`maskpatrol.detectors.blazeface`.
+* ``--calibrate``: the median mapping from YuNet's and BlazeFace's raw boxes to Haar's box,
+  the numbers behind ``TO_HAAR`` in :mod:`maskpatrol.detectors.yunet` and
+  ``ModelSpec.to_haar`` in :mod:`maskpatrol.detectors.blazeface`.
+* ``--write-figures``: the figures the app shows (Model page, detector picker) written to
+  ``maskpatrol/detectors/comparison.json``, so they are never typed in by hand.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -46,8 +49,11 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from bench_args import add_haar_arguments  # noqa: E402
-from maskpatrol.detectors import Detector, DetectorSettings, make_detector  # noqa: E402
-from maskpatrol.detectors.blazeface import FULL_RANGE, IDENTITY, SHORT_RANGE, BlazeFaceDetector  # noqa: E402
+from maskpatrol.detectors import DETECTOR_NAMES, Detector, DetectorSettings, make_detector  # noqa: E402
+from maskpatrol.detectors.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector  # noqa: E402
+from maskpatrol.detectors.boxes import IDENTITY, Detection  # noqa: E402
+from maskpatrol.detectors.comparison import FIGURES_PATH, figures_from_report  # noqa: E402
+from maskpatrol.detectors.yunet import YuNetDetector  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
 from maskpatrol.pipeline import MaskPatrol, label_for  # noqa: E402
 from maskpatrol.preprocess import CROP_SCALE, CROP_SHIFT_DOWN, square_crop  # noqa: E402
@@ -55,7 +61,7 @@ from maskpatrol.preprocess import CROP_SCALE, CROP_SHIFT_DOWN, square_crop  # no
 Box = tuple[int, int, int, int]
 CLASSES = {"with_mask": "mask", "without_mask": "no_mask"}
 SOURCE = "faces/chandrikadeb7"
-DETECTORS = ("haar", "blazeface", "blazeface-full")
+DETECTORS = DETECTOR_NAMES
 #: Grey of the canvas the photos are pasted on.
 CANVAS_GREY = 128
 FRAME_SIZE = (640, 480)
@@ -201,17 +207,25 @@ def classifier_figures(patrol: MaskPatrol, crops: dict[str, list[tuple[str, np.n
     return out
 
 
-def calibrate(samples: Sequence[Sample], spec=SHORT_RANGE, settings: DetectorSettings = CROP_SETTINGS) -> dict[str, Any]:
-    """Median mapping from BlazeFace's own box to Haar's on faces both find.
+def raw_detectors() -> dict[str, Callable[[np.ndarray], list[Detection]]]:
+    """Each neural detector with its own framing (no mapping onto Haar's box)."""
+    yunet = YuNetDetector(transform=IDENTITY)
+    short, full = BlazeFaceDetector(SHORT_RANGE, transform=IDENTITY), BlazeFaceDetector(FULL_RANGE, transform=IDENTITY)
+    return {"yunet": lambda rgb: yunet.detections(rgb, CROP_SETTINGS),
+            SHORT_RANGE.file: short.detections, FULL_RANGE.file: full.detections}
 
-    scale = Haar side / max(BlazeFace w, h); dx, dy = centre offset / BlazeFace w, h."""
+
+def calibrate(samples: Sequence[Sample], raw: Callable[[np.ndarray], list[Detection]],
+              settings: DetectorSettings = CROP_SETTINGS) -> dict[str, Any]:
+    """Median mapping from a detector's own box to Haar's on faces both find.
+
+    scale = Haar side / max(raw w, h); dx, dy = centre offset / raw w, h."""
     haar = make_detector("haar")
-    raw = BlazeFaceDetector(spec, transform=IDENTITY)
     ratios = []
     for s in samples:
         canvas, region = on_canvas(s.rgb)
         hb = face_in(region, haar.detect(canvas, settings))
-        dets = [d for d in raw.detections(canvas)
+        dets = [d for d in raw(canvas)
                 if region[0] <= (d.box[0] + d.box[2]) / 2 < region[0] + region[2]
                 and region[1] <= (d.box[1] + d.box[3]) / 2 < region[1] + region[3]]
         if hb is None or not dets:
@@ -227,8 +241,7 @@ def calibrate(samples: Sequence[Sample], spec=SHORT_RANGE, settings: DetectorSet
     if not len(arr):
         return {"pairs": 0}
     q = lambda col: [round(float(v), 4) for v in np.percentile(arr[:, col], [25, 50, 75])]  # noqa: E731
-    return {"model": spec.file, "pairs": len(arr), "scale_q25_50_75": q(0), "dx_q25_50_75": q(1),
-            "dy_q25_50_75": q(2)}
+    return {"pairs": len(arr), "scale_q25_50_75": q(0), "dx_q25_50_75": q(1), "dy_q25_50_75": q(2)}
 
 
 def _background(rng: np.random.Generator) -> np.ndarray:
@@ -365,7 +378,7 @@ def table(report: dict[str, Any]) -> str:
                                                  for k, v in kinds.items()))
     if "calibration" in report:
         lines.append("")
-        lines.append(f"Calibration (BlazeFace raw box -> Haar box, quartiles): {json.dumps(report['calibration'])}")
+        lines.append(f"Calibration (raw box -> Haar box, quartiles): {json.dumps(report['calibration'])}")
     return "\n".join(lines)
 
 
@@ -378,7 +391,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="timing passes over the frames")
     p.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=DETECTORS)
     p.add_argument("--no-classifier", action="store_true", help="skip the classifier figures")
-    p.add_argument("--calibrate", action="store_true", help="also measure the BlazeFace->Haar box mapping")
+    p.add_argument("--calibrate", action="store_true", help="also measure the YuNet/BlazeFace->Haar box mappings")
+    p.add_argument("--write-figures", action="store_true",
+                   help=f"write the figures the app shows to {FIGURES_PATH.relative_to(ROOT)} (needs all detectors, all photos)")
     add_haar_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
@@ -400,14 +415,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["frames"] = evaluate_frames(frames, detectors, frame_settings, repeats=args.repeats)
     report["false_boxes"] = false_boxes(faceless_images(), detectors, frame_settings)
     if args.calibrate:
-        report["calibration"] = {spec.file: calibrate(samples, spec) for spec in (SHORT_RANGE, FULL_RANGE)}
+        report["calibration"] = {name: calibrate(samples, raw) for name, raw in raw_detectors().items()}
     return report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.write_figures and (args.per_class is not None or set(args.detectors) != set(DETECTORS) or args.no_classifier):
+        raise SystemExit("--write-figures needs every photo (no --per-class), every detector and the classifier")
     report = run(args)
     print(json.dumps(report, indent=2) if args.json else table(report))
+    if args.write_figures:
+        FIGURES_PATH.write_text(json.dumps(figures_from_report(report), indent=2) + "\n")
+        print(f"figures written to {FIGURES_PATH.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
 

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,7 +36,7 @@ if str(ROOT) not in sys.path:  # runnable as a plain script from anywhere
 
 from bench_args import add_data_arguments, add_haar_arguments, require_data  # noqa: E402
 from maskpatrol.annotate import annotate  # noqa: E402
-from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings  # noqa: E402
+from maskpatrol.detectors import DEFAULT_DETECTOR, DETECTOR_NAMES, DetectorSettings  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
 from maskpatrol.paths import CASCADE_PATH  # noqa: E402
 from maskpatrol.pipeline import MaskPatrol, Settings  # noqa: E402
@@ -295,6 +295,25 @@ def run_type(patrol: MaskPatrol, ft: FrameType, frames: Sequence[Frame], setting
     return res
 
 
+def interleaved_ratio(patrol: MaskPatrol, frames: Sequence[Frame], settings: Settings, baseline: str,
+                      repeats: int) -> dict[str, Any]:
+    """The pipeline against ``baseline`` (another detector) on the same frames, one call of
+    each in turn, so both see the same load: machines here differ ~2x in speed and a busy one
+    more, and the ratio survives that where the absolute milliseconds do not."""
+    other = Settings(replace(settings.detector, name=baseline), settings.threshold)
+    times: dict[str, list[float]] = {"this": [], "baseline": []}
+    for i in range(repeats + 2):
+        frame = frames[i % len(frames)].rgb
+        for key, st in (("this", settings), ("baseline", other)):
+            t0 = time.perf_counter()
+            patrol.analyze(frame, st)
+            if i >= 2:  # two untimed rounds: first calls allocate
+                times[key].append((time.perf_counter() - t0) * 1000.0)
+    this, base = statistics.median(times["this"]), statistics.median(times["baseline"])
+    return {"baseline": baseline, "runs": repeats, "this_ms_median": round(this, 2),
+            "baseline_ms_median": round(base, 2), "ratio": round(this / base, 3)}
+
+
 def pct(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, np.float64), q)) if values else float("nan")
 
@@ -341,7 +360,7 @@ print(json.dumps({"in_process_s": t1 - t0, "rss_mb": rss_kb / 1024, "faces": len
 """
 
 
-def cold_start(frame: np.ndarray, runs: int, detector: str = "haar") -> dict[str, Any]:
+def cold_start(frame: np.ndarray, runs: int, detector: str = DEFAULT_DETECTOR) -> dict[str, Any]:
     """Fresh interpreters: process spawn + imports + model load + first frame analysed and
     drawn, measured from outside (wall clock), and the RSS a serving process then holds."""
     walls, inner, rss, tf = [], [], [], False
@@ -397,6 +416,11 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"Cold start (new process: import + load + first frame), median of {cs['runs']}: "
                      f"{cs['wall_s_median']:.2f} s (max {cs['wall_s_max']:.2f} s); serving RSS "
                      f"{cs['serving_rss_mb_median']:.0f} MB; TensorFlow imported: {cs['tensorflow_imported']}")
+    ratio = report.get("ratio_to_baseline")
+    if ratio:
+        lines.append(f"640x480 3 faces, timed in turn with {ratio['baseline']} ({ratio['runs']} runs): "
+                     f"{ratio['this_ms_median']:.1f} ms vs {ratio['baseline_ms_median']:.1f} ms, "
+                     f"ratio {ratio['ratio']:.2f}")
     lines.append(f"Detector {env['detector']} (Haar scale factor {env['scale_factor']}, min neighbours "
                  f"{env['min_neighbors']}); {env['cpus']} CPUs, cv2 threads {env['cv2_threads']}, classifier threads "
                  f"{env['classifier_threads']}, load average before/after {env['load_before']} / {env['load_after']}")
@@ -411,10 +435,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    "e.g. '640x480' (default: all)")
     p.add_argument("--cold-runs", type=int, default=3, help="cold-start subprocesses (0 skips)")
     p.add_argument("--warmup", type=int, default=None, help="untimed runs per frame type")
-    p.add_argument("--detector", choices=DETECTOR_NAMES, default="haar",
-                   help="face detector the pipeline runs (default: haar). 'full-res cascade' "
+    p.add_argument("--detector", choices=DETECTOR_NAMES, default=DEFAULT_DETECTOR,
+                   help=f"face detector the pipeline runs (default: {DEFAULT_DETECTOR}). 'full-res cascade' "
                         "stays the plain Haar cascade, as a yardstick")
     add_haar_arguments(p)
+    p.add_argument("--baseline", choices=[*DETECTOR_NAMES, ""], default="haar",
+                   help="detector timed in turn with --detector on the 640x480 3-face frames, for a "
+                        "ratio that holds across machines and load (default: haar; '' skips)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cv-threads", type=int, default=None,
                    help="override OpenCV's thread count (default: maskpatrol.runtime's choice)")
@@ -451,10 +478,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if three_face_frame is None:
         three_face_frame = build_frames(FrameType("cold", 640, 480, 3, 1, 1), faces, args.seed)[0].rgb
     cold = cold_start(three_face_frame, args.cold_runs, args.detector) if args.cold_runs > 0 else None
+    ratio = None
+    if args.baseline and args.baseline != args.detector:
+        ft = FrameType("640x480 3 faces", 640, 480, 3, 8, 60 if args.quick else 300)
+        ratio = interleaved_ratio(patrol, build_frames(ft, faces, args.seed), settings, args.baseline,
+                                  5 if args.quick else 100)
     report = {
         "frames": results,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "cold_start": cold,
+        "ratio_to_baseline": ratio,
         "face_images": [f.name for f in faces],
         "environment": {
             "detector": args.detector,

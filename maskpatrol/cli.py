@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .annotate import annotate
-from .detectors import DETECTOR_NAMES, DetectorSettings
+from .detectors import DEFAULT_DETECTOR, DETECTOR_NAMES, DetectorSettings
 from .images import SUPPORTED_EXTENSIONS, ImageError, encode_png, load_image
 from .model_card import ModelNotFoundError
 from .paths import default_model_dir
@@ -74,8 +74,8 @@ def _common(p: argparse.ArgumentParser,
 
 def _detector_options(p: argparse.ArgumentParser, defaults: DetectorSettings) -> None:
     p.add_argument("--detector", choices=DETECTOR_NAMES, default=defaults.name,
-                   help=f"face detector (default: {defaults.name}); blazeface also finds masked faces, "
-                        "blazeface-full smaller faces in group photos")
+                   help=f"face detector (default: {defaults.name}, which finds masked and small faces); "
+                        "haar is the classic OpenCV cascade, blazeface/blazeface-full MediaPipe's models")
     p.add_argument("--scale-factor", type=float, default=defaults.scale_factor,
                    help=f"Haar scale step; smaller finds more faces, slower (default: {defaults.scale_factor})")
     p.add_argument("--min-neighbors", type=int, default=defaults.min_neighbors,
@@ -83,8 +83,8 @@ def _detector_options(p: argparse.ArgumentParser, defaults: DetectorSettings) ->
     p.add_argument("--min-face", type=int, default=defaults.min_face_px,
                    help=f"smallest face to find, in pixels (default: {defaults.min_face_px})")
     p.add_argument("--min-score", type=float, default=defaults.min_score,
-                   help="BlazeFace only: lowest confidence (0-1) accepted as a face "
-                        "(default: the model's, 0.3 short range / 0.4 full range)")
+                   help="YuNet and BlazeFace: lowest confidence (0-1) accepted as a face "
+                        "(default: the model's, 0.5 YuNet / 0.3 BlazeFace short range / 0.4 full range)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -308,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
     try:
         patrol = MaskPatrol.load(args.model_dir or default_model_dir(),
-                                 detector=getattr(args, "detector", "haar"))
+                                 detector=getattr(args, "detector", DEFAULT_DETECTOR))
     except (ModelNotFoundError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -182,9 +182,9 @@ class LiveProcessor:
     def process_rgb(self, rgb: np.ndarray) -> tuple[np.ndarray, FrameResult]:
         """Analyse and annotate one RGB frame (the testable core of :meth:`__call__`)."""
         opts = self.options.get()
-        if opts.mirror:
-            rgb = rgb[:, ::-1]
-        rgb = np.ascontiguousarray(rgb)  # cv2 drawing needs contiguous, writable memory
+        # A copy we own (contiguous, as cv2 drawing needs): boxes are drawn on it, never on the
+        # caller's array, which another thread may be analysing (a test shares one frame).
+        rgb = np.array(rgb[:, ::-1] if opts.mirror else rgb, order="C", copy=True)
         start = time.perf_counter()
         faces = self.patrol.analyze(rgb, opts.settings)
         annotate(rgb, faces, opts.show_probability, in_place=True)

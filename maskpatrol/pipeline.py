@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .classifier import DEFAULT_NUM_THREADS, MaskClassifier
-from .detectors import Box, Detector, DetectorSettings, make_detector
+from .detectors import DEFAULT_DETECTOR, Box, Detector, DetectorSettings, make_detector
 from .model_card import ModelCard, ModelNotFoundError, load_card
 from .paths import default_model_dir
 from .preprocess import square_crop
@@ -83,7 +83,7 @@ class MaskPatrol:
             return self._detectors[name]
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None, detector: str = "haar",
+    def load(cls, model_dir: str | Path | None = None, detector: str = DEFAULT_DETECTOR,
              num_threads: int = DEFAULT_NUM_THREADS) -> "MaskPatrol":
         model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
         card = load_card(model_dir)

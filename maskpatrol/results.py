@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .annotate import annotate
-from .detectors import DetectorSettings
+from .detectors import DEFAULT_DETECTOR, DetectorSettings
 from .images import ImageError, decode_image, encode_png, load_image
 from .pipeline import Face, MaskPatrol, Settings, label_for, summarize
 from .preprocess import square_crop
@@ -195,21 +195,16 @@ def overall_summary(results: Sequence[ImageResult]) -> str:
 
 def no_face_advice(result: ImageResult, detector: DetectorSettings, kind: str = "photo") -> list[str]:
     """What to try when no face was found, from what this photo (or video: ``kind``; any
-    result with ``width`` and ``height``) and these settings suggest.
+    result with ``width`` and ``height``) and these settings suggest, likeliest fix first.
 
-    Only the knobs of the detector that ran are suggested; switching detector is suggested
-    first when it is the likeliest fix (Haar misses most masked faces, BlazeFace short range
-    misses small faces in large photos)."""
+    Only the knobs of the detector that ran are suggested. With the default detector
+    (YuNet, which finds masked faces) a missed face is most often small or unsure, so the
+    size and confidence knobs come first; another detector is suggested last, and only
+    away from a weaker one (Haar misses most masked faces)."""
     tips = []
     if result.width is not None and result.height is not None and min(result.width, result.height) < 400:
         tips.append(f"Use a larger {kind}: this one is only {result.width}x{result.height} pixels.")
-    name = getattr(detector, "name", "haar")
-    if name == "haar":
-        tips.append("Switch **Face detector** to **BlazeFace**: the Haar cascade looks for eyes, a nose and a "
-                    "mouth, so it misses most masked faces.")
-    elif name == "blazeface":
-        tips.append(f"For a group {kind} with small faces, switch **Face detector** to **BlazeFace full range** "
-                    "or **Haar cascade**: BlazeFace short range sees the whole picture at 128x128 pixels.")
+    name = getattr(detector, "name", DEFAULT_DETECTOR)
     if detector.min_face_px > 20:
         tips.append(f"Lower **Smallest face** (now {detector.min_face_px} px) if the faces are small or far away.")
     if name == "haar":
@@ -222,5 +217,9 @@ def no_face_advice(result: ImageResult, detector: DetectorSettings, kind: str = 
         if score is None or score > 0.15:
             now = "" if score is None else f" (now {score:.2f})"
             tips.append(f"Lower **Detector confidence**{now} to accept less certain faces.")
+    if name != DEFAULT_DETECTOR:
+        why = ("the Haar cascade looks for eyes, a nose and a mouth, so it misses most masked faces"
+               if name == "haar" else "it finds masked faces and small faces in large photos")
+        tips.append(f"Switch **Face detector** to **YuNet** (the default): {why}.")
     tips.append("The detector finds upright, front-facing faces; turned or tilted heads may be missed.")
     return tips

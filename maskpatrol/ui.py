@@ -11,7 +11,7 @@ import hashlib
 
 import streamlit as st
 
-from .detectors import DETECTOR_LABELS, DETECTOR_NAMES, DetectorSettings
+from .detectors import DEFAULT_DETECTOR, DETECTOR_LABELS, DETECTOR_NAMES, DetectorSettings, default_min_score
 from .pipeline import MaskPatrol, Settings
 from .results import ImageResult, analyze_bytes
 from .shared import shared_patrol
@@ -24,20 +24,20 @@ def get_patrol() -> MaskPatrol:
 
 
 def _detector_help() -> str:
-    """What the detector picker says about each choice, with the measured figures
-    (:mod:`maskpatrol.detectors.comparison`)."""
+    """What the detector picker says about each choice, one line each, with the measured
+    figures (:mod:`maskpatrol.detectors.comparison`)."""
     from .detectors.comparison import percent as pc
 
+    def found(name: str) -> str:
+        return f"found {pc(name, 'found_mask')} of masked / {pc(name, 'found_no_mask')} of unmasked test faces"
+
     return (
-        "**Haar cascade**: the classic OpenCV detector. It looks for eyes, nose and mouth, so it "
-        f"misses most masked faces (found {pc('haar', 'found_mask')} of masked and "
-        f"{pc('haar', 'found_no_mask')} of unmasked test photos). "
-        "**BlazeFace short range**: Google MediaPipe's neural detector for faces near the camera "
-        f"(webcam, portraits); finds masked faces too ({pc('blazeface', 'found_mask')} / "
-        f"{pc('blazeface', 'found_no_mask')}) and is the fastest, but misses small faces in large photos. "
-        "**BlazeFace full range**: the same family for group photos with smaller faces; fewer false "
-        f"boxes, finds fewer large masked faces ({pc('blazeface-full', 'found_mask')} / "
-        f"{pc('blazeface-full', 'found_no_mask')}). Details on the Model page."
+        f"**YuNet** (recommended): for every use; finds masked faces and small faces in crowds ({found('yunet')}).  \n"
+        f"**Haar cascade**: the classic OpenCV detector; looks for eyes, nose and mouth, so it misses most "
+        f"masked faces ({found('haar')}).  \n"
+        f"**BlazeFace short range**: Google MediaPipe's, for one face close to the camera ({found('blazeface')}).  \n"
+        f"**BlazeFace full range**: MediaPipe's for groups a few metres away ({found('blazeface-full')}).  \n"
+        "Details on the Model page."
     )
 
 
@@ -57,7 +57,7 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
     ``defaults`` lets a page start from other detector values (the webcam page starts at
     larger faces, which halves the detector's work per frame). Only the knobs of the
     chosen detector are shown: Haar's scale step and strictness mean nothing to
-    BlazeFace, whose knob is its confidence.
+    YuNet or BlazeFace, whose knob is their confidence.
     """
     defaults = defaults or DetectorSettings()
     names = list(DETECTOR_NAMES)
@@ -80,12 +80,12 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
                                      key=f"{key_prefix}scale_factor", persist_state="session",
                                      help="Haar only. Smaller steps find more faces but take longer.")
         else:
-            default_score = blazeface_default_score(name) if defaults.min_score is None else defaults.min_score
+            default_score = default_min_score(name) if defaults.min_score is None else defaults.min_score
             # One key per model: each has its own measured default.
-            min_score = st.slider("Detector confidence (BlazeFace)", 0.1, 0.9, float(default_score), 0.05,
+            min_score = st.slider("Detector confidence", 0.1, 0.9, float(default_score), 0.05,
                                   key=f"{key_prefix}min_score_{name}", persist_state="session",
-                                  help="BlazeFace only. Lower finds more faces (masked faces score lower) "
-                                       "and more things that are not faces; higher the reverse.")
+                                  help="Lower finds more faces (masked faces score lower) and more things "
+                                       "that are not faces; higher the reverse.")
         min_face = st.slider("Smallest face (pixels)", 20, 200, defaults.min_face_px, 5,
                              key=f"{key_prefix}min_face", persist_state="session",
                              help="Faces smaller than this are ignored (with every detector). "
@@ -94,13 +94,6 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
     detector = DetectorSettings(float(scale_factor), int(min_neighbors), int(min_face), name,
                                 None if min_score is None else float(min_score))
     return Settings(detector, float(threshold)), show_prob
-
-
-def blazeface_default_score(name: str) -> float:
-    """The confidence a BlazeFace detector uses when the user has not moved the slider."""
-    from .detectors.blazeface import spec_for
-
-    return spec_for(name).min_score
 
 
 # --- Photos page -----------------------------------------------------------------------
@@ -113,7 +106,7 @@ def content_digest(data: bytes) -> str:
 
 @st.cache_data(max_entries=24, ttl=3600, show_spinner=False)
 def _cached_analysis(digest: str, name: str, scale_factor: float, min_neighbors: int,
-                     min_face_px: int, _data: bytes, detector_name: str = "haar",
+                     min_face_px: int, _data: bytes, detector_name: str = DEFAULT_DETECTOR,
                      min_score: float | None = None) -> ImageResult:
     # ``_data`` is left out of the key (the leading underscore): ``digest`` stands for it.
     # Only detector settings are in the key (including which detector runs); threshold and

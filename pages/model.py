@@ -108,6 +108,5 @@ st.markdown(
     "by a fixed, measured amount: the classifier sees the same crop whichever detector ran.")
 if comparison.FIGURES:
     st.dataframe(comparison.rows(), hide_index=True)
-    st.caption(comparison.METHOD.format(n_mask=comparison.N_IMAGES["mask"],
-                                        n_nomask=comparison.N_IMAGES["no_mask"]))
+    st.caption(comparison.method())
     st.code(comparison.COMMAND, language="bash", wrap_lines=True)

@@ -24,10 +24,10 @@ class DetectorSettings:
     min_face_px: int = 40
     #: Which detector runs (a key of :data:`DETECTOR_NAMES`). Part of the per-call value,
     #: so one user picking another detector never changes what another user runs.
-    name: str = "haar"
-    #: BlazeFace only: the lowest confidence (0..1) still accepted as a face; ``None`` means
-    #: the model's measured default (see :mod:`maskpatrol.detectors.blazeface`). Haar has
-    #: no such score and ignores it (its strictness is ``min_neighbors``).
+    name: str = "yunet"
+    #: YuNet and BlazeFace: the lowest confidence (0..1) still accepted as a face; ``None``
+    #: means the model's measured default (see :func:`default_min_score`). Haar has no such
+    #: score and ignores it (its strictness is ``min_neighbors``).
     min_score: float | None = None
 
 
@@ -51,6 +51,12 @@ class Detector(Protocol):
         ...
 
 
+def _yunet() -> Detector:
+    from .yunet import YuNetDetector
+
+    return YuNetDetector()
+
+
 def _haar() -> Detector:
     from .haar import HaarDetector
 
@@ -69,11 +75,13 @@ def _blazeface_full() -> Detector:
     return BlazeFaceDetector(FULL_RANGE, name="blazeface-full")
 
 
-#: CLI name -> factory. Factories import lazily so that a process only pays for the
-#: detectors it actually uses. "blazeface" is MediaPipe's short-range model (faces filling
-#: a good part of the picture: webcam, portraits, crops); "blazeface-full" its full-range
-#: model (192x192 input), for group photos where faces are small.
+#: CLI name -> factory, the default first. Factories import lazily so that a process only
+#: pays for the detectors it actually uses. "yunet" (the default) finds masked and small
+#: faces; "haar" is the classic OpenCV cascade of the original design; "blazeface" is
+#: MediaPipe's short-range model (faces filling a good part of the picture); "blazeface-full"
+#: its full-range model (192x192 input).
 _FACTORIES: dict[str, Callable[[], Detector]] = {
+    "yunet": _yunet,
     "haar": _haar,
     "blazeface": _blazeface,
     "blazeface-full": _blazeface_full,
@@ -81,15 +89,31 @@ _FACTORIES: dict[str, Callable[[], Detector]] = {
 
 #: One line per detector for pickers and ``--help``: what it is good at.
 DETECTOR_LABELS: dict[str, str] = {
-    "haar": "Haar cascade (OpenCV)",
+    "yunet": "YuNet (recommended: masked and small faces)",
+    "haar": "Haar cascade (classic; misses most masked faces)",
     "blazeface": "BlazeFace short range (near faces, masks)",
     "blazeface-full": "BlazeFace full range (groups, small faces)",
 }
 
 DETECTOR_NAMES: tuple[str, ...] = tuple(_FACTORIES)
+#: The detector used when nobody picks one: pages, CLI, API and benchmarks.
+DEFAULT_DETECTOR: str = DetectorSettings.name
 
 
-def make_detector(name: str = "haar") -> Detector:
+def default_min_score(name: str) -> float | None:
+    """The confidence a detector uses when the user has not set one (``None``: Haar has none)."""
+    if name == "yunet":
+        from .yunet import DEFAULT_MIN_SCORE
+
+        return DEFAULT_MIN_SCORE
+    if name.startswith("blazeface"):
+        from .blazeface import spec_for
+
+        return spec_for(name).min_score
+    return None
+
+
+def make_detector(name: str = DEFAULT_DETECTOR) -> Detector:
     """Build a detector by its CLI name."""
     try:
         factory = _FACTORIES[name]

@@ -24,6 +24,7 @@ from ai_edge_litert.interpreter import Interpreter
 from ..paths import MODELS_DIR
 from ..pool import Pool
 from . import Box, DetectorSettings, smallest_searched_face
+from .boxes import IDENTITY, BoxTransform, Detection  # noqa: F401  (IDENTITY: re-exported)
 from .ssd_anchors import (FULL_RANGE_ANCHORS, SHORT_RANGE_ANCHORS, AnchorOptions, decode, generate_anchors,
                           iou_one_to_many, scores_from_logits, weighted_nms)
 
@@ -32,31 +33,6 @@ from .ssd_anchors import (FULL_RANGE_ANCHORS, SHORT_RANGE_ANCHORS, AnchorOptions
 NUM_THREADS = 1
 #: Keypoints the model emits, in this order (the subject's right eye is the image's left).
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth", "right_ear_tragion", "left_ear_tragion")
-
-
-@dataclass(frozen=True)
-class BoxTransform:
-    """Maps a BlazeFace box onto the box Haar draws for the same face.
-
-    BlazeFace's box is a little tighter than Haar's and sits lower (it reaches the mouth,
-    Haar's starts higher on the forehead). ``scale`` multiplies the side; ``dx``/``dy``
-    move the centre by fractions of the BlazeFace box's width/height. The result is square,
-    like Haar's boxes."""
-
-    scale: float
-    dx: float
-    dy: float
-
-    def apply(self, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
-        w, h = x1 - x0, y1 - y0
-        side = np.maximum(w, h) * self.scale
-        cx = (x0 + x1) / 2 + self.dx * w
-        cy = (y0 + y1) / 2 + self.dy * h
-        return np.stack([cx - side / 2, cy - side / 2, side, side], axis=-1)
-
-
-#: Identity, for callers that want BlazeFace's own framing (benchmarks, tests).
-IDENTITY = BoxTransform(1.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -150,17 +126,6 @@ class Letterbox:
         return px, py
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One face as BlazeFace frames it, in pixels of the image passed in."""
-
-    score: float
-    #: xmin, ymin, xmax, ymax (floats, may extend past the image).
-    box: tuple[float, float, float, float]
-    #: (x, y) for each name in :data:`KEYPOINTS`.
-    keypoints: tuple[tuple[float, float], ...]
-
-
 class _Runner:
     """An interpreter, its anchors and its input buffers, owned by one thread at a time."""
 
@@ -225,7 +190,7 @@ class BlazeFaceDetector:
                  min_score: float | None = None) -> None:
         path = Path(models_dir) / spec.file
         if not path.is_file():
-            raise FileNotFoundError(f"BlazeFace model not found at {path}; run: python -m maskpatrol.models")
+            raise FileNotFoundError(f"BlazeFace model not found at {path}; run: make models")
         self.name = name
         self.spec = spec
         self.model_path = path
@@ -268,21 +233,5 @@ class BlazeFaceDetector:
         dets, _ = self._run(rgb, settings.min_score)
         if not len(dets):
             return []
-        height, width = rgb.shape[:2]
-        xywh = self.transform.apply(dets[:, 0], dets[:, 1], dets[:, 2], dets[:, 3])
-        min_side = smallest_searched_face(settings.min_face_px)
-        boxes: list[Box] = []
-        for x, y, w, h in xywh:
-            if w < min_side:
-                continue
-            # Clip to the image like Haar's boxes (which never leave it); square_crop
-            # re-expands and edge-replicates as needed.
-            # One rounded side for both axes keeps the box square (as Haar's are).
-            left, top, side = int(round(x)), int(round(y)), int(round(w))
-            x0, y0 = max(0, left), max(0, top)
-            x1, y1 = min(width, left + side), min(height, top + side)
-            if x1 - x0 < 1 or y1 - y0 < 1:
-                continue
-            boxes.append((x0, y0, x1 - x0, y1 - y0))
-        boxes.sort(key=lambda b: (b[0], b[1]))
-        return boxes
+        return self.transform.to_boxes(dets[:, :4], rgb.shape,
+                                       smallest_searched_face(settings.min_face_px))

@@ -1,42 +1,67 @@
 """Measured figures comparing the face detectors, shown on the Model page and in the sidebar.
 
-They are the output of ``benchmarks/bench_detectors.py`` (command below) on the data folder
-described in ``../shared/data/README.md``, copied here by hand so that the app can show
-them without the data. Re-run the benchmark and update them when a detector changes.
+They come from ``comparison.json`` beside this file, which ``benchmarks/bench_detectors.py
+--write-figures`` writes (command below) from a full run on the data folder described in
+``../shared/data/README.md``: the app can show them without the data, and nobody types them
+in. Re-run the command when a detector changes.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-COMMAND = ".venv/bin/python benchmarks/bench_detectors.py --data ../shared/data"
+COMMAND = ".venv/bin/python benchmarks/bench_detectors.py --data ../shared/data --write-figures"
+FIGURES_PATH = Path(__file__).with_name("comparison.json")
 
 #: How the figures were measured, in words for the Model page.
 METHOD = (
     "All {n_mask} masked and {n_nomask} unmasked photos of `chandrikadeb7`, each pasted in the middle of a "
     "grey canvas twice its size; a face counts as found when a box has its centre on the photo. "
-    "Agreement: the share of photos where both detectors found a face whose classifier crops "
-    "overlap by IoU >= 0.5 (best-matching pair; median IoU 0.82 short range, 0.86 full range). Classifier: accuracy / no-mask recall on all photos, a missed face counting as wrong. "
-    "Speed: median milliseconds per 640x480 frame with 3 photos, one thread, on the 2-core "
-    "development machine while other jobs shared it (Haar's time varies most with load: 28-62 ms "
-    "over our runs, BlazeFace 2.0-2.3 / 5.1-5.5 ms). False boxes: 19 of scikit-image's sample "
-    "photos without a face (cat, coffee, rocket, textures ...); the short-range model's default "
-    "confidence (0.3, below MediaPipe's 0.5, to find masked faces) costs some false boxes: raise "
-    "**Detector confidence** in the sidebar if walls or patterns get boxes."
+    "Agreement: the share of photos where both detectors found a face whose classifier crops overlap "
+    "Haar's by IoU >= 0.5. Classifier: no-mask recall on all unmasked photos, a missed face counting as "
+    "not caught. Speed: median milliseconds per 640x480 frame with 3 photos, one thread, default "
+    "settings, on the 2-core development machine ({load}). False boxes: {n_faceless} of "
+    "scikit-image's sample photos without a face (cat, coffee, rocket, textures ...)."
 )
 
-#: name -> figures, from one full run (2026-11-22, load average 4-7 from other jobs).
-#: ``agree`` is ``None`` for Haar (agreement is measured against it).
-FIGURES: dict[str, dict[str, Any]] = {
-    "haar": {"found_mask": 0.289, "found_no_mask": 0.783, "agree": None, "no_mask_recall_all": 0.772,
-             "ms": 33.3, "false_real": "1 of 19"},
-    "blazeface": {"found_mask": 0.954, "found_no_mask": 0.999, "agree": 0.933, "no_mask_recall_all": 0.966,
-                  "ms": 2.0, "false_real": "7 of 19"},
-    "blazeface-full": {"found_mask": 0.868, "found_no_mask": 0.987, "agree": 0.950, "no_mask_recall_all": 0.962,
-                       "ms": 5.1, "false_real": "1 of 19"},
-}
 
-N_IMAGES = {"mask": 2055, "no_mask": 1877}
+def figures_from_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The app's figures out of a full ``bench_detectors.py`` report."""
+    crops, frames, false = report["crops"], report["frames"], report["false_boxes"]
+    out: dict[str, Any] = {"images": crops["images"], "load_average": report["load_average"], "detectors": {}}
+    for name, rates in crops["found_rate"].items():
+        agree = crops["agreement"].get(name)
+        real = false[name]["real_photos"]
+        out["detectors"][name] = {
+            "found_mask": round(rates["mask"], 4), "found_no_mask": round(rates["no_mask"], 4),
+            "agree": None if agree is None else round(agree["iou_ge_0_5"], 4),
+            "no_mask_recall_all": round(crops["classifier"][name]["all_photos"]["no_mask_recall"], 4),
+            "ms": round(frames[name]["ms_median"], 2),
+            "false_real": f"{real['images_with_boxes']} of {real['images']}",
+        }
+    return out
+
+
+def _load() -> dict[str, Any]:
+    try:
+        return json.loads(FIGURES_PATH.read_text())
+    except (OSError, ValueError):
+        return {"detectors": {}, "images": {}, "load_average": []}
+
+
+_REPORT = _load()
+#: name -> figures (empty when the file is missing: the page then shows no table).
+FIGURES: dict[str, dict[str, Any]] = _REPORT["detectors"]
+N_IMAGES: dict[str, int] = _REPORT["images"]
+
+
+def method() -> str:
+    load = _REPORT.get("load_average") or []
+    return METHOD.format(n_mask=N_IMAGES.get("mask", "?"), n_nomask=N_IMAGES.get("no_mask", "?"),
+                         load="load average " + ", ".join(f"{v:g}" for v in load) if load else "load not recorded",
+                         n_faceless=next(iter(FIGURES.values()), {}).get("false_real", "?").split(" of ")[-1])
 
 
 def rows() -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, png_bytes
+from conftest import ROOT, paint_mask, png_bytes
 from maskpatrol.pipeline import MaskPatrol
 
 PAGE = str(ROOT / "pages" / "photos.py")
@@ -46,17 +46,6 @@ def page(calls) -> AppTest:
 @pytest.fixture(scope="module")
 def astro_png(astronaut_rgb) -> bytes:
     return png_bytes(astronaut_rgb)
-
-
-def paint_mask(rgb: np.ndarray, box, alpha: float) -> np.ndarray:
-    """A light-blue surgical-mask shape over nose and mouth, blended with ``alpha``."""
-    x, y, w, h = box
-    pts = np.array([[x + w // 10, y + int(.55 * h)], [x + int(.9 * w), y + int(.55 * h)],
-                    [x + int(.95 * w), y + int(1.05 * h)], [x + w // 2, y + int(1.2 * h)],
-                    [x + w // 20, y + int(1.05 * h)]], np.int32)
-    painted = rgb.copy()
-    cv2.fillPoly(painted, [pts], (170, 200, 230))
-    return cv2.addWeighted(painted, alpha, rgb, 1 - alpha, 0)
 
 
 @pytest.fixture(scope="module")
@@ -209,29 +198,43 @@ def white_mask_png(astronaut_rgb) -> bytes:
     return png_bytes(masked)
 
 
-def test_picking_blazeface_finds_the_masked_face_haar_misses(page, white_mask_png, calls):
-    assert page.radio(key="photos_detector").value == "haar"  # the default
+def test_the_default_detector_finds_the_masked_face_haar_misses(page, white_mask_png, calls):
+    assert page.radio(key="photos_detector").value == "yunet"  # the default
     upload(page, ("white_mask.png", white_mask_png))
-    assert page.image[0].captions[0].startswith("No faces found")
-    assert any("BlazeFace" in i.value for i in page.info), [i.value for i in page.info]
-    # Haar-only knobs are shown for Haar ...
-    assert {"photos_min_neighbors", "photos_scale_factor"} <= {s.key for s in page.slider}
-    page.radio(key="photos_detector").set_value("blazeface").run()
     assert not page.exception
     assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
     assert list(page.dataframe[0].value["Label"]) == ["Mask"]
-    # ... and replaced by BlazeFace's confidence once it is picked; Smallest face stays.
+    # YuNet's knob is its confidence; Haar's knobs are hidden; Smallest face stays.
     keys = {s.key for s in page.slider}
     assert "photos_min_neighbors" not in keys and "photos_scale_factor" not in keys
-    assert {"photos_min_score_blazeface", "photos_min_face"} <= keys
-    assert calls["n"] == 2  # the detector is part of the cache key: a second, real run
-    # Demanding near-certain faces loses it again: the confidence slider reaches the detector.
+    assert {"photos_min_score_yunet", "photos_min_face"} <= keys
+    # Only faces of 200 px and more: hers (about 100 px) is left out, and the advice names
+    # the sidebar's knobs, not another detector.
+    page.slider(key="photos_min_face").set_value(200).run()
+    assert page.image[0].captions[0].startswith("No faces found")
+    tips = [i.value for i in page.info if "Things to try" in i.value]
+    assert tips and "Smallest face" in tips[0] and "Detector confidence" in tips[0] and "Switch" not in tips[0]
+    page.slider(key="photos_min_face").set_value(40).run()
+    # The classic Haar cascade misses it, and the advice points back to YuNet.
+    page.radio(key="photos_detector").set_value("haar").run()
+    assert page.image[0].captions[0].startswith("No faces found")
+    assert any("Switch **Face detector** to **YuNet**" in i.value for i in page.info), [i.value for i in page.info]
+    assert {"photos_min_neighbors", "photos_scale_factor"} <= {s.key for s in page.slider}
+    n = calls["n"]
+    page.radio(key="photos_detector").set_value("yunet").run()
+    assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
+    assert calls["n"] == n  # back to YuNet at the same settings: served from the cache
+
+
+def test_picking_blazeface_shows_its_own_confidence(page, white_mask_png):
+    upload(page, ("white_mask.png", white_mask_png))
+    page.radio(key="photos_detector").set_value("blazeface").run()
+    assert not page.exception
+    assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
+    # Demanding near-certain faces loses it: the confidence slider reaches the detector.
     page.slider(key="photos_min_score_blazeface").set_value(0.9).run()
     assert page.image[0].captions[0].startswith("No faces found")
     assert any("Detector confidence" in i.value for i in page.info)
-    page.radio(key="photos_detector").set_value("haar").run()
-    assert page.image[0].captions[0].startswith("No faces found")
-    assert calls["n"] == 3  # back to Haar: served from the cache
 
 
 def test_animated_gif_says_only_its_first_frame_was_analysed(page, astronaut_rgb):

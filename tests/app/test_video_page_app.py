@@ -92,14 +92,18 @@ def test_changed_settings_are_flagged_on_the_old_result(page, astro_mp4):
 
 def test_a_video_without_faces_gets_advice_for_its_detector_and_size(page, tmp_path):
     """Stripes and no face, 576x240: the advice names the sidebar's own controls for the
-    detector that ran (Haar by default) and says the video is small."""
+    detector that ran (YuNet by default, then Haar picked) and says the video is small."""
     clip = tmp_path / "stripes.mp4"
     vc.patches_clip(clip, 576, 240)
     annotate(page, "stripes.mp4", clip.read_bytes())
     [info] = [i.value for i in page.info if i.value.startswith("No faces found")]
     assert "Use a larger video: this one is only 576x240 pixels" in info
-    assert "Switch **Face detector** to **BlazeFace**" in info and "Detector strictness" in info
+    assert "Detector confidence" in info and "Switch" not in info and "strictness" not in info
     assert not page.success and len(page.get("video")) == 1
+    page.radio(key="video_detector").set_value("haar").run()
+    annotate(page, "stripes.mp4", clip.read_bytes())
+    [info] = [i.value for i in page.info if i.value.startswith("No faces found")]
+    assert "Detector strictness" in info and "Switch **Face detector** to **YuNet**" in info
 
 
 def test_a_crash_mid_run_is_not_later_blamed_on_the_user(page, astro_mp4, monkeypatch):

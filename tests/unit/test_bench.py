@@ -71,7 +71,7 @@ def test_haar_settings_from_the_command_line_reach_the_detector(data_dir):
     its --scale-factor/--min-neighbors must change what is detected, not just the label."""
     cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_pipeline.py"), "--data", str(data_dir),
            "--quick", "--frames", "640x480 3 faces", "--cold-runs", "0", "--json",
-           "--scale-factor", "1.3", "--min-neighbors", "100"]
+           "--detector", "haar", "--scale-factor", "1.3", "--min-neighbors", "100"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout)

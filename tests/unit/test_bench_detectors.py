@@ -66,7 +66,7 @@ def test_report_script_runs_with_one_command_and_prints_json(data_dir):
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout)
-    assert set(report["crops"]["found_rate"]) == {"haar", "blazeface", "blazeface-full"}
+    assert set(report["crops"]["found_rate"]) == {"yunet", "haar", "blazeface", "blazeface-full"}
     for name, frame in report["frames"].items():
         assert frame["frames"] == 3 and frame["ms_median"] > 0, (name, frame)
     assert {"real_photos", "smooth_backgrounds"} <= set(report["false_boxes"]["blazeface"])

@@ -146,6 +146,7 @@ def test_detector_is_chosen_per_call_and_built_once(patrol, astronaut_rgb):
     """A user's detector choice travels in the settings; an unknown name is a clear error."""
     haar = DetectorSettings(name="haar")
     assert patrol.detector_for("haar") is patrol.detector_for("haar")
-    assert [f.box for f in patrol.analyze(astronaut_rgb, Settings(haar))] == patrol.detector.detect(astronaut_rgb, haar)
-    with pytest.raises(ValueError, match="available: haar"):
+    assert [f.box for f in patrol.analyze(astronaut_rgb, Settings(haar))] == patrol.detector_for("haar").detect(astronaut_rgb, haar)
+    assert patrol.detector.name == "yunet" and patrol.detector_for("yunet") is patrol.detector
+    with pytest.raises(ValueError, match="available: yunet, haar"):
         patrol.analyze(astronaut_rgb, Settings(DetectorSettings(name="nope")))

@@ -59,7 +59,9 @@ def test_large_photo_gets_small_preview_with_boxes_scaled(patrol, astronaut_rgb)
     shown = R.annotated_preview(r, True)
     assert shown.shape == r.preview.shape
     # The no-mask box (thick, red) is drawn where the full-resolution box lands after scaling.
-    x, y, w, h = (int(round(v * r.preview_scale)) for v in r.faces[0].box)
+    face = max(r.faces, key=lambda f: f.box[2] * f.box[3])  # the astronaut (her face fills the photo)
+    assert face.label == "no_mask"
+    x, y, w, h = (int(round(v * r.preview_scale)) for v in face.box)
     edge = shown[y + h // 2, x - 1:x + 2].astype(int)
     assert (np.abs(edge - np.array([230, 30, 30])).sum(axis=1) < 60).any()
 
@@ -123,13 +125,17 @@ def test_summary_rows_and_overall_summary(astro):
 
 def test_no_face_advice_follows_photo_and_settings():
     small = R.ImageResult(name="s.png", width=300, height=200)
-    tips = " ".join(R.no_face_advice(small, DetectorSettings()))
-    assert "300x200" in tips and "Smallest face" in tips and "strictness" in tips and "scale step" in tips
+    tips = R.no_face_advice(small, DetectorSettings())
+    # The default detector: size and confidence first, never "switch detector".
+    assert "300x200" in tips[0] and "Smallest face" in tips[1] and "confidence" in tips[2]
+    assert not any("Switch" in t for t in tips)
+    haar = " ".join(R.no_face_advice(small, DetectorSettings(name="haar")))
+    assert "strictness" in haar and "scale step" in haar and "confidence" not in haar
     large = R.ImageResult(name="l.png", width=3000, height=2000)
-    loosest = " ".join(R.no_face_advice(large, DetectorSettings(1.05, 1, 20)))
-    # Nothing left to lower and the photo is big: only the general hint remains.
-    assert "Smallest face" not in loosest and "strictness" not in loosest and "larger photo" not in loosest
-    assert "front-facing" in loosest
+    loosest = R.no_face_advice(large, DetectorSettings(1.05, 1, 20, "haar"))
+    # Nothing left to lower and the photo is big: the other detector, then the general hint.
+    assert not any(w in " ".join(loosest) for w in ("Smallest face", "strictness", "larger photo"))
+    assert "Switch **Face detector** to **YuNet**" in loosest[0] and "front-facing" in loosest[-1]
 
 
 def test_reports_dir_and_readers(tmp_path, monkeypatch):
