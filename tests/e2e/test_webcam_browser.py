@@ -204,6 +204,18 @@ def _visit(page, url: str, server_ps, traffic: Traffic, result: dict[str, Any], 
     result["after_stop"] = metrics()
     traffic.recording = False
 
+    # Start again and switch to the server mode: the camera is released; back in this
+    # browser's mode the page offers Start again (no stale "playing" from the first camera).
+    start.click(timeout=30_000)
+    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) >= 1, 60, "the camera to run again")
+    mode.get_by_text("Server (WebRTC)", exact=True).click()
+    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 15, "the camera to be released on switching to the server")
+    mode.get_by_text("This browser", exact=True).click()
+    start.wait_for(timeout=30_000)
+    wait_for(lambda: page.get_by_text("Start the camera to see live counts.").count()
+             or page.get_by_text("Stopped: the last reading").count(), 15, "the panel to show no running camera")
+    result["switching_modes"] = {"released": True, "waiting_text": page.get_by_text("Waiting for video").count()}
+
     # Start again, then leave for another page: the camera must be released.
     start.click(timeout=30_000)
     wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) >= 1, 60, "the camera to run again")
@@ -282,9 +294,10 @@ def test_no_frame_leaves_the_browser(browser_run):
     assert result["largest_request_body"][1] < MAX_SENT_BYTES, result["largest_request_body"]
 
 
-def test_stop_and_leaving_the_page_release_the_camera(browser_run):
+def test_stop_switching_modes_and_leaving_the_page_release_the_camera(browser_run):
     _, result = browser_run
     assert result["after_stop"]["Faces"] == 2  # the last reading stays, marked as stopped
+    assert result["switching_modes"] == {"released": True, "waiting_text": 0}
     assert result["camera_released_on_leaving"]
 
 
