@@ -101,29 +101,34 @@ export function resizeArea(src, outW, outH) {
   if (W % outW === 0 && H % outH === 0) return resizeAreaFast(src, W / outW, H / outH);
   const out = new Uint8Array(outW * outH * 3);
   const xs = areaTable(W, outW), ys = areaTable(H, outH);
-  const acc = new Float64Array(outW * 3);
-  const row = new Float64Array(outW * 3);
+  const xStart = xs.start, xIdx = xs.idx, xW = xs.w;
+  const n = outW * 3;
+  const acc = new Float64Array(n);
+  const row = new Float64Array(n);
   let rowOf = -1;
   for (let dy = 0; dy < outH; dy++) {
     acc.fill(0);
     for (let t = ys.start[dy]; t < ys.start[dy + 1]; t++) {
       const sy = ys.idx[t], wy = ys.w[t];
-      if (rowOf !== sy) {  // horizontal pass over source row sy
+      if (rowOf !== sy) {  // horizontal pass over source row sy (reused by the next output row)
         const base = sy * W;
-        for (let dx = 0; dx < outW; dx++) {
+        for (let dx = 0, o = 0; dx < outW; dx++, o += 3) {
           let r = 0, g = 0, b = 0;
-          for (let k = xs.start[dx]; k < xs.start[dx + 1]; k++) {
-            const p = (base + xs.idx[k]) * C, wx = xs.w[k];
+          for (let k = xStart[dx], end = xStart[dx + 1]; k < end; k++) {
+            const p = (base + xIdx[k]) * C, wx = xW[k];
             r += data[p] * wx; g += data[p + 1] * wx; b += data[p + 2] * wx;
           }
-          row[dx * 3] = r; row[dx * 3 + 1] = g; row[dx * 3 + 2] = b;
+          row[o] = r; row[o + 1] = g; row[o + 2] = b;
         }
         rowOf = sy;
       }
-      for (let i = 0; i < acc.length; i++) acc[i] += row[i] * wy;
+      for (let i = 0; i < n; i++) acc[i] += row[i] * wy;
     }
-    const o = dy * outW * 3;
-    for (let i = 0; i < acc.length; i++) out[o + i] = roundU8(acc[i]);
+    const o = dy * n;
+    for (let i = 0; i < n; i++) {
+      const v = acc[i];
+      out[o + i] = v <= 0 ? 0 : v >= 255 ? 255 : roundHalfEven(v);
+    }
   }
   return { data: out, width: outW, height: outH, channels: 3 };
 }
