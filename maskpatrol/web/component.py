@@ -81,6 +81,7 @@ def detector_config() -> dict[str, Any]:
         "max_face_px": yunet.MAX_FACE_PX, "pyramid_step": yunet.PYRAMID_STEP,
         "coarse_short_side": yunet.COARSE_SHORT_SIDE,
         "max_tile_side": yunet.MAX_TILE_SIDE, "tile_overlap": yunet.TILE_OVERLAP,
+        "tile_edge_margin": yunet.TILE_EDGE_MARGIN,
         "min_size_slack": MIN_SIZE_SLACK, "to_haar": {"scale": t.scale, "dx": t.dx, "dy": t.dy},
     }
 

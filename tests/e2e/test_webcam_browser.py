@@ -586,3 +586,22 @@ def test_the_browser_crops_faces_as_python(bundle_page):
             [base64.b64encode(rgb.tobytes()).decode(), list(box), CROP_SCALE, CROP_SHIFT_DOWN])
         assert (got[1], got[0]) == expected.shape[:2]
         assert np.array_equal(np.asarray(got[2], np.uint8).reshape(expected.shape), expected), box
+
+
+def test_the_browser_drops_boxes_cut_by_a_tile_edge_as_python(bundle_page):
+    """yunet._whole_in_tile and its port, for tiles at every position of a tiled picture."""
+    import numpy as np
+
+    from maskpatrol.detectors.yunet import _whole_in_tile
+
+    page, config = bundle_page
+    rng = np.random.default_rng(11)
+    cand = np.zeros((400, 14), np.float32)
+    cand[:, :2] = rng.uniform(-20, 1000, (400, 2))
+    cand[:, 2:4] = rng.uniform(10, 300, (400, 2))
+    scores = rng.uniform(0.5, 1, 400).astype(np.float32)
+    for tile in [(0, 0, 1024, 1024), (768, 0, 1024, 1024), (0, 768, 1024, 500), (500, 300, 1024, 1024)]:
+        kept, _ = _whole_in_tile(cand.copy(), scores, tile, 2000, 1500)
+        cut = page.evaluate("([boxes, tile, m]) => boxes.map(b => window.live.cutByTile(b, tile, 2000, 1500, m))",
+                            [cand[:, :4].tolist(), list(tile), config["detector"]["tile_edge_margin"]])
+        assert kept[:, :4].tolist() == cand[[not c for c in cut], :4].tolist(), tile

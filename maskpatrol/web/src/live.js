@@ -7,7 +7,7 @@
 import { Pipeline } from "./pipeline.js";
 import { annotate } from "./draw.js";
 
-export { planPasses, toBoxes } from "./yunet.js";
+export { cutByTile, planPasses, toBoxes } from "./yunet.js";
 export { resize } from "./resize.js";
 export { squareCrop } from "./classify.js";
 

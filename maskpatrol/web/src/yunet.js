@@ -65,6 +65,16 @@ export function planPasses(width, height, minFacePx, c) {
   });
 }
 
+/**
+ * yunet._whole_in_tile, for one candidate [x, y, w, h] in tile pixels: true when it touches a
+ * tile edge that lies inside the picture (YuNet boxes half a face there; the overlap puts the
+ * whole face in a neighbouring tile or a coarser pass).
+ */
+export function cutByTile(b, [x, y, w, h], width, height, margin) {
+  return (x > 0 && b[0] < margin) || (y > 0 && b[1] < margin)
+    || (x + w < width && b[0] + b[2] > w - margin) || (y + h < height && b[1] + b[3] > h - margin);
+}
+
 /** yunet.padded: up to a multiple of the largest stride. */
 function padded(size, strides) {
   const top = strides[strides.length - 1];
@@ -129,6 +139,7 @@ export class YuNet {
         const outputs = await this.session.run({ [this.session.inputNames[0]]: tensor });
         const found = this.decode(outputs, ph, pw, minScore);
         found.boxes.forEach((b, k) => {
+          if (p.tiles.length > 1 && cutByTile(b, tile, p.width, p.height, c.tile_edge_margin)) return;
           boxes.push([(b[0] + tile[0]) * sx, (b[1] + tile[1]) * sy, b[2] * sx, b[3] * sy]);
           scores.push(found.scores[k]);
         });
