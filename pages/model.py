@@ -97,14 +97,19 @@ st.header("Face detectors")
 st.caption("The classifier only judges faces a detector found. Pick the detector in the sidebar of the "
            "Photos, Live webcam and Video pages.")
 st.markdown(
-    "- **Haar cascade** (OpenCV): looks for the eyes, nose and mouth pattern of a frontal face. A mask "
-    "hides two of the three, so it misses most masked people. Finds small faces in large photos.\n"
-    "- **BlazeFace short range** (Google MediaPipe, run with LiteRT): a small neural network that sees "
-    "the whole picture at 128x128 pixels. Finds masked and unmasked faces near the camera, fast enough "
-    "for the webcam; faces narrower than about a tenth of the picture are too small for it.\n"
-    "- **BlazeFace full range**: the same family at 192x192 pixels for group photos (faces down to about "
-    "a twentieth of the picture), with fewer false boxes; it finds fewer large masked faces.\n\n"
-    "BlazeFace frames faces a little tighter and lower than Haar, so its boxes are moved and enlarged "
+    "- **YuNet** (the default; OpenCV Zoo's network, run with onnxruntime): a 75,000-parameter neural "
+    "detector trained on WIDER FACE, which includes masked, small and partly hidden faces. The photo is "
+    "searched at a few scales (the smallest wanted face enlarged enough to be seen, the whole picture "
+    "shrunk for a face that fills it; large photos in tiles), so it finds faces from about 16 pixels to "
+    "the full frame. Fast enough for every webcam frame.\n"
+    "- **Haar cascade** (OpenCV): the classic detector of the original design. It looks for the eyes, "
+    "nose and mouth pattern of a frontal face; a mask hides two of the three, so it misses most masked "
+    "people.\n"
+    "- **BlazeFace short range** (Google MediaPipe, run with LiteRT): sees the whole picture at 128x128 "
+    "pixels; for one face close to the camera. Faces narrower than about a tenth of the picture are too "
+    "small for it.\n"
+    "- **BlazeFace full range**: the same family at 192x192 pixels, for groups a few metres away.\n\n"
+    "Each neural detector frames faces a little differently from Haar, so its boxes are moved and scaled "
     "by a fixed, measured amount: the classifier sees the same crop whichever detector ran.")
 if comparison.FIGURES:
     st.dataframe(comparison.rows(), hide_index=True)

