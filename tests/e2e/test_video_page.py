@@ -59,7 +59,9 @@ def assert_nothing_kept(page, server_tmp: Path) -> None:
     """A stopped run offers no video and leaves the server's temporary folder empty."""
     assert page.locator("video").count() == 0
     assert page.get_by_role("button", name="Annotated video (MP4)").count() == 0
-    deadline = time.monotonic() + 20
+    # The stopped run deletes its files as it ends, at once on a quiet machine: the bound
+    # only ends a wait for a file that is never deleted, it is not a speed target.
+    deadline = time.monotonic() + 60
     while any(server_tmp.iterdir()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert list(server_tmp.iterdir()) == []

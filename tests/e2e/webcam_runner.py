@@ -465,7 +465,7 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
     live["seconds_to_apply"] = round(time.monotonic() - t0, 1)
     # The panel redraws once a second: wait for its next frame count.
     live["frames_after"] = wait_for(lambda: (frames_analysed() or 0) > (live["frames_before"] or 0) and frames_analysed(),
-                                    10, "the frame counter to move on")
+                                    30, "the frame counter to move on")
     live["still_playing"] = playing()
     live["red_right_after"] = True
     result["live_settings"] = live
