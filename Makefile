@@ -82,3 +82,14 @@ $(VENV)/.peers: benchmarks/requirements-peers.txt $(VENV)/.dev
 	touch $@
 
 test: $(VENV)/.peers
+
+# The README's pictures (docs/images/), made with the browser tests' harness from pictures we may
+# publish (skimage's astronaut, bare and with a drawn mask); needs Chromium, not the data folder.
+.PHONY: screenshots docs-figures
+screenshots: $(VENV)/.dev
+	$(PY) scripts/screenshots.py
+
+# Record the latest webcam and Heroku figures of tests/artifacts/ in docs/figures.json and
+# regenerate the figure tables of README.md and docs/ (tests/unit/test_docs.py checks them).
+docs-figures: $(VENV)/.dev
+	$(PY) scripts/docs_figures.py --record --write
