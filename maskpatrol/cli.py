@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .annotate import annotate
+from .batch import command as batch_command
 from .detectors import DEFAULT_DETECTOR, DETECTOR_NAMES, DetectorSettings
 from .images import SUPPORTED_EXTENSIONS, ImageError, encode_png, load_image
 from .model_card import ModelNotFoundError
@@ -31,6 +32,7 @@ commands:
   detect    find every face in photos (or folders of photos) and label each "mask" or "no_mask"
   classify  run the mask classifier alone on images that are already face crops
   video     annotate a video file (H.264 mp4 out) and count faces per frame
+  batch     audit many photos and videos in parallel on Ray (this machine or a cluster)
 
 Run `python -m maskpatrol COMMAND --help` for the options of each."""
 
@@ -129,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=CLASSIFY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("images", nargs="+", metavar="FACE_IMAGE", help="face crops (any supported format)")
     _common(c)
+
+    batch_command.add_parser(sub)
     return parser
 
 
@@ -306,6 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.video.suffix.lower().lstrip(".") not in VIDEO_EXTENSIONS and args.video.suffix:
             print(f"warning: {args.video.suffix} is not one of {', '.join(VIDEO_EXTENSIONS)}; trying anyway",
                   file=sys.stderr)
+    if args.command == "batch":  # the model is loaded by each Ray worker, not here
+        return batch_command.run(args)
     try:
         patrol = MaskPatrol.load(args.model_dir or default_model_dir(),
                                  detector=getattr(args, "detector", DEFAULT_DETECTOR))

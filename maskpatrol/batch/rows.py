@@ -1,0 +1,44 @@
+"""The batch output: one flat row per face, and one per faceless image or frame or error.
+
+Flat rows, not ``detect``'s nested records, because a table of a million inputs is queried
+with SQL or pandas (``WHERE label = 'no_mask'``), and Parquet needs one schema for every
+part. Each face's values come from :func:`~maskpatrol.pipeline.image_record`, the helper
+behind ``detect --json``, so the two commands cannot disagree on a number or a rounding.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..pipeline import Face, image_record
+
+#: Column order of every part (Parquet and JSON Lines).
+#: path: the input as listed; kind: "image" or "video"; frame, time_s: video frames only
+#: (time_s rounded to ms, as ``video --csv``); box [x, y, w, h], label, p_no_mask: one
+#: face, or null on a row that stands for an image or frame without faces; error: why
+#: the input (or the rest of a video) could not be analysed, else null.
+ROW_FIELDS = ("path", "kind", "frame", "time_s", "width", "height", "box", "label", "p_no_mask", "error")
+
+Row = dict[str, Any]
+
+
+def _row(path: str, kind: str, frame: int | None = None, time_s: float | None = None,
+         width: int | None = None, height: int | None = None, face: dict[str, Any] | None = None,
+         error: str | None = None) -> Row:
+    face = face or {}
+    return {"path": path, "kind": kind, "frame": frame, "time_s": time_s, "width": width, "height": height,
+            "box": face.get("box"), "label": face.get("label"), "p_no_mask": face.get("p_no_mask"),
+            "error": error}
+
+
+def face_rows(path: str, kind: str, faces: Sequence[Face], width: int, height: int,
+              frame: int | None = None, time_s: float | None = None) -> list[Row]:
+    """A row per face, or a single faceless row, so that every analysed image or frame
+    shows up in the output (an audit must tell "no one there" from "not looked at")."""
+    record = image_record(path, faces, width, height)
+    return ([_row(path, kind, frame, time_s, width, height, face) for face in record["faces"]]
+            or [_row(path, kind, frame, time_s, width, height)])
+
+
+def error_row(path: str, kind: str, error: str, frame: int | None = None) -> Row:
+    return _row(path, kind, frame=frame, error=error)
