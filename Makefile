@@ -93,3 +93,11 @@ screenshots: $(VENV)/.dev
 # regenerate the figure tables of README.md and docs/ (tests/unit/test_docs.py checks them).
 docs-figures: $(VENV)/.dev
 	$(PY) scripts/docs_figures.py --record --write
+
+# `python -m maskpatrol batch` runs on Ray Data: optional, out of requirements.txt (the
+# Heroku runtime; Ray adds ~600 MB), installed for the tests (tests/batch/).
+$(VENV)/.batch: requirements-batch.txt $(VENV)/.dev
+	$(PY) -m pip install -q -r requirements-batch.txt
+	touch $@
+
+test: $(VENV)/.batch
