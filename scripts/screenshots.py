@@ -35,10 +35,10 @@ from conftest import paint_mask, png_bytes  # noqa: E402
 from live_server import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, streamlit_server  # noqa: E402
 from webcam_clip import FACE_SIDE, compose, frame_offsets, scene_is_clean, write_y4m  # noqa: E402
 from webcam_runner import METRICS_JS, to_number, wait_for  # noqa: E402
+from test_webcam_browser import FAKE_CAMERA_ARGS  # noqa: E402  (the browser-mode test's camera flags)
 
 OUT_DIR = ROOT / "docs" / "images"
 VIEWPORT = {"width": 1400, "height": 950}
-FAKE_CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 #: The Live webcam page's own "Smallest face" default: the clip must read cleanly at it.
 WEBCAM_MIN_FACE_PX = 80
 #: Colours in the saved PNGs: a palette keeps each file small (~100-200 kB) at full size.
