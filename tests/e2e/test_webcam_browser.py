@@ -188,7 +188,7 @@ def _visit(page, url: str, server_ps, traffic: Traffic, result: dict[str, Any], 
 
     live: dict[str, Any] = {"red_right_before": red_right_of_green()}
     page.locator('[data-testid="stSidebar"]').get_by_text("Mirror view", exact=True).click()
-    wait_for(lambda: red_right_of_green() is True, 30, "the red box to move right after turning mirror off")
+    wait_for(lambda: red_right_of_green() is True, 60, "the red box to move right after turning mirror off")
     live["red_right_after"] = True
     live["camera_streams_opened"] = page.evaluate("() => window.__streams.length")
     result["live_settings"] = live
@@ -199,8 +199,8 @@ def _visit(page, url: str, server_ps, traffic: Traffic, result: dict[str, Any], 
     result["largest_request_body"] = max(traffic.requests, key=lambda r: r[1], default=("", 0))
 
     page.get_by_role("button", name="Stop", exact=True).click(timeout=30_000)
-    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 15, "the camera to be released after Stop")
-    wait_for(lambda: page.get_by_text("Stopped: the last reading").count(), 15, "the panel to say it stopped")
+    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 30, "the camera to be released after Stop")
+    wait_for(lambda: page.get_by_text("Stopped: the last reading").count(), 30, "the panel to say it stopped")
     result["after_stop"] = metrics()
     traffic.recording = False
 
@@ -209,18 +209,18 @@ def _visit(page, url: str, server_ps, traffic: Traffic, result: dict[str, Any], 
     start.click(timeout=30_000)
     wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) >= 1, 60, "the camera to run again")
     mode.get_by_text("Server (WebRTC)", exact=True).click()
-    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 15, "the camera to be released on switching to the server")
+    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 30, "the camera to be released on switching to the server")
     mode.get_by_text("This browser", exact=True).click()
-    start.wait_for(timeout=30_000)
+    start.wait_for(timeout=60_000)
     wait_for(lambda: page.get_by_text("Start the camera to see live counts.").count()
-             or page.get_by_text("Stopped: the last reading").count(), 15, "the panel to show no running camera")
+             or page.get_by_text("Stopped: the last reading").count(), 30, "the panel to show no running camera")
     result["switching_modes"] = {"released": True, "waiting_text": page.get_by_text("Waiting for video").count()}
 
     # Start again, then leave for another page: the camera must be released.
     start.click(timeout=30_000)
     wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) >= 1, 60, "the camera to run again")
     page.get_by_test_id("stSidebarNav").get_by_text("Home", exact=True).click()
-    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 15, "the camera to be released on leaving the page")
+    wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 30, "the camera to be released on leaving the page")
     result["camera_released_on_leaving"] = True
 
 
