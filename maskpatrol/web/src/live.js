@@ -119,6 +119,7 @@ class Live {
   stop() {
     if (!this.running) return;
     this.running = false;
+    this.wake();  // let the loop see it and end
     this.report(true);
     this.releaseCamera();
     this.startButton.hidden = false;
@@ -133,18 +134,45 @@ class Live {
     this.video.srcObject = null;
   }
 
-  nextFrame() {
+  /**
+   * Count the camera's frames as they arrive, all the time (not only while we wait): a frame
+   * that came during the last analysis is then analysed at once, instead of waiting for the
+   * one after it, and no frame is analysed twice.
+   */
+  watchFrames() {
     const v = this.video;
-    if (typeof v.requestVideoFrameCallback === "function") {
-      return new Promise((resolve) => v.requestVideoFrameCallback(() => resolve()));
-    }
-    return new Promise((resolve) => requestAnimationFrame(() => resolve()));
+    const generation = (this.generation = (this.generation || 0) + 1);
+    this.arrived = 0;
+    this.analysed = 0;
+    this.waiting = null;
+    const tick = () => {
+      if (generation !== this.generation) return;  // a callback of an earlier camera session
+      this.arrived++;
+      this.wake();
+      if (this.running) schedule();
+    };
+    const schedule = typeof v.requestVideoFrameCallback === "function"
+      ? () => v.requestVideoFrameCallback(tick)
+      : () => requestAnimationFrame(tick);  // no per-frame callback: at most one per repaint
+    schedule();
+  }
+
+  wake() {
+    if (this.waiting) { this.waiting(); this.waiting = null; }
+  }
+
+  /** Resolves when a frame not analysed yet is there (or the camera stopped). */
+  nextFrame() {
+    if (this.arrived > this.analysed) return Promise.resolve();
+    return new Promise((resolve) => { this.waiting = resolve; });
   }
 
   async loop() {
+    this.watchFrames();
     while (this.running) {
       await this.nextFrame();
       if (!this.running) break;
+      this.analysed = this.arrived;
       try {
         await this.step();
       } catch (err) {
