@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -26,6 +28,10 @@ def test_a_short_api_benchmark_run_reports_every_level_against_the_cli(data_dir,
         assert level["matches_cli"] is True
         # Each absolute figure has its same-run baseline and the ratio beside it.
         assert level["cli_image_ms"] > 0 and level["throughput_rps"] > 0
-        assert level["throughput_vs_cli"] == round(level["throughput_rps"] * level["cli_image_ms"] / 1000, 2)
+        assert level["throughput_vs_cli"] == pytest.approx(level["throughput_rps"] * level["cli_image_ms"] / 1000,
+                                                           abs=0.02)  # from the unrounded figures
         assert level["latency_ms"]["p50"] <= level["latency_ms"]["p90"] <= level["latency_ms"]["max"]
-    assert report["photos"]["size"] == "640x480" and report["baseline"]["cli_process_per_image_ms"] > 0
+    assert report["photos"]["size"] == "640x480"
+    # The CLI as a process, for information: a difference of two runs, None when noise won.
+    process_ms = report["baseline"]["cli_process_per_image_ms"]
+    assert process_ms is None or process_ms > 0
