@@ -498,6 +498,8 @@ def test_converted_classifier_matches_the_tflite_on_real_crops(bundle_page, data
             return window.live.classifyBatch(config, new Float32Array(bytes.buffer), n); }""",
         [config, base64.b64encode(batch.astype(np.float32).tobytes()).decode(), len(photos)]))
     assert got.shape == expected.shape == (48,)
+    write_report("webcam_browser_classifier", {"crops": len(photos), "max_abs_difference": float(np.abs(got - expected).max()),
+                                               "tolerance": CLASSIFIER_TOLERANCE})
     assert np.abs(got - expected).max() <= CLASSIFIER_TOLERANCE, np.abs(got - expected).max()
     # Real crops of both kinds: the check covers both ends of the output, not one.
     assert (expected < 0.1).sum() >= 10 and (expected > 0.9).sum() >= 10
