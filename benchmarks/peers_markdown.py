@@ -32,6 +32,12 @@ def pct(n: int, d: int) -> str:
     return f"{n / d:.1%} ({n}/{d})" if d else "-"
 
 
+def class_cells(part: dict[str, Any], total: str) -> str:
+    """The four table cells found / found and right, masked then unmasked, of one pipeline."""
+    return " | ".join(pct(part[k][c], part[total][c])
+                      for c in ("mask", "no_mask") for k in ("found", "found_and_right"))
+
+
 def times(value: float | None, ratio: float | None, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -196,13 +202,9 @@ def render(report: dict[str, Any]) -> str:
            "| boxes beside the photo's face | ms per photo | detect ms | classify ms per face |",
            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for n in names:
-        e = pipes[n]
-        ph, t = e["photos"], e["photos_time"]
+        ph, t = pipes[n]["photos"], pipes[n]["photos_time"]
         x = t["x_classic"]
-        out.append(f"| {label(n)} | {pct(ph['found']['mask'], ph['photos']['mask'])} "
-                   f"| {pct(ph['found_and_right']['mask'], ph['photos']['mask'])} "
-                   f"| {pct(ph['found']['no_mask'], ph['photos']['no_mask'])} "
-                   f"| {pct(ph['found_and_right']['no_mask'], ph['photos']['no_mask'])} | {ph['boxes_beside']} "
+        out.append(f"| {label(n)} | {class_cells(ph, 'photos')} | {ph['boxes_beside']} "
                    f"| {times(t['ms_median'], x['ms_median'])} | {times(t['detect_ms_median'], x['detect_ms_median'])} "
                    f"| {times(t['classify_ms_per_face'], x['classify_ms_per_face'])} |")
     out += ["", "## 640x480 frames", "",
@@ -214,13 +216,9 @@ def render(report: dict[str, Any]) -> str:
             "| boxes matching no face | ms per frame | p95 ms |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for n in names:
-        e = pipes[n]
-        f, t = e["frames"], e["frames_time"]
+        f, t = pipes[n]["frames"], pipes[n]["frames_time"]
         x = t["x_classic"]
-        out.append(f"| {label(n)} | {pct(f['found']['mask'], f['faces']['mask'])} "
-                   f"| {pct(f['found_and_right']['mask'], f['faces']['mask'])} "
-                   f"| {pct(f['found']['no_mask'], f['faces']['no_mask'])} "
-                   f"| {pct(f['found_and_right']['no_mask'], f['faces']['no_mask'])} | {f['boxes_matching_no_face']} "
+        out.append(f"| {label(n)} | {class_cells(f, 'faces')} | {f['boxes_matching_no_face']} "
                    f"| {times(t['ms_median'], x['ms_median'])} | {times(t['ms_p95'], x['ms_p95'])} |")
     looser = [f"{label(n)} {sum(pipes[n]['frames']['box_centred_on_face'].values())}" for n in names
               if sum(pipes[n]["frames"]["box_centred_on_face"].values()) != sum(pipes[n]["frames"]["found"].values())]
