@@ -109,10 +109,12 @@ def test_an_unlisted_origin_gets_no_cors_permission(server, image):
     assert "access-control-allow-origin" not in response.headers
 
 
-def test_api_off_removes_the_routes_and_keeps_the_pages(tmp_path, image):
-    with api_server(tmp_path, {"MASKPATROL_API": "off"}) as server:
+@pytest.mark.parametrize("env", [{"MASKPATROL_API": "off"}, {"DYNO": "web.1"}], ids=["api-off", "dyno-no-token"])
+def test_api_off_removes_the_routes_and_keeps_the_pages(tmp_path, image, env):
+    """Turned off, or a dyno without a token (the one-click deployment): no API at all."""
+    with api_server(tmp_path, env) as server:
         # As before the API existed: a POST is refused by Streamlit, a GET gets the app shell.
-        response = post(server, "/detect", image, "image/png")
+        response = post(server, "/detect", image, "image/png", headers={"Authorization": "Bearer anything"})
         assert response.status_code == 405 and "application/json" not in response.headers.get("content-type", "")
         health = requests.get(server.url + API + "/health", timeout=30)
         assert health.headers["content-type"].startswith("text/html")
