@@ -77,6 +77,7 @@ def detector_config() -> dict[str, Any]:
     t = yunet.TO_HAAR
     return {
         "strides": list(yunet.STRIDES), "default_min_score": yunet.DEFAULT_MIN_SCORE, "nms_iou": yunet.NMS_IOU,
+        "max_inside": yunet.MAX_INSIDE,
         "target_min_face_px": yunet.TARGET_MIN_FACE_PX, "max_upscale": yunet.MAX_UPSCALE,
         "max_face_px": yunet.MAX_FACE_PX, "pyramid_step": yunet.PYRAMID_STEP,
         "coarse_short_side": yunet.COARSE_SHORT_SIDE,

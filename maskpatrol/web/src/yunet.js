@@ -17,15 +17,28 @@ export function iou(a, b) {
   return inter / (a[2] * a[3] + b[2] * b[3] - inter);
 }
 
-/** cv2.dnn.NMSBoxes(boxes, scores, 0.0, iouThreshold): indices kept, best score first. */
-export function nms(boxes, scores, iouThreshold) {
+/** Share of box a's area that lies inside box b (both [x, y, w, h]). */
+function insideShare(a, b) {
+  const w = Math.min(a[0] + a[2], b[0] + b[2]) - Math.max(a[0], b[0]);
+  const h = Math.min(a[1] + a[3], b[1] + b[3]) - Math.max(a[1], b[1]);
+  if (w <= 0 || h <= 0) return 0;
+  return (w * h) / Math.max(a[2] * a[3], 1e-9);
+}
+
+/** yunet.nms: cv2.dnn.NMSBoxes(boxes, scores, 0.0, iouThreshold), best score first, then
+ * any box lying mostly (more than maxInside of its area) inside a better kept one dropped. */
+export function nms(boxes, scores, iouThreshold, maxInside) {
   const order = scores.map((s, i) => i).filter((i) => scores[i] > 0)
     .sort((a, b) => scores[b] - scores[a] || a - b);  // stable: ties keep input order
   const keep = [];
   for (const i of order) {
     if (keep.every((k) => iou(boxes[i], boxes[k]) <= iouThreshold)) keep.push(i);
   }
-  return keep;
+  const kept = [];
+  for (const i of keep) {
+    if (kept.every((k) => insideShare(boxes[i], boxes[k]) <= maxInside)) kept.push(i);
+  }
+  return kept;
 }
 
 /** yunet._tile_starts */
@@ -145,7 +158,7 @@ export class YuNet {
         });
       }
     }
-    const keep = nms(boxes, scores, c.nms_iou);
+    const keep = nms(boxes, scores, c.nms_iou, c.max_inside);
     return toBoxes(keep.map((k) => boxes[k]), width, height, Math.max(1, settings.min_face_px * c.min_size_slack), c.to_haar);
   }
 }
