@@ -12,6 +12,10 @@ This file has two roles, told apart by the name Python gives it:
 
 import streamlit as st
 
+from maskpatrol.logs import apply_log_level
+
+apply_log_level()  # MASKPATROL_LOG_LEVEL, read once per process
+
 if __name__ == "__main__":
     st.set_page_config(page_title="Mask Patrol", page_icon="😷", layout="wide")
 
@@ -24,6 +28,13 @@ if __name__ == "__main__":
     ]
     st.navigation(pages).run()
 else:
+    from streamlit.runtime.pages_manager import PagesManager
+
     from maskpatrol.api import api_routes
 
+    # The pages live in pages/, which Streamlit's legacy multipage mode also looks for: until
+    # this script has called st.navigation once, a fresh server answers a first visit to a
+    # page's address (a bookmark to /webcam after a dyno restart) by running that page file
+    # alone, with the folder's file names as the menu. Our st.navigation is the only menu.
+    PagesManager.uses_pages_directory = False
     app = st.App(__file__, routes=api_routes())

@@ -48,3 +48,22 @@ def test_an_unknown_address_lands_on_home_with_a_notice(server, browser):
         page.locator("h1").filter(has_text="Mask Patrol").wait_for(timeout=60_000)
     finally:
         page.close()
+
+
+def test_a_bookmark_is_the_first_visit_to_a_fresh_server(browser, tmp_path):
+    """After a restart (a dyno's daily one), the first visitor may come from a bookmark to
+    /webcam. Streamlit's legacy mode would then run that page alone, with the pages/ folder's
+    file names as the menu; the app's own menu and titles must show instead."""
+    with streamlit_server(tmp_path) as srv:
+        page = browser.new_page(viewport={"width": 1200, "height": 800})
+        try:
+            page.goto(f"{srv.url}/webcam", wait_until="domcontentloaded", timeout=60_000)
+            page.locator("h1").filter(has_text="Live webcam").wait_for(timeout=60_000)
+            nav = page.get_by_test_id("stSidebarNav")
+            nav.get_by_text("Photos", exact=True).wait_for(timeout=30_000)
+            # The legacy menu lists the entry file as "app" and each page by its file name.
+            assert nav.get_by_text("app", exact=True).count() == 0, nav.inner_text()
+            assert nav.get_by_text("Home", exact=True).count() == 1, nav.inner_text()
+            assert nav.locator('a[aria-current="page"]').inner_text().strip().endswith("Live webcam")
+        finally:
+            page.close()
