@@ -34,8 +34,9 @@ input that failed (error set). The numbers are those of `detect --json` and `vid
 Run the same command again after a crash or Ctrl-C: inputs already in OUT are skipped.
 Without --address Ray runs inside this command on this machine; --address auto joins the
 cluster of this node, ray://HOST:10001 a remote one (every worker must reach INPUT and OUT).
-Exit status: 0 all inputs analysed, 1 some input failed, 2 usage, Ray or model missing,
-130 interrupted (finished parts are kept)."""
+A wrong --address may keep Ray retrying for minutes; Ctrl-C stops it.
+Exit status: 0 all inputs analysed, 1 some input failed or the job stopped, 2 usage, Ray or
+model missing, cluster unreachable, 130 interrupted (finished parts are kept)."""
 
 
 def add_parser(sub: Any) -> None:
@@ -78,7 +79,8 @@ def summary_text(totals: Any, out: str) -> str:
         text += (f" {totals.elapsed_s:.1f} s with {totals.workers} worker{'s' if totals.workers != 1 else ''}: "
                  f"{totals.analysed_per_s:.1f} photos+frames/s")
         if totals.first_part_s is not None:
-            text += f" (first results after {totals.first_part_s:.1f} s: Ray start and model loading)"
+            text += f" (first results after {totals.first_part_s:.1f} s: Ray start and model loading"
+            text += f"; {totals.steady_per_s:.1f}/s after that)" if totals.steady_per_s else ")"
         text += "."
     if totals.skipped:
         text += f" Skipped {totals.skipped} inputs already in {out} from an earlier run."
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         print(RAY_MISSING, file=sys.stderr)
         return 2
     from .inputs import expand_items
-    from .job import DEFAULT_PART_SIZE, run_job
+    from .job import DEFAULT_PART_SIZE, RayStartError, run_job
     from .store import PartStore, StoreError
 
     model_dir = (args.model_dir or default_model_dir()).resolve()
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: finished parts are kept in {args.out}; run the same command again to resume",
               file=sys.stderr)
         return 130
-    except StoreError as exc:
+    except (StoreError, RayStartError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a Ray failure (cluster unreachable, worker lost): a sentence, no traceback

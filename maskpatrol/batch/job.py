@@ -38,6 +38,10 @@ DEFAULT_PART_SIZE = 16
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
+class RayStartError(RuntimeError):
+    """Ray could not be started here, or the cluster at ``--address`` not reached."""
+
+
 @dataclass
 class Totals:
     """What a run did so far: the progress line and the final summary."""
@@ -56,6 +60,8 @@ class Totals:
     #: From the start until the first part came back: Ray's start, the workers' model
     #: loading and the first batch; the fixed cost of a run.
     first_part_s: Optional[float] = None
+    #: Photos and frames in that first part: what the steady rate leaves out.
+    first_part_analysed: int = 0
     started: float = field(default_factory=time.perf_counter, repr=False)
 
     def add(self, part: dict[str, Any]) -> None:
@@ -65,11 +71,20 @@ class Totals:
         self.elapsed_s = time.perf_counter() - self.started
         if self.first_part_s is None:
             self.first_part_s = self.elapsed_s
+            self.first_part_analysed = self.images + self.frames
 
     @property
     def analysed_per_s(self) -> float:
         """Images plus video frames analysed per second of the whole run."""
         return (self.images + self.frames) / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def steady_per_s(self) -> Optional[float]:
+        """Images plus frames per second once running: from the first part back to the last,
+        so Ray's start and the model loading are left out (None with a single part)."""
+        span = self.elapsed_s - (self.first_part_s or 0.0)
+        done = self.images + self.frames - self.first_part_analysed
+        return done / span if self.first_part_s is not None and span > 0 and done > 0 else None
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -77,6 +92,7 @@ class Totals:
         d["elapsed_s"] = round(self.elapsed_s, 3)
         d["first_part_s"] = None if self.first_part_s is None else round(self.first_part_s, 3)
         d["analysed_per_s"] = round(self.analysed_per_s, 2)
+        d["steady_per_s"] = None if self.steady_per_s is None else round(self.steady_per_s, 2)
         return d
 
 
@@ -90,30 +106,18 @@ def part_counts(paths: Sequence[str], kinds: Sequence[str], rows: Sequence[Row])
             "errors": sum(r["error"] is not None for r in rows)}
 
 
-@dataclass(frozen=True)
-class JobConfig:
-    """What every worker needs to know, shipped inside the worker class (see :func:`analyst_class`)."""
-
-    model_dir: str
-    settings: BatchSettings
-    out: str
-    fmt: str
-
-
 class Analyst:
     """One Ray worker: loads the pipeline once, then analyses batches and writes each as a part."""
 
-    config: JobConfig
-
-    def __init__(self) -> None:
+    def __init__(self, model_dir: str, settings: BatchSettings, out: str, fmt: str) -> None:
         import cv2
 
         from ..pipeline import MaskPatrol
 
         cv2.setNumThreads(1)  # one thread per worker: the workers are the parallelism
-        self.settings = self.config.settings
-        self.patrol = MaskPatrol.load(self.config.model_dir, detector=self.settings.detector)
-        self.store = PartStore(self.config.out, self.config.fmt)
+        self.settings = settings
+        self.patrol = MaskPatrol.load(model_dir, detector=settings.detector)
+        self.store = PartStore(out, fmt)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
         paths = [str(p) for p in batch["path"]]
@@ -123,12 +127,6 @@ class Analyst:
             rows.extend(analyse(self.patrol, path, kind, self.settings))
         name = self.store.write(paths, rows)
         return {"part": [name], **{k: [v] for k, v in part_counts(paths, kinds, rows).items()}}
-
-
-def analyst_class(config: JobConfig) -> type[Analyst]:
-    """An :class:`Analyst` with ``config`` built in. Not constructor arguments: Ray keeps
-    those in its object store and warns on every run that a restarted worker could lose them."""
-    return type("Analyst", (Analyst,), {"config": config})
 
 
 def _quiet_ray_data() -> None:
@@ -180,11 +178,17 @@ def run_job(items: Sequence[InputItem], store: PartStore, settings: BatchSetting
     if not todo:
         return totals
     try:
-        totals.workers = start_ray(address, workers)
+        try:
+            totals.workers = start_ray(address, workers)
+        except Exception as exc:  # ConnectionError, RuntimeError, ValueError, a gRPC error...
+            where = f"the Ray cluster at {address}" if address else "Ray on this machine"
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+            raise RayStartError(f"could not reach {where}: {detail}") from None
         ds = ray.data.from_items([{"path": i.path, "kind": i.kind} for i in todo])
-        worker = analyst_class(JobConfig(model_dir, settings, store.location, store.fmt))
-        ds = ds.map_batches(worker, batch_size=part_size, batch_format="numpy",
-                            compute=ray.data.ActorPoolStrategy(size=totals.workers), num_cpus=1)
+        ds = ds.map_batches(Analyst, batch_size=part_size, batch_format="numpy",
+                            compute=ray.data.ActorPoolStrategy(size=totals.workers), num_cpus=1,
+                            fn_constructor_kwargs={"model_dir": model_dir, "settings": settings,
+                                                   "out": store.location, "fmt": store.fmt})
         for part in ds.iter_rows():
             totals.add(part)
             if on_part is not None:

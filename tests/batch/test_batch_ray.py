@@ -15,7 +15,6 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import psutil
@@ -151,6 +150,8 @@ def test_an_interrupted_run_resumes_without_loss_or_duplicates(tmp_path, astrona
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while not list(out.glob("part-*.parquet")) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (exit {proc.returncode}) before its first part: {proc.stderr.read()[-2000:]}")
         proc.send_signal(stop)
         _, err = proc.communicate(timeout=60)
     finally:
