@@ -63,6 +63,8 @@ def analyse_image(patrol: MaskPatrol, path: str, settings: Settings) -> list[Row
         return face_rows(path, IMAGE, faces, int(rgb.shape[1]), int(rgb.shape[0]))
     except ImageError as exc:
         return [error_row(path, IMAGE, str(exc))]
+    except FileNotFoundError:  # a URI (local paths are reported by load_image, in these words)
+        return [error_row(path, IMAGE, f"File not found: {path}")]
     except Exception as exc:  # a worker never dies for one file
         return [error_row(path, IMAGE, f"could not process {path}: {exc}")]
 
@@ -101,6 +103,8 @@ def analyse_video(patrol: MaskPatrol, path: str, settings: Settings, every: int 
             raise VideoError("The video has no frames we can decode")
     except VideoError as exc:
         rows.append(error_row(path, "video", str(exc)))
+    except FileNotFoundError:  # a URI (local paths are reported by open_input, in these words)
+        rows.append(error_row(path, "video", f"File not found: {path}"))
     except av.error.FFmpegError as exc:
         rows.append(error_row(path, "video", f"The video could not be decoded or encoded: {exc}"))
     except Exception as exc:  # a worker never dies for one file

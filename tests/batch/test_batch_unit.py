@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
+
 import pytest
 
 pytest.importorskip("pyarrow", reason="pyarrow comes with requirements-batch.txt (make test installs it)")
+
+import video_clip as vc  # noqa: E402
 
 from maskpatrol import cli  # noqa: E402
 from maskpatrol.batch.inputs import IMAGE, VIDEO, expand_items  # noqa: E402
 from maskpatrol.batch.rows import ROW_FIELDS, error_row  # noqa: E402
 from maskpatrol.batch.store import SCHEMA, PartStore, StoreError  # noqa: E402
+from maskpatrol.batch.work import BatchSettings, analyse  # noqa: E402
 
 
 @pytest.fixture
@@ -89,3 +94,27 @@ def test_listing_errors_are_rows_and_need_no_ray(monkeypatch, capsys, tmp_path):
     assert status == 1 and summary["errors"] == 1 and summary["workers"] == 0
     [row] = PartStore(str(tmp_path / "out")).read_rows()
     assert row["path"] == str(tmp_path / "empty") and "No images or videos" in row["error"]
+
+
+def test_a_uri_gives_the_rows_of_the_same_local_file(patrol, astronaut_png, astronaut_rgb, tmp_path):
+    """URIs are read through pyarrow (as s3:// would be); file:// exercises that path here."""
+    clip = tmp_path / "clip.mp4"
+    vc.astronaut_clip(clip, astronaut_rgb, n_frames=4)
+    for path, kind in ((str(astronaut_png), IMAGE), (str(clip), VIDEO)):
+        local = analyse(patrol, path, kind, BatchSettings())
+        remote = analyse(patrol, f"file://{path}", kind, BatchSettings())
+        assert [dict(r, path=None) for r in remote] == [dict(r, path=None) for r in local]
+        assert all(r["error"] is None and r["label"] == "no_mask" for r in remote)
+        [missing] = analyse(patrol, f"file://{tmp_path}/gone.{path.rsplit('.', 1)[1]}", kind, BatchSettings())
+        assert missing["error"] == f"File not found: file://{tmp_path}/gone.{path.rsplit('.', 1)[1]}"
+
+
+def test_video_rows_cover_every_nth_frame_with_its_time(patrol, astronaut_rgb, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    vc.astronaut_clip(clip, astronaut_rgb, n_frames=7, fps=10)
+    rows = analyse(patrol, str(clip), VIDEO, BatchSettings(every=3))
+    assert [(r["frame"], r["time_s"]) for r in rows] == [(0, 0.0), (3, 0.3), (6, 0.6)]
+    wall = tmp_path / "wall.mp4"
+    vc.write_clip(wall, [np.full((120, 160, 3), 90, np.uint8)] * 2)
+    assert [(r["frame"], r["box"], r["label"]) for r in analyse(patrol, str(wall), VIDEO, BatchSettings())] == \
+        [(0, None, None), (1, None, None)]
