@@ -70,11 +70,17 @@ def add_parser(sub: Any) -> None:
     b.add_argument("--min-score", type=float, default=None, help="YuNet and BlazeFace: lowest face confidence (0-1)")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def summary_text(totals: Any, out: str) -> str:
     """One paragraph a person reads at the end of a run."""
+    if not totals.inputs and totals.skipped:
+        return f"Nothing to do: every input ({totals.skipped}) is already in {out} from an earlier run."
     videos = f", {totals.videos} videos ({totals.frames} frames analysed)" if totals.videos else ""
-    text = (f"{totals.inputs} inputs ({totals.images} photos{videos}): {totals.faces} faces, "
-            f"{totals.no_mask} without a mask; {totals.errors} error{'s' if totals.errors != 1 else ''}.")
+    text = (f"{_plural(totals.inputs, 'input')} ({_plural(totals.images, 'photo')}{videos}): "
+            f"{_plural(totals.faces, 'face')}, {totals.no_mask} without a mask; {_plural(totals.errors, 'error')}.")
     if totals.workers:
         text += (f" {totals.elapsed_s:.1f} s with {totals.workers} worker{'s' if totals.workers != 1 else ''}: "
                  f"{totals.analysed_per_s:.1f} photos+frames/s")
@@ -115,8 +121,8 @@ def run(args: argparse.Namespace) -> int:
     settings = BatchSettings(args.detector, args.threshold, args.min_face, args.min_score, args.every)
     items = expand_items(args.inputs, args.recursive)
     if not args.quiet:
-        print(f"batch: {len(items)} inputs listed; starting Ray{' at ' + args.address if args.address else ''}...",
-              file=sys.stderr, flush=True)
+        print(f"batch: {_plural(len(items), 'input')} listed; Ray starts{' at ' + args.address if args.address else ''}"
+              f" unless all are in {args.out} already", file=sys.stderr, flush=True)
     last_line = [0.0]
 
     def progress(totals: Any) -> None:
@@ -124,8 +130,9 @@ def run(args: argparse.Namespace) -> int:
         if args.quiet or now - last_line[0] < 2.0:
             return
         last_line[0] = now
-        print(f"batch: {totals.inputs + totals.skipped}/{len(items)} inputs · {totals.faces} faces, "
-              f"{totals.no_mask} without a mask · {totals.errors} errors · {totals.analysed_per_s:.1f} photos+frames/s",
+        print(f"batch: {totals.inputs + totals.skipped}/{len(items)} inputs · {_plural(totals.faces, 'face')}, "
+              f"{totals.no_mask} without a mask · {_plural(totals.errors, 'error')} · "
+              f"{totals.analysed_per_s:.1f} photos+frames/s",
               file=sys.stderr, flush=True)
 
     try:

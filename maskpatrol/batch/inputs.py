@@ -27,10 +27,11 @@ _GLOB_CHARS = set("*?[")
 
 @dataclass(frozen=True)
 class InputItem:
-    """One file to analyse (``error`` is None), or an INPUT that could not be listed."""
+    """One file to analyse (``error`` is None), or an INPUT that could not be listed
+    (``error`` says why; ``kind`` is None, as it is neither a photo nor a video)."""
 
     path: str
-    kind: str  # IMAGE or VIDEO
+    kind: str | None  # IMAGE or VIDEO
     error: str | None = None
 
 
@@ -78,13 +79,13 @@ def _uri(uri: str, recursive: bool) -> list[InputItem]:
     scheme = uri.split("://", 1)[0]
     info = filesystem.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
-        return [InputItem(uri, IMAGE, f"Not found: {uri}")]
+        return [InputItem(uri, None, f"Not found: {uri}")]
     if info.type != pafs.FileType.Directory:
         return [InputItem(uri, kind_of(uri) or IMAGE)]
     listed = filesystem.get_file_info(pafs.FileSelector(path, recursive=recursive))
     names = sorted(f"{scheme}://{f.path}" for f in listed if f.type == pafs.FileType.File
                    and not any(part.startswith(".") for part in f.path[len(path):].split("/")))
-    return _media(names) or [InputItem(uri, IMAGE, _empty(uri, recursive))]
+    return _media(names) or [InputItem(uri, None, _empty(uri, recursive))]
 
 
 def _empty(item: str, recursive: bool) -> str:
@@ -94,11 +95,11 @@ def _empty(item: str, recursive: bool) -> str:
 
 def _list_file(path: Path, recursive: bool, seen: set[Path]) -> list[InputItem]:
     if path in seen:
-        return [InputItem(str(path), IMAGE, f"{path} lists itself")]
+        return [InputItem(str(path), None, f"{path} lists itself")]
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        return [InputItem(str(path), IMAGE, f"Could not read the list {path}: {exc}")]
+        return [InputItem(str(path), None, f"Could not read the list {path}: {exc}")]
     entries = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
     return _expand(entries, recursive, seen | {path})
 
@@ -110,21 +111,21 @@ def _expand(items: Sequence[str], recursive: bool, seen: set[Path]) -> list[Inpu
             try:
                 out.extend(_uri(item, recursive))
             except (OSError, ValueError) as exc:
-                out.append(InputItem(item, IMAGE, f"Could not list {item}: {exc}"))
+                out.append(InputItem(item, None, f"Could not list {item}: {exc}"))
             continue
         path = Path(item)
         if path.is_dir():
             try:
                 found = _media(_folder(path, recursive))
             except OSError as exc:
-                found = [InputItem(item, IMAGE, f"Could not list the folder {item}: {exc.strerror or exc}")]
-            out.extend(found or [InputItem(item, IMAGE, _empty(item, recursive))])
+                found = [InputItem(item, None, f"Could not list the folder {item}: {exc.strerror or exc}")]
+            out.extend(found or [InputItem(item, None, _empty(item, recursive))])
         elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
             out.extend(_list_file(path.resolve(), recursive, seen))
         elif not path.exists() and _GLOB_CHARS & set(item):
             matches = sorted(glob.glob(item, recursive=True))
             out.extend(_media(m for m in matches if Path(m).is_file())
-                       or [InputItem(item, IMAGE, f"No images or videos match {item}")])
+                       or [InputItem(item, None, f"No images or videos match {item}")])
         else:
             # A file named on the command line is tried whatever its extension, as detect
             # does; a missing one becomes an error row when a worker opens it.

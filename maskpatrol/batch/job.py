@@ -26,7 +26,7 @@ import numpy as np
 import ray
 
 from ..runtime import usable_cpus
-from .inputs import IMAGE, InputItem
+from .inputs import IMAGE, VIDEO, InputItem
 from .rows import Row, error_row
 from .store import PartStore
 from .work import BatchSettings, analyse
@@ -64,12 +64,14 @@ class Totals:
     first_part_analysed: int = 0
     started: float = field(default_factory=time.perf_counter, repr=False)
 
-    def add(self, part: dict[str, Any]) -> None:
+    def add(self, part: dict[str, Any], from_worker: bool = True) -> None:
+        """Count a finished part; ``from_worker`` False for the listing errors this process
+        writes before Ray starts, which must not pass for the first results."""
         for name in ("inputs", "images", "videos", "frames", "faces", "no_mask", "errors"):
             setattr(self, name, getattr(self, name) + int(part[name]))
         self.parts += 1
         self.elapsed_s = time.perf_counter() - self.started
-        if self.first_part_s is None:
+        if from_worker and self.first_part_s is None:
             self.first_part_s = self.elapsed_s
             self.first_part_analysed = self.images + self.frames
 
@@ -96,10 +98,10 @@ class Totals:
         return d
 
 
-def part_counts(paths: Sequence[str], kinds: Sequence[str], rows: Sequence[Row]) -> dict[str, int]:
+def part_counts(paths: Sequence[str], kinds: Sequence[Optional[str]], rows: Sequence[Row]) -> dict[str, int]:
     """The numbers one part adds to :class:`Totals`."""
     return {"inputs": len(paths), "images": sum(k == IMAGE for k in kinds),
-            "videos": sum(k != IMAGE for k in kinds),
+            "videos": sum(k == VIDEO for k in kinds),
             "frames": len({(r["path"], r["frame"]) for r in rows if r["frame"] is not None}),
             "faces": sum(r["label"] is not None for r in rows),
             "no_mask": sum(r["label"] == "no_mask" for r in rows),
@@ -173,7 +175,7 @@ def run_job(items: Sequence[InputItem], store: PartStore, settings: BatchSetting
     if bad:
         rows = [error_row(i.path, i.kind, i.error) for i in bad]
         store.write([i.path for i in bad], rows)
-        totals.add(part_counts([i.path for i in bad], [i.kind for i in bad], rows))
+        totals.add(part_counts([i.path for i in bad], [i.kind for i in bad], rows), from_worker=False)
     todo = [i for i in todo if i.error is None]
     if not todo:
         return totals

@@ -13,7 +13,8 @@ from typing import Any, Sequence
 from ..pipeline import Face, image_record
 
 #: Column order of every part (Parquet and JSON Lines).
-#: path: the input as listed; kind: "image" or "video"; frame, time_s: video frames only
+#: path: the input as listed; kind: "image" or "video" (null for an INPUT that could not
+#: be listed, such as an empty folder); frame, time_s: video frames only
 #: (time_s rounded to ms, as ``video --csv``); box [x, y, w, h], label, p_no_mask: one
 #: face, or null on a row that stands for an image or frame without faces; error: why
 #: the input (or the rest of a video) could not be analysed, else null.
@@ -22,7 +23,7 @@ ROW_FIELDS = ("path", "kind", "frame", "time_s", "width", "height", "box", "labe
 Row = dict[str, Any]
 
 
-def _row(path: str, kind: str, frame: int | None = None, time_s: float | None = None,
+def _row(path: str, kind: str | None, frame: int | None = None, time_s: float | None = None,
          width: int | None = None, height: int | None = None, face: dict[str, Any] | None = None,
          error: str | None = None) -> Row:
     face = face or {}
@@ -40,5 +41,5 @@ def face_rows(path: str, kind: str, faces: Sequence[Face], width: int, height: i
             or [_row(path, kind, frame, time_s, width, height)])
 
 
-def error_row(path: str, kind: str, error: str, frame: int | None = None) -> Row:
+def error_row(path: str, kind: str | None, error: str, frame: int | None = None) -> Row:
     return _row(path, kind, frame=frame, error=error)

@@ -92,8 +92,13 @@ def test_listing_errors_are_rows_and_need_no_ray(monkeypatch, capsys, tmp_path):
     status = cli.main(["batch", str(tmp_path / "empty"), "--out", str(tmp_path / "out"), "--json", "-q"])
     summary = json.loads(capsys.readouterr().out)
     assert status == 1 and summary["errors"] == 1 and summary["workers"] == 0
+    assert (summary["inputs"], summary["images"], summary["videos"]) == (1, 0, 0)
     [row] = PartStore(str(tmp_path / "out")).read_rows()
     assert row["path"] == str(tmp_path / "empty") and "No images or videos" in row["error"]
+    assert row["kind"] is None
+    # Run again: the listing error is already in --out, nothing is left to do.
+    assert cli.main(["batch", str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 0
+    assert "Nothing to do: every input (1) is already in" in capsys.readouterr().out
 
 
 def test_a_uri_gives_the_rows_of_the_same_local_file(patrol, astronaut_png, astronaut_rgb, tmp_path):
