@@ -83,7 +83,7 @@ def detector_config() -> dict[str, Any]:
         "coarse_short_side": yunet.COARSE_SHORT_SIDE,
         "max_tile_side": yunet.MAX_TILE_SIDE, "tile_overlap": yunet.TILE_OVERLAP,
         "tile_edge_margin": yunet.TILE_EDGE_MARGIN,
-        "min_size_slack": MIN_SIZE_SLACK, "to_haar": {"scale": t.scale, "dx": t.dx, "dy": t.dy},
+        "min_size_slack": MIN_SIZE_SLACK, "haar_size": yunet.HAAR_SIZE, "to_haar": {"scale": t.scale, "dx": t.dx, "dy": t.dy},
     }
 
 

@@ -159,7 +159,11 @@ export class YuNet {
       }
     }
     const keep = nms(boxes, scores, c.nms_iou, c.max_inside);
-    return toBoxes(keep.map((k) => boxes[k]), width, height, Math.max(1, settings.min_face_px * c.min_size_slack), c.to_haar);
+    // yunet.YuNetDetector.detect: "Smallest face" judged on Haar's size of the face, then
+    // the tighter box the classifier's crop is cut around.
+    const minSide = Math.max(1, settings.min_face_px * c.min_size_slack);
+    const sized = keep.map((k) => boxes[k]).filter((b) => Math.max(b[2], b[3]) * c.haar_size >= minSide);
+    return toBoxes(sized, width, height, 1, c.to_haar);
   }
 }
 
