@@ -161,7 +161,7 @@ def table(report: dict[str, Any]) -> str:
         f"({clip['frames']} frames, {clip['bytes'] / 1e6:.1f} MB H.264), {clip['faces_per_frame']} faces "
         f"of {clip['face_sizes']} px per frame", "", *rows, "",
         f"{report['environment']['cpus']} CPUs; detector defaults of `maskpatrol video` "
-        f"(Haar, smallest face {report['environment']['min_face_px']} px). 'x real time' is measured; "
+        f"({report['environment']['detector']}, smallest face {report['environment']['min_face_px']} px). 'x real time' is measured; "
         "'if 2 cores free' = video seconds x 2 / processing CPU seconds (all threads, start-up "
         "excluded): the speed the same work reaches when no other process competes for the two cores."])
 
@@ -189,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         clip = make_clip(clip_path, args.data, args.seconds, args.fps, (width, height))
         runs = [run_cli(clip_path, work, every) for every in args.every]
     report = {"clip": clip, "runs": runs,
-              "environment": {"cpus": os.cpu_count(), "min_face_px": VIDEO_DETECTOR_DEFAULTS.min_face_px,
+              "environment": {"cpus": os.cpu_count(), "detector": VIDEO_DETECTOR_DEFAULTS.name,
+                              "min_face_px": VIDEO_DETECTOR_DEFAULTS.min_face_px,
                               "python": sys.version.split()[0], "pyav": av.__version__}}
     print(json.dumps(report, indent=2) if args.json else table(report))
     return 0
