@@ -6,7 +6,8 @@ rendered from its source, and ``tests/unit/test_docs.py`` fails when the text in
 not what the source renders today:
 
 * ``headline`` (README.md) and ``model`` (docs/model.md): accuracy from ``reports/metrics.json``
-  (written by ``make evaluate``), plus the speed, slug and memory of the last recorded test runs;
+  (written by ``make evaluate``), the default detector's end-to-end catch rate from
+  ``comparison.json``, plus the speed, slug and memory of the last recorded test runs;
 * ``detectors`` (docs/detectors.md): ``maskpatrol/detectors/comparison.json``
   (``benchmarks/bench_detectors.py --write-figures``), through the same rows the Model page shows;
 * ``heroku`` (docs/deployment.md): the Heroku check's budgets and last recorded figures.
@@ -90,6 +91,12 @@ def render_headline(metrics: dict[str, Any], rec: dict[str, Any]) -> str:
     if allt:
         rows.append(f"| Accuracy on held-out test faces | {_pct(allt['accuracy'])} on {allt['n']:,} faces from two "
                     f"sources (no-mask recall {_pct(allt['recall'])}) | `make evaluate` ([the model](docs/model.md)) |")
+    det = comparison.FIGURES.get(DEFAULT_DETECTOR)
+    if det:
+        rows.append(f"| Unmasked people caught end to end (face found and judged) | "
+                    f"{det['no_mask_recall_all']:.1%} of {comparison.N_IMAGES.get('no_mask', 0):,} unmasked photos "
+                    f"with `{DEFAULT_DETECTOR}`, the default detector | `bench_detectors.py` "
+                    f"([detectors](docs/detectors.md#measured-figures)) |")
     b = rec.get("webcam_browser")
     if b:
         rows.append(f"| Live webcam, analysed in the browser | {b['browser_fps_median']:g} frames/s; "
