@@ -102,8 +102,8 @@ def server_errors(log: Path) -> list[str]:
 
 
 async def open_photos_page(page, url: str, timeout_ms: int = 90_000) -> None:
-    """Home page first, then the sidebar link, as a visitor does (a first visit straight to
-    /photos shows Streamlit's "Page not found" modal: see README)."""
+    """Home page first, then the sidebar link, as most visitors do (direct addresses, a
+    fresh server's first visit included, are tested in tests/e2e/test_navigation.py)."""
     await page.goto(url, wait_until="domcontentloaded", timeout=timeout_ms)
     await page.get_by_test_id("stSidebarNav").get_by_text("Photos", exact=True).click(timeout=timeout_ms)
     await page.get_by_test_id("stFileUploaderDropzoneInput").wait_for(state="attached", timeout=timeout_ms)

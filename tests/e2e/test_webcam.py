@@ -244,7 +244,7 @@ def test_start_stop_and_closing_the_tab_leave_nothing_growing(webcam_run):
     rss, threads = result["rss_mb"], result["threads"]
     assert len(rss) == CYCLES
     # Every start plays; one in the whole run may need a second press (see the runner and
-    # README, "Testing the webcam end to end"): a bounded, logged retry, never a loop.
+    # docs/testing.md, "The webcam end to end"): a bounded, logged retry, never a loop.
     assert len(result["retries"]) <= 1, result["retries"]
     # A leak raises memory after every stop and by more than this run's noise allows.
     growth = _rss_growth(result)
