@@ -23,10 +23,10 @@ through :data:`TO_HAAR`, a transform measured on faces both detectors find.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -196,14 +196,6 @@ def nms(candidates: np.ndarray, scores: np.ndarray, iou: float = NMS_IOU) -> np.
                 continue
         kept.append(i)
     return keep[kept]
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Runner:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
