@@ -277,21 +277,27 @@ class YuNetDetector:
         keep = nms(cand, sc)
         return cand[keep], sc[keep]
 
-    def detections(self, rgb: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Detection]:
-        """Faces as YuNet frames them (score, box and landmarks), best first."""
+    def _found(self, rgb: np.ndarray, settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray]:
         _check_rgb(rgb)
         min_score = DEFAULT_MIN_SCORE if settings.min_score is None else float(settings.min_score)
-        cand, scores = self._candidates(rgb, settings.min_face_px, min_score)
+        return self._candidates(rgb, settings.min_face_px, min_score)
+
+    def detections(self, rgb: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Detection]:
+        """Faces as YuNet frames them (score, box and landmarks), best first."""
+        cand, scores = self._found(rgb, settings)
         return [Detection(float(s), (float(c[0]), float(c[1]), float(c[0] + c[2]), float(c[1] + c[3])),
                           tuple((float(c[4 + 2 * k]), float(c[5 + 2 * k])) for k in range(len(KEYPOINTS))))
                 for c, s in zip(cand, scores)]
 
     def detect(self, rgb: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Box]:
+        # Straight from the candidate array (no Detection objects on the per-frame path).
         # "Smallest face" is judged on the size Haar would give the face (as for every
         # detector), not on the tighter box drawn for the classifier's crop.
-        min_side = smallest_searched_face(settings.min_face_px)
-        xyxy = np.asarray([d.box for d in self.detections(rgb, settings)], np.float64).reshape(-1, 4)
-        xyxy = xyxy[np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]) * HAAR_SIZE >= min_side]
+        cand, _ = self._found(rgb, settings)
+        xyxy = np.stack([cand[:, 0], cand[:, 1], cand[:, 0] + cand[:, 2], cand[:, 1] + cand[:, 3]],
+                        axis=-1).astype(np.float64)
+        side = np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
+        xyxy = xyxy[side * HAAR_SIZE >= smallest_searched_face(settings.min_face_px)]
         return self.transform.to_boxes(xyxy, rgb.shape[:2], 1.0)
 
 
