@@ -502,10 +502,13 @@ def run_session(browser, args, server_ps, result: dict[str, Any]) -> None:
     threads_playing = server_ps.num_threads()
     page.close()
     t0 = time.monotonic()
-    # aiortc notices a vanished browser by its ICE consent checks failing (~30 s). A stream
-    # runs ~8 threads; one more than after the last stop may be a pool thread kept for reuse.
+    # aiortc notices a vanished browser by its ICE consent checks failing (~30 s); failing
+    # that, Streamlit ends the departed session after its disconnectedSessionTTL (120 s by
+    # default, which this runner's server keeps), and the stream with it: one CI run waited
+    # the former 90 s and still saw the stream's threads. A stream runs ~8 threads; one more
+    # than after the last stop may be a pool thread kept for reuse.
     try:
-        wait_for(lambda: server_ps.num_threads() <= threads[-1] + 1, 90, "the closed tab's stream to stop", 1.0)
+        wait_for(lambda: server_ps.num_threads() <= threads[-1] + 1, 180, "the closed tab's stream to stop", 1.0)
         settle_threads(server_ps)
     except TimeoutError as exc:
         log(str(exc))
