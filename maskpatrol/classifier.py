@@ -45,11 +45,29 @@ class _Runner:
         scale_pixels(self.u8, out=self.f32)
         self.interpreter.set_tensor(self.input_index, self.f32)
         self.interpreter.invoke()
-        return self.interpreter.get_tensor(self.output_index).reshape(n).astype(np.float64)
+        return self.interpreter.get_tensor(self.output_index).reshape(n, -1).astype(np.float64)
+
+
+#: Column order of ``MaskClassifier.predict_classes``, whatever the model's own output.
+CLASS_COLUMNS = ("mask", "no_mask", "incorrect")
+
+
+def as_class_columns(raw: np.ndarray) -> np.ndarray:
+    """(N, 3) probabilities in ``CLASS_COLUMNS`` order from a model's raw output.
+
+    A binary model has one sigmoid output, p(no mask); it never says "incorrect", so that
+    column is 0 and older model folders keep working. A 3-class model's softmax is already
+    in this order (training writes ``class_names`` in it)."""
+    if raw.shape[1] == 1:
+        p = raw[:, 0]
+        return np.stack([1.0 - p, p, np.zeros_like(p)], axis=1)
+    if raw.shape[1] == len(CLASS_COLUMNS):
+        return raw
+    raise ValueError(f"the classifier has {raw.shape[1]} outputs; expected 1 (binary) or 3")
 
 
 class MaskClassifier:
-    """p(no mask) for face crops, all faces of a call in ONE interpreter invocation."""
+    """Class probabilities for face crops, all faces of a call in ONE interpreter invocation."""
 
     def __init__(self, model_path: str | Path, input_size: int,
                  num_threads: int = DEFAULT_NUM_THREADS) -> None:
@@ -60,9 +78,13 @@ class MaskClassifier:
         self.num_threads = num_threads
         self._pool: Pool[_Runner] = Pool(lambda: _Runner(self.model_path, input_size, num_threads))
 
+    def predict_classes(self, faces: Sequence[np.ndarray]) -> np.ndarray:
+        """(N, 3) probabilities of mask / no mask / incorrect, in input order."""
+        if len(faces) == 0:
+            return np.empty((0, len(CLASS_COLUMNS)), dtype=np.float64)
+        with self._pool.borrow() as runner:
+            return as_class_columns(runner.run(faces))
+
     def predict(self, faces: Sequence[np.ndarray]) -> np.ndarray:
         """Probabilities that each face wears no mask, in input order."""
-        if len(faces) == 0:
-            return np.empty(0, dtype=np.float64)
-        with self._pool.borrow() as runner:
-            return runner.run(faces)
+        return self.predict_classes(faces)[:, 1]

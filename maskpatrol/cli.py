@@ -189,11 +189,12 @@ def run_detect(args: argparse.Namespace, patrol: MaskPatrol) -> int:
 def run_classify(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     failed = False
     for path in args.images:
-        row: dict[str, Any] = {"path": path, "label": None, "p_no_mask": None, "error": None}
+        row: dict[str, Any] = {"path": path, "label": None, "p_no_mask": None, "p_incorrect": None, "error": None}
         try:
             face = center_square(load_image(path))
-            [(label, p)] = patrol.classify_faces([face], args.threshold)
-            row.update(label=label, p_no_mask=round(p, 6))
+            [result] = patrol.classify_faces([face], args.threshold)
+            row.update(label=result.label, p_no_mask=round(result.p_no_mask, 6),
+                       p_incorrect=round(result.p_incorrect, 6))
         except ImageError as exc:
             row["error"], failed = str(exc), True
         except Exception as exc:

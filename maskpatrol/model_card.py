@@ -26,7 +26,14 @@ class ModelCard:
     threshold: float
     class_names: tuple[str, ...]
     tflite_file: str
+    #: Threshold on p(incorrect) for a 3-class model; None for a binary model.
+    incorrect_threshold: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def has_incorrect(self) -> bool:
+        """Whether the model tells a mask worn below the nose from a proper one."""
+        return "incorrect" in self.class_names
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -46,5 +53,7 @@ def load_card(model_dir: str | Path) -> ModelCard:
         threshold=float(raw["threshold"]),
         class_names=tuple(raw.get("class_names", ["mask", "no_mask"])),
         tflite_file=raw.get("tflite_file", f"{MODEL_BASENAME}.tflite"),
+        incorrect_threshold=(float(raw["incorrect_threshold"]) if raw.get("incorrect_threshold") is not None
+                             else None),
         raw=raw,
     )

@@ -18,6 +18,11 @@ from .preprocess import square_crop
 
 MASK = "mask"
 NO_MASK = "no_mask"
+#: A mask worn below the nose or on the chin: not properly masked.
+INCORRECT = "incorrect"
+LABELS = (MASK, NO_MASK, INCORRECT)
+#: What people read for each label, on pages, images and exports.
+DISPLAY_NAMES = {MASK: "Mask", NO_MASK: "No mask", INCORRECT: "Mask below nose"}
 
 
 @dataclass(frozen=True)
@@ -25,15 +30,36 @@ class Face:
     box: Box
     p_no_mask: float
     label: str
+    #: Always 0 with a binary model, which cannot see how a mask is worn.
+    p_incorrect: float = 0.0
 
     @property
     def masked(self) -> bool:
+        """Properly masked: a mask below the nose does not count."""
         return self.label == MASK
+
+    @property
+    def incorrect(self) -> bool:
+        return self.label == INCORRECT
+
+    @property
+    def display_name(self) -> str:
+        return DISPLAY_NAMES[self.label]
+
+    @property
+    def confidence(self) -> float:
+        """The model's probability for the label it gave."""
+        if self.label == NO_MASK:
+            return self.p_no_mask
+        if self.label == INCORRECT:
+            return self.p_incorrect
+        return max(0.0, 1.0 - self.p_no_mask - self.p_incorrect)
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI/JSON schema of one face."""
         return {"box": [int(v) for v in self.box], "label": self.label,
-                "p_no_mask": round(float(self.p_no_mask), 6)}
+                "p_no_mask": round(float(self.p_no_mask), 6),
+                "p_incorrect": round(float(self.p_incorrect), 6)}
 
 
 def image_record(path: str, faces: Sequence[Face] = (), width: int | None = None,
@@ -53,11 +79,20 @@ class Settings:
 
     detector: DetectorSettings = field(default_factory=DetectorSettings)
     threshold: float | None = None
+    #: Threshold on p(incorrect); None means the model card's.
+    incorrect_threshold: float | None = None
 
 
-def label_for(p_no_mask: float, threshold: float) -> str:
-    # ">=": at exactly the threshold we call it unmasked, since a miss costs more.
-    return NO_MASK if p_no_mask >= threshold else MASK
+def label_for(p_no_mask: float, threshold: float, p_incorrect: float = 0.0,
+              incorrect_threshold: float | None = None) -> str:
+    """No mask first, since missing one costs most; then a mask below the nose.
+
+    ">=": at exactly a threshold we call the worse label, for the same reason."""
+    if p_no_mask >= threshold:
+        return NO_MASK
+    if incorrect_threshold is not None and p_incorrect >= incorrect_threshold:
+        return INCORRECT
+    return MASK
 
 
 class MaskPatrol:
@@ -96,11 +131,23 @@ class MaskPatrol:
     def threshold(self, settings: Settings) -> float:
         return self.card.threshold if settings.threshold is None else float(settings.threshold)
 
-    def classify_faces(self, faces_rgb: Sequence[np.ndarray], threshold: float | None = None) -> list[tuple[str, float]]:
-        """Classifier alone on ready face crops (the CLI's ``classify``)."""
-        t = self.card.threshold if threshold is None else threshold
-        probs = self.classifier.predict(faces_rgb)
-        return [(label_for(p, t), float(p)) for p in probs]
+    def incorrect_threshold(self, settings: Settings) -> float | None:
+        """None for a binary model: it never says "incorrect"."""
+        if not self.card.has_incorrect:
+            return None
+        return self.card.incorrect_threshold if settings.incorrect_threshold is None else float(settings.incorrect_threshold)
+
+    def faces_from_probs(self, boxes: Sequence[Box], probs: np.ndarray, settings: Settings = Settings()) -> list[Face]:
+        """Faces from boxes and ``classifier.predict_classes`` rows, labelled by ``settings``."""
+        t_no, t_inc = self.threshold(settings), self.incorrect_threshold(settings)
+        return [Face(box, float(p[1]), label_for(float(p[1]), t_no, float(p[2]), t_inc), float(p[2]))
+                for box, p in zip(boxes, probs)]
+
+    def classify_faces(self, faces_rgb: Sequence[np.ndarray], threshold: float | None = None) -> list[Face]:
+        """Classifier alone on ready face crops (the CLI's ``classify``); boxes cover each crop."""
+        probs = self.classifier.predict_classes(faces_rgb)
+        boxes = [(0, 0, int(f.shape[1]), int(f.shape[0])) for f in faces_rgb]
+        return self.faces_from_probs(boxes, probs, Settings(threshold=threshold))
 
     def analyze(self, rgb: np.ndarray, settings: Settings = Settings(),
                 timings: dict[str, float] | None = None) -> list[Face]:
@@ -110,19 +157,21 @@ class MaskPatrol:
         boxes = self.detector_for(settings.detector.name).detect(rgb, settings.detector)
         t1 = time.perf_counter()
         crops = [square_crop(rgb, box) for box in boxes]
-        probs = self.classifier.predict(crops)
+        probs = self.classifier.predict_classes(crops)
         t2 = time.perf_counter()
         if timings is not None:
             timings["detect_ms"] = (t1 - t0) * 1000.0
             timings["classify_ms"] = (t2 - t1) * 1000.0
-        threshold = self.threshold(settings)
-        return [Face(box, float(p), label_for(float(p), threshold)) for box, p in zip(boxes, probs)]
+        return self.faces_from_probs(boxes, probs, settings)
 
 
 def summarize(faces: Sequence[Face]) -> str:
-    """"5 faces: 4 mask, 1 no mask" — the wording pages and the CLI share."""
+    """"5 faces: 3 mask, 1 mask below nose, 1 no mask" — the wording pages and the CLI
+    share. The middle part appears only when such a face was seen."""
     n = len(faces)
     if n == 0:
         return "No faces found"
     masked = sum(f.masked for f in faces)
-    return f"{n} face{'s' if n != 1 else ''}: {masked} mask, {n - masked} no mask"
+    below = sum(f.incorrect for f in faces)
+    middle = f", {below} mask below nose" if below else ""
+    return f"{n} face{'s' if n != 1 else ''}: {masked} mask{middle}, {n - masked - below} no mask"

@@ -48,12 +48,13 @@ def classify_records(uploads: Sequence[Upload], threshold: float | None) -> list
     patrol = shared_patrol()
     records = []
     for upload in uploads:
-        record: dict[str, Any] = {"path": upload.name, "label": None, "p_no_mask": None, "error": None}
+        record: dict[str, Any] = {"path": upload.name, "label": None, "p_no_mask": None, "p_incorrect": None, "error": None}
         status = 200
         try:
             face = center_square(load_image(upload.data, name=upload.name))
-            [(label, p)] = patrol.classify_faces([face], threshold)
-            record.update(label=label, p_no_mask=round(p, 6))
+            [result] = patrol.classify_faces([face], threshold)
+            record.update(label=result.label, p_no_mask=round(result.p_no_mask, 6),
+                          p_incorrect=round(result.p_incorrect, 6))
         except ImageError as exc:
             record["error"], status = str(exc), 400
         except Exception as exc:
