@@ -30,8 +30,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .annotate import annotate
-from .pipeline import Face, MaskPatrol, Settings
+from ..annotate import annotate
+from ..pipeline import Face, MaskPatrol, Settings
 
 LOGGER = logging.getLogger(__name__)
 
