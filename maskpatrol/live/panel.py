@@ -1,0 +1,119 @@
+"""What the live panel shows: the last second of frame results, summarised recall first,
+and a minute of history for the chart. Page side only: never touched by the callback thread."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Sequence
+
+from .channel import FrameResult
+from .fps import Clock
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the live panel shows for the last second."""
+
+    faces: int
+    masked: int
+    no_mask: int
+    fps: float
+    analysis_ms: float
+    frames: int  # results summarised in this snapshot
+    error: str | None = None
+
+    @property
+    def alert(self) -> bool:
+        return self.no_mask > 0
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    time: float
+    faces: int
+    masked: int
+    no_mask: int
+
+
+#: Share of the last second's frames (and at least two frames, when there are two) in which
+#: a face, or an unmasked face, must be seen for the panel to count it. Missing an unmasked
+#: person is the costly error, and a detector that finds a face only now and then (Haar on
+#: a turned head) would lose it to the majority reading; one stray frame (a blink) does not
+#: count.
+ALERT_SHARE = 0.2
+
+
+def _seen_in(values: Sequence[int], need: int) -> int:
+    """The largest k such that at least ``need`` of ``values`` are >= k (0 if none)."""
+    ranked = sorted(values, reverse=True)
+    return ranked[need - 1] if 0 < need <= len(ranked) else 0
+
+
+def summarize_window(results: Sequence[FrameResult], now: float, window_s: float = 1.0,
+                     stale_s: float = 2.0) -> Snapshot | None:
+    """What the last ``window_s`` showed, recall first: as many faces, and as many unmasked
+    faces, as at least :data:`ALERT_SHARE` of its frames (two at least) showed, and never
+    fewer than the commonest reading; masked = faces - unmasked. One frame where the
+    detector blinks does not move the panel. Also the latest FPS and the mean analysis
+    time. ``None`` when no frame arrived in the last ``stale_s``."""
+    fresh = sorted((r for r in results if r.time >= now - stale_s), key=lambda r: r.time)
+    if not fresh:
+        return None
+    recent = [r for r in fresh if r.time >= fresh[-1].time - window_s]
+    error = next((r.error for r in reversed(recent) if r.error is not None), None)
+    ok = [r for r in recent if r.error is None]
+    if not ok:
+        return Snapshot(0, 0, 0, recent[-1].fps, 0.0, 0, error)
+    counts = Counter((r.faces, r.masked, r.no_mask) for r in ok)
+    last_seen = {(r.faces, r.masked, r.no_mask): r.time for r in ok}
+    mode = max(counts, key=lambda k: (counts[k], last_seen[k]))  # ties: the more recent reading
+    need = min(len(ok), max(2, round(ALERT_SHARE * len(ok))))
+    no_mask = max(mode[2], _seen_in([r.no_mask for r in ok], need))
+    faces = max(mode[0], _seen_in([r.faces for r in ok], need), no_mask)
+    mean_ms = sum(r.analysis_ms for r in ok) / len(ok)
+    return Snapshot(faces, faces - no_mask, no_mask, ok[-1].fps, mean_ms, len(ok), error)
+
+
+class LivePanel:
+    """Page-side memory of the stream: the last seconds of results and a minute of
+    one-per-update history for the chart. Not shared with the callback thread."""
+
+    def __init__(self, window_s: float = 1.0, history_s: float = 60.0, clock: Clock = time.monotonic) -> None:
+        self.window_s = window_s
+        self.history_s = history_s
+        self.clock = clock
+        self._recent: deque[FrameResult] = deque(maxlen=512)
+        self.history: deque[HistoryPoint] = deque(maxlen=int(history_s * 4) + 8)
+        self.last: Snapshot | None = None
+
+    def update(self, results: Sequence[FrameResult], now: float | None = None) -> Snapshot | None:
+        """Fold newly drained results in; returns the current snapshot (or ``None``)."""
+        now = self.clock() if now is None else now
+        self._recent.extend(results)
+        while self._recent and self._recent[0].time < now - max(self.window_s, 2.0):
+            self._recent.popleft()
+        snap = summarize_window(list(self._recent), now, self.window_s)
+        if snap is not None and snap.frames:
+            self.history.append(HistoryPoint(now, snap.faces, snap.masked, snap.no_mask))
+        while self.history and self.history[0].time < now - self.history_s:
+            self.history.popleft()
+        self.last = snap
+        return snap
+
+    def chart_data(self, now: float | None = None) -> dict[str, list[float]]:
+        """Columns for a line chart: seconds relative to now, and the three counts."""
+        now = self.clock() if now is None else now
+        points = list(self.history)
+        return {
+            "seconds": [round(p.time - now, 1) for p in points],
+            "Faces": [p.faces for p in points],
+            "Masked": [p.masked for p in points],
+            "No mask": [p.no_mask for p in points],
+        }
+
+    def reset(self) -> None:
+        self._recent.clear()
+        self.history.clear()
+        self.last = None
