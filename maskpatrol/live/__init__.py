@@ -22,10 +22,10 @@ bundle). Import the names from ``maskpatrol.live``.
 
 from .channel import FrameResult, LiveOptions, OptionsBox, ResultQueue
 from .fps import Clock, FpsMeter
-from .panel import ALERT_SHARE, HistoryPoint, LivePanel, Snapshot, summarize_window
+from .panel import ALERT_SHARE, HistoryPoint, LivePanel, Snapshot, alert_text, summarize_window
 from .processor import LiveProcessor
 from .session import LiveSession, release_memory
 
 __all__ = ["ALERT_SHARE", "Clock", "FpsMeter", "FrameResult", "HistoryPoint", "LiveOptions", "LivePanel",
-           "LiveProcessor", "LiveSession", "OptionsBox", "ResultQueue", "Snapshot", "release_memory",
-           "summarize_window"]
+           "LiveProcessor", "LiveSession", "OptionsBox", "ResultQueue", "Snapshot", "alert_text",
+           "release_memory", "summarize_window"]

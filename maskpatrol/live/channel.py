@@ -45,16 +45,25 @@ class FrameResult:
 
     time: float  # clock seconds when processing finished
     faces: int
-    masked: int
+    masked: int  # properly masked: faces = masked + no_mask + incorrect
     no_mask: int
     analysis_ms: float
     fps: float  # frames processed per second, measured when this frame finished
     error: str | None = None
+    #: Faces with a mask below the nose; always 0 with a binary model, which cannot tell.
+    incorrect: int = 0
 
     @classmethod
     def from_faces(cls, faces: Sequence[Face], when: float, analysis_ms: float, fps: float) -> "FrameResult":
         masked = sum(f.masked for f in faces)
-        return cls(when, len(faces), masked, len(faces) - masked, analysis_ms, fps)
+        incorrect = sum(f.incorrect for f in faces)
+        return cls(when, len(faces), masked, len(faces) - masked - incorrect, analysis_ms, fps,
+                   incorrect=incorrect)
+
+    @property
+    def not_masked(self) -> int:
+        """Faces not properly masked: no mask, or a mask below the nose."""
+        return self.no_mask + self.incorrect
 
 
 class ResultQueue:

@@ -17,16 +17,41 @@ class Snapshot:
     """What the live panel shows for the last second."""
 
     faces: int
-    masked: int
+    masked: int  # properly masked: faces = masked + no_mask + incorrect
     no_mask: int
     fps: float
     analysis_ms: float
     frames: int  # results summarised in this snapshot
     error: str | None = None
+    #: Faces with a mask below the nose (0 with a binary model).
+    incorrect: int = 0
+
+    @property
+    def not_masked(self) -> int:
+        """People not properly masked: a mask below the nose protects little, so it counts."""
+        return self.no_mask + self.incorrect
 
     @property
     def alert(self) -> bool:
-        return self.no_mask > 0
+        return self.not_masked > 0
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
+
+
+def alert_text(snap: Snapshot) -> str:
+    """The panel's alert, "" when there is none. Without a "mask below the nose" in view
+    the wording is what it was before the third class: "1 person without a mask in view".
+    With one it says that such a mask does not count as properly masked."""
+    if not snap.alert:
+        return ""
+    if not snap.incorrect:
+        return f"{_people(snap.no_mask)} without a mask in view"
+    below = "with a mask below the nose"
+    if not snap.no_mask:
+        return f"Not properly masked: {_people(snap.incorrect)} {below}"
+    return f"Not properly masked: {_people(snap.no_mask)} without a mask, {snap.incorrect} {below}"
 
 
 @dataclass(frozen=True)
@@ -35,13 +60,14 @@ class HistoryPoint:
     faces: int
     masked: int
     no_mask: int
+    incorrect: int = 0
 
 
 #: Share of the last second's frames (and at least two frames, when there are two) in which
-#: a face, or an unmasked face, must be seen for the panel to count it. Missing an unmasked
-#: person is the costly error, and a detector that finds a face only now and then (Haar on
-#: a turned head) would lose it to the majority reading; one stray frame (a blink) does not
-#: count.
+#: a face, or a face not properly masked (no mask, or a mask below the nose), must be seen
+#: for the panel to count it. Missing an unmasked person is the costly error, and a detector
+#: that finds a face only now and then (Haar on a turned head) would lose it to the majority
+#: reading; one stray frame (a blink) does not count.
 ALERT_SHARE = 0.2
 
 
@@ -53,10 +79,12 @@ def _seen_in(values: Sequence[int], need: int) -> int:
 
 def summarize_window(results: Sequence[FrameResult], now: float, window_s: float = 1.0,
                      stale_s: float = 2.0) -> Snapshot | None:
-    """What the last ``window_s`` showed, recall first: as many faces, and as many unmasked
-    faces, as at least :data:`ALERT_SHARE` of its frames (two at least) showed, and never
-    fewer than the commonest reading; masked = faces - unmasked. One frame where the
-    detector blinks does not move the panel. Also the latest FPS and the mean analysis
+    """What the last ``window_s`` showed, recall first: as many faces, and as many faces not
+    properly masked, as at least :data:`ALERT_SHARE` of its frames (two at least) showed, and
+    never fewer than the commonest reading; masked = faces - not properly masked. Of those
+    not properly masked, as many are "no mask" as that rule finds unmasked (the worse label
+    first, as ``label_for``), the rest "mask below nose". One frame where the detector or the
+    classifier blinks does not move the panel. Also the latest FPS and the mean analysis
     time. ``None`` when no frame arrived in the last ``stale_s``."""
     fresh = sorted((r for r in results if r.time >= now - stale_s), key=lambda r: r.time)
     if not fresh:
@@ -66,14 +94,16 @@ def summarize_window(results: Sequence[FrameResult], now: float, window_s: float
     ok = [r for r in recent if r.error is None]
     if not ok:
         return Snapshot(0, 0, 0, recent[-1].fps, 0.0, 0, error)
-    counts = Counter((r.faces, r.masked, r.no_mask) for r in ok)
-    last_seen = {(r.faces, r.masked, r.no_mask): r.time for r in ok}
+    counts = Counter((r.faces, r.no_mask, r.incorrect) for r in ok)
+    last_seen = {(r.faces, r.no_mask, r.incorrect): r.time for r in ok}
     mode = max(counts, key=lambda k: (counts[k], last_seen[k]))  # ties: the more recent reading
     need = min(len(ok), max(2, round(ALERT_SHARE * len(ok))))
-    no_mask = max(mode[2], _seen_in([r.no_mask for r in ok], need))
-    faces = max(mode[0], _seen_in([r.faces for r in ok], need), no_mask)
+    not_masked = max(mode[1] + mode[2], _seen_in([r.not_masked for r in ok], need))
+    no_mask = min(not_masked, max(mode[1], _seen_in([r.no_mask for r in ok], need)))
+    faces = max(mode[0], _seen_in([r.faces for r in ok], need), not_masked)
     mean_ms = sum(r.analysis_ms for r in ok) / len(ok)
-    return Snapshot(faces, faces - no_mask, no_mask, ok[-1].fps, mean_ms, len(ok), error)
+    return Snapshot(faces, faces - not_masked, no_mask, ok[-1].fps, mean_ms, len(ok), error,
+                    incorrect=not_masked - no_mask)
 
 
 class LivePanel:
@@ -96,20 +126,22 @@ class LivePanel:
             self._recent.popleft()
         snap = summarize_window(list(self._recent), now, self.window_s)
         if snap is not None and snap.frames:
-            self.history.append(HistoryPoint(now, snap.faces, snap.masked, snap.no_mask))
+            self.history.append(HistoryPoint(now, snap.faces, snap.masked, snap.no_mask, snap.incorrect))
         while self.history and self.history[0].time < now - self.history_s:
             self.history.popleft()
         self.last = snap
         return snap
 
     def chart_data(self, now: float | None = None) -> dict[str, list[float]]:
-        """Columns for a line chart: seconds relative to now, and the three counts."""
+        """Columns for a chart: seconds relative to now, the faces, and the three labels'
+        counts (masked + mask below nose + no mask = faces)."""
         now = self.clock() if now is None else now
         points = list(self.history)
         return {
             "seconds": [round(p.time - now, 1) for p in points],
             "Faces": [p.faces for p in points],
             "Masked": [p.masked for p in points],
+            "Mask below nose": [p.incorrect for p in points],
             "No mask": [p.no_mask for p in points],
         }
 

@@ -12,8 +12,8 @@ import pytest
 from maskpatrol.annotate import NO_MASK_RGB
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.live import (FpsMeter, FrameResult, LiveOptions, LivePanel, LiveProcessor, LiveSession,
-                             OptionsBox, ResultQueue, summarize_window)
-from maskpatrol.pipeline import Settings
+                             OptionsBox, ResultQueue, Snapshot, alert_text, summarize_window)
+from maskpatrol.pipeline import INCORRECT, MASK, NO_MASK, Face, Settings
 
 
 class FakeClock:
@@ -24,8 +24,10 @@ class FakeClock:
         return self.t
 
 
-def result(t: float, faces: int = 1, masked: int = 1, fps: float = 25.0, error: str | None = None) -> FrameResult:
-    return FrameResult(t, faces, masked, faces - masked, 10.0, fps, error)
+def result(t: float, faces: int = 1, masked: int = 1, fps: float = 25.0, error: str | None = None,
+           incorrect: int = 0) -> FrameResult:
+    """One frame's counts; faces neither masked nor below the nose are unmasked."""
+    return FrameResult(t, faces, masked, faces - masked - incorrect, 10.0, fps, error, incorrect=incorrect)
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +231,82 @@ def test_one_frame_with_an_unmasked_face_is_a_blink_not_an_alert(fps):
     assert (snap.faces, snap.masked, snap.no_mask) == (1, 1, 0) and not snap.alert
 
 
+def test_a_mask_below_the_nose_seen_in_a_fifth_of_the_frames_raises_the_alert():
+    """A mask below the nose is not properly masked: the classifier calling it so in 5 of 25
+    frames (the rest "mask") is enough, as for an unmasked face."""
+    rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
+    for i in (1, 6, 11, 16, 21):
+        rs[i] = result(rs[i].time, faces=1, masked=0, incorrect=1)
+    snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (1, 0, 1, 0)
+    assert snap.alert and snap.not_masked == 1
+
+
+@pytest.mark.parametrize("fps", [25, 4])
+def test_one_frame_with_a_mask_below_the_nose_is_a_blink_not_an_alert(fps):
+    rs = [result(10.0 + i / fps, faces=1, masked=1) for i in range(fps)]
+    rs[fps // 2] = result(rs[fps // 2].time, faces=1, masked=0, incorrect=1)
+    snap = summarize_window(rs, now=10.0 + 1.0)
+    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (1, 1, 0, 0) and not snap.alert
+
+
+def test_a_face_between_no_mask_and_below_the_nose_counts_once_as_no_mask():
+    """Both readings are not properly masked; the worse one wins, as in label_for."""
+    rs = [result(10.0 + i * 0.04, faces=1, masked=0, incorrect=0 if i % 3 == 0 else 1) for i in range(25)]
+    snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (1, 0, 0, 1)
+
+
+def test_three_people_three_labels_with_the_third_seen_now_and_then():
+    """A masked and an unmasked person in every frame; a third, with a mask below the nose,
+    found in 6 of 25 frames."""
+    rs = [result(10.0 + i * 0.04, faces=2, masked=1) for i in range(25)]
+    for i in (0, 4, 8, 12, 16, 20):
+        rs[i] = result(rs[i].time, faces=3, masked=1, incorrect=1)
+    snap = summarize_window(rs, now=11.0)
+    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (3, 1, 1, 1)
+
+
+def test_the_alert_says_a_mask_below_the_nose_is_not_properly_masked():
+    def snap(masked: int, no_mask: int, incorrect: int = 0) -> Snapshot:
+        return Snapshot(masked + no_mask + incorrect, masked, no_mask, 25.0, 10.0, 25, incorrect=incorrect)
+
+    # A binary model's wording is unchanged.
+    assert alert_text(snap(1, 1)) == "1 person without a mask in view"
+    assert alert_text(snap(0, 2)) == "2 people without a mask in view"
+    assert alert_text(snap(1, 0, 1)) == "Not properly masked: 1 person with a mask below the nose"
+    assert alert_text(snap(0, 1, 1)) == ("Not properly masked: 1 person without a mask, "
+                                         "1 with a mask below the nose")
+    assert alert_text(snap(3, 0)) == ""
+
+
+def test_frame_counts_split_the_three_labels():
+    box = (10, 10, 50, 50)
+    faces = [Face(box, 0.05, MASK), Face(box, 0.9, NO_MASK), Face(box, 0.1, INCORRECT, 0.85),
+             Face(box, 0.2, INCORRECT, 0.7)]
+    res = FrameResult.from_faces(faces, when=1.0, analysis_ms=5.0, fps=25.0)
+    assert (res.faces, res.masked, res.no_mask, res.incorrect, res.not_masked) == (4, 1, 1, 2, 3)
+
+
+def test_processor_draws_a_mask_below_the_nose_and_counts_it(frame_640):
+    """The server's callback with a model that sees a mask below the nose (its pipeline
+    stubbed: the shipped model may be binary): the dashed amber box, and the count."""
+    from maskpatrol.annotate import INCORRECT_RGB
+
+    class ThreeClass:
+        def analyze(self, rgb, settings=None, timings=None):
+            return [Face((200, 120, 160, 160), 0.1, INCORRECT, 0.8)]
+
+    proc = LiveProcessor(ThreeClass(), OptionsBox(), ResultQueue())  # type: ignore[arg-type]
+    out, res = proc.process_rgb(frame_640)
+    assert (res.faces, res.masked, res.no_mask, res.incorrect) == (1, 0, 0, 1)
+    amber = np.all(out == np.array(INCORRECT_RGB, np.uint8), axis=-1)
+    assert amber.sum() > 200
+    # Dashed: along the box's left edge, some rows are amber and some are not.
+    edge = amber[125:275, 199:202].any(axis=1)
+    assert 0.3 < edge.mean() < 0.9
+
+
 def test_summary_follows_a_change_and_goes_blank_when_frames_stop():
     rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
     rs += [result(11.0 + i * 0.04, faces=1, masked=0) for i in range(25)]
@@ -255,7 +333,23 @@ def test_panel_keeps_one_minute_of_history():
     # second 90 (oldest kept) was masked, the last 50 seconds were not
     assert data["Masked"][0] == 1 and data["Masked"][-1] == 0 and data["No mask"][-1] == 1
     assert sum(data["No mask"]) == 50
-    assert set(data) == {"seconds", "Faces", "Masked", "No mask"}
+    assert set(data) == {"seconds", "Faces", "Masked", "Mask below nose", "No mask"}
+    assert sum(data["Mask below nose"]) == 0
+
+
+def test_the_chart_carries_masks_below_the_nose():
+    clock = FakeClock(0.0)
+    panel = LivePanel(clock=clock)
+    for second in range(10):
+        clock.t = float(second)
+        below = 1 if second >= 5 else 0
+        panel.update([result(second - 0.5 + i * 0.04, faces=2, masked=1 - below, incorrect=below)
+                      for i in range(12)])
+    data = panel.chart_data()
+    assert data["Mask below nose"] == [0] * 5 + [1] * 5
+    assert data["Masked"] == [1] * 5 + [0] * 5 and data["No mask"] == [1] * 10
+    assert all(m + b + n == f for m, b, n, f in zip(data["Masked"], data["Mask below nose"], data["No mask"],
+                                                       data["Faces"]))
 
 
 def test_session_resets_on_a_new_stream_and_stays_bounded(patrol, frame_640):
