@@ -16,8 +16,11 @@ if TYPE_CHECKING:  # results imports this module to re-export it
     from .results import ImageResult
 
 #: CSV columns: one row per face (or one per photo without faces or with an error),
-#: named after the CLI's JSON fields so both exports read alike.
-CSV_COLUMNS = ("path", "width", "height", "face", "x", "y", "w", "h", "label", "p_no_mask", "error")
+#: named after the CLI's JSON fields so both exports read alike. ``label`` is "mask",
+#: "no_mask" or "incorrect" (a mask below the nose); ``p_incorrect`` came with the third
+#: class and is last, so a reader that takes columns by position keeps working. It is 0
+#: with a binary model.
+CSV_COLUMNS = ("path", "width", "height", "face", "x", "y", "w", "h", "label", "p_no_mask", "error", "p_incorrect")
 
 
 def cli_record(result: ImageResult) -> dict[str, Any]:
@@ -43,5 +46,5 @@ def to_csv(results: Sequence[ImageResult]) -> str:
             d = f.to_dict()
             x, y, w, h = d["box"]
             writer.writerow({**base, "face": i, "x": x, "y": y, "w": w, "h": h,
-                             "label": d["label"], "p_no_mask": d["p_no_mask"]})
+                             "label": d["label"], "p_no_mask": d["p_no_mask"], "p_incorrect": d["p_incorrect"]})
     return buf.getvalue()

@@ -8,6 +8,12 @@ Why results are split from the threshold: detection and classification are the e
 part and do not depend on the decision threshold, so :func:`analyze_bytes` stores the
 probabilities and :func:`relabel` applies the user's threshold afresh on every rerun.
 
+Three labels: "Mask", "No mask" and, with a 3-class model, "Mask below nose" (the mask
+leaves the nose or mouth uncovered). A mask below the nose is NOT properly masked: it is
+counted with the unmasked in warnings (:attr:`ImageResult.n_unmasked`) but shown in its
+own column. Its columns appear when such a face was seen or the caller asks for them
+(``show_incorrect``, from the model card), so a binary model's tables are unchanged.
+
 The downloads are in :mod:`maskpatrol.export` and the Model page's reports in
 :mod:`maskpatrol.reports`; their names are re-exported here for existing imports.
 """
@@ -24,7 +30,7 @@ import numpy as np
 from .annotate import annotate
 from .detectors import DEFAULT_DETECTOR, DetectorSettings
 from .images import ImageError, decode_image, encode_png, load_image
-from .pipeline import Face, MaskPatrol, Settings, label_for, summarize
+from .pipeline import DISPLAY_NAMES, INCORRECT, MASK, NO_MASK, Face, MaskPatrol, Settings, label_for, summarize
 from .preprocess import square_crop
 from .export import CSV_COLUMNS, cli_record, to_csv, to_json  # noqa: F401  (re-exported)
 from .reports import (CROSS_SOURCE_COMMAND, EVALUATE_COMMAND, EVALUATION_FILES, REPORT_FIGURES,  # noqa: F401
@@ -76,7 +82,17 @@ class ImageResult:
         return sum(f.masked for f in self.faces)
 
     @property
+    def n_no_mask(self) -> int:
+        return sum(f.label == NO_MASK for f in self.faces)
+
+    @property
+    def n_incorrect(self) -> int:
+        """Faces with a mask below the nose or on the chin."""
+        return sum(f.incorrect for f in self.faces)
+
+    @property
     def n_unmasked(self) -> int:
+        """Not properly masked: no mask, or a mask below the nose (what warnings count)."""
         return len(self.faces) - self.n_masked
 
     @property
@@ -125,9 +141,12 @@ def analyze_bytes(patrol: MaskPatrol, data: bytes, name: str,
                        preview=preview, preview_scale=scale, thumbnails=thumbs, frames=decoded.frames)
 
 
-def relabel(result: ImageResult, threshold: float) -> ImageResult:
-    """The same faces judged at ``threshold`` (cheap: no detection, no model call)."""
-    faces = tuple(Face(f.box, f.p_no_mask, label_for(f.p_no_mask, threshold)) for f in result.faces)
+def relabel(result: ImageResult, threshold: float, incorrect_threshold: float | None = None) -> ImageResult:
+    """The same faces judged at ``threshold`` (on p(no mask)) and ``incorrect_threshold``
+    (on p(mask below nose); None = never that label, as for a binary model). Cheap: no
+    detection, no model call; the probabilities are kept."""
+    faces = tuple(replace(f, label=label_for(f.p_no_mask, threshold, f.p_incorrect, incorrect_threshold))
+                  for f in result.faces)
     return replace(result, faces=faces)
 
 
@@ -136,8 +155,7 @@ def annotated_preview(result: ImageResult, show_probability: bool = True) -> np.
     if result.preview is None:
         raise ValueError(f"{result.name} has no preview (error: {result.error})")
     s = result.preview_scale
-    scaled = [Face(tuple(int(round(v * s)) for v in f.box), f.p_no_mask, f.label)  # type: ignore[arg-type]
-              for f in result.faces]
+    scaled = [replace(f, box=tuple(int(round(v * s)) for v in f.box)) for f in result.faces]
     return annotate(result.preview, scaled, show_probability)
 
 
@@ -156,29 +174,65 @@ def png_data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def face_rows(result: ImageResult, show_probability: bool = True) -> list[dict[str, Any]]:
-    """The per-face table: face number, thumbnail, label, p(no mask), box."""
+#: What the third label means, for the pages that show it (with a 3-class model).
+INCORRECT_LEGEND = ("**Mask below nose**: the mask leaves the nose or mouth uncovered; counted as not "
+                    "properly masked, like **No mask**, in the warnings.")
+
+
+def not_masked_text(results: Sequence[ImageResult]) -> str:
+    """The warning's words: "2 people are not wearing a mask", or with a mask below the
+    nose among them "3 people are not properly masked: 2 without a mask, 1 with the mask
+    below the nose" (the binary wording is unchanged)."""
+    no_mask = sum(r.n_no_mask for r in results if r.ok)
+    below = sum(r.n_incorrect for r in results if r.ok)
+    n = no_mask + below
+    who = "person is" if n == 1 else "people are"
+    if not below:
+        return f"{n} {who} not wearing a mask"
+    return f"{n} {who} not properly masked: {no_mask} without a mask, {below} with the mask below the nose"
+
+
+def _shows_incorrect(results: Sequence[ImageResult], show_incorrect: bool | None) -> bool:
+    """Whether tables get the "Mask below nose" columns: as asked, else when one was seen."""
+    if show_incorrect is not None:
+        return show_incorrect
+    return any(r.n_incorrect for r in results)
+
+
+def face_rows(result: ImageResult, show_probability: bool = True,
+              show_incorrect: bool | None = None) -> list[dict[str, Any]]:
+    """The per-face table: face number, thumbnail, label ("Mask below nose" written out),
+    p(no mask) and, for a 3-class model, p(mask below nose), box."""
+    incorrect_column = _shows_incorrect([result], show_incorrect)
     rows = []
     for i, f in enumerate(result.faces, 1):
         x, y, w, h = f.box
         row: dict[str, Any] = {"Face": i}
         if i - 1 < len(result.thumbnails):
             row["Thumbnail"] = png_data_url(result.thumbnails[i - 1])
-        row["Label"] = "Mask" if f.masked else "No mask"
+        row["Label"] = f.display_name
         if show_probability:
             row["p(no mask)"] = round(f.p_no_mask, 3)
+            if incorrect_column:
+                row["p(mask below nose)"] = round(f.p_incorrect, 3)
         row["Box (x, y, w, h)"] = f"{x}, {y}, {w}, {h}"
         rows.append(row)
     return rows
 
 
-def summary_rows(results: Sequence[ImageResult]) -> list[dict[str, Any]]:
-    """The overall table shown when several photos were uploaded."""
-    return [{"Photo": r.name,
-             "Faces": len(r.faces) if r.ok else None,
-             "Mask": r.n_masked if r.ok else None,
-             "No mask": r.n_unmasked if r.ok else None,
-             "Result": r.summary if r.ok else f"Error: {r.error}"} for r in results]
+def summary_rows(results: Sequence[ImageResult], show_incorrect: bool | None = None) -> list[dict[str, Any]]:
+    """The overall table shown when several photos were uploaded: faces per label."""
+    incorrect_column = _shows_incorrect(results, show_incorrect)
+    rows = []
+    for r in results:
+        row: dict[str, Any] = {"Photo": r.name, "Faces": len(r.faces) if r.ok else None,
+                               DISPLAY_NAMES[MASK]: r.n_masked if r.ok else None}
+        if incorrect_column:
+            row[DISPLAY_NAMES[INCORRECT]] = r.n_incorrect if r.ok else None
+        row[DISPLAY_NAMES[NO_MASK]] = r.n_no_mask if r.ok else None
+        row["Result"] = r.summary if r.ok else f"Error: {r.error}"
+        rows.append(row)
+    return rows
 
 
 def overall_summary(results: Sequence[ImageResult]) -> str:

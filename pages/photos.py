@@ -14,13 +14,18 @@ from maskpatrol.images import MAX_PIXELS, SUPPORTED_EXTENSIONS
 from maskpatrol.ui import analyze_upload, get_patrol, sidebar_settings
 
 st.title(":material/photo_library: Photos")
-st.caption("Every face gets a box and a written label: **Mask** (thin box) or **No mask** (thick box), "
+patrol = get_patrol()
+three_class = patrol.card.has_incorrect
+labels = ("**Mask** (thin box), **Mask below nose** (dashed box) or **No mask** (thick box)" if three_class
+          else "**Mask** (thin box) or **No mask** (thick box)")
+st.caption(f"Every face gets a box and a written label: {labels}, "
            "so the result never depends on telling red from green. Photos are processed in memory "
            "and never written to disk; results stay in the server's memory for at most an hour.")
+if three_class:
+    st.caption(results.INCORRECT_LEGEND)
 
-patrol = get_patrol()
 settings, show_prob = sidebar_settings(patrol, key_prefix="photos_")
-threshold = patrol.threshold(settings)
+threshold, incorrect_threshold = patrol.threshold(settings), patrol.incorrect_threshold(settings)
 
 files = st.file_uploader(
     "Upload photos", type=list(SUPPORTED_EXTENSIONS), accept_multiple_files=True, key="photos_upload",
@@ -39,7 +44,8 @@ with st.spinner("Looking for faces ...") if progress is None else contextlib.nul
     for i, f in enumerate(files):
         if progress is not None:
             progress.progress(i / len(files), text=f"Analysing {f.name} ({i + 1} of {len(files)}) ...")
-        judged.append(results.relabel(analyze_upload(f.getvalue(), f.name, settings.detector), threshold))
+        judged.append(results.relabel(analyze_upload(f.getvalue(), f.name, settings.detector), threshold,
+                                      incorrect_threshold))
 if progress is not None:
     progress.empty()
 
@@ -48,14 +54,14 @@ if len(judged) > 1:
     st.subheader("Summary")
     st.markdown(f"**{results.overall_summary(judged)}**")
     if unmasked:
-        st.warning(f"{unmasked} {'person is' if unmasked == 1 else 'people are'} not wearing a mask "
-                   f"across these photos.", icon=":material/warning:")
-    st.dataframe(results.summary_rows(judged), hide_index=True)
+        st.warning(f"{results.not_masked_text(judged)} across these photos.", icon=":material/warning:")
+    st.dataframe(results.summary_rows(judged, three_class or None), hide_index=True)
 
 with st.container(horizontal=True):
     st.download_button("Results (CSV)", export.to_csv(judged), file_name="mask_patrol_results.csv",
                        mime="text/csv", key="photos_csv", icon=":material/download:", on_click="ignore",
-                       help="One row per face: box, label, p(no mask).")
+                       help="One row per face: box, label, p(no mask)"
+                            + (", p_incorrect (mask below nose)." if three_class else "."))
     st.download_button("Results (JSON)", export.to_json(judged), file_name="mask_patrol_results.json",
                        mime="application/json", key="photos_json", icon=":material/download:", on_click="ignore",
                        help="The same fields as `python -m maskpatrol detect --json`, one item per photo.")
@@ -75,8 +81,7 @@ for i, (f, r) in enumerate(zip(files, judged)):
         if r.first_frame_note:
             st.info(r.first_frame_note, icon=":material/burst_mode:")
         if r.n_unmasked:
-            st.warning(f"{r.n_unmasked} {'person is' if r.n_unmasked == 1 else 'people are'} "
-                       "not wearing a mask.", icon=":material/warning:")
+            st.warning(f"{results.not_masked_text([r])}.", icon=":material/warning:")
         elif r.faces:
             found = "The face found wears" if len(r.faces) == 1 else f"All {len(r.faces)} faces found wear"
             st.success(f"{found} a mask. A face the detector missed is not checked: look over the photo too.",
@@ -86,10 +91,11 @@ for i, (f, r) in enumerate(zip(files, judged)):
                     + "\n".join(f"- {tip}" for tip in results.no_face_advice(r, settings.detector)),
                     icon=":material/search:")
         if r.faces:
-            st.dataframe(results.face_rows(r, show_prob), hide_index=True,
+            st.dataframe(results.face_rows(r, show_prob, three_class or None), hide_index=True,
                          column_config={"Thumbnail": st.column_config.ImageColumn("Face", width="small"),
                                         "Face": st.column_config.NumberColumn("#", width="small"),
-                                        "p(no mask)": st.column_config.NumberColumn(format="%.3f")})
+                                        "p(no mask)": st.column_config.NumberColumn(format="%.3f"),
+                                        "p(mask below nose)": st.column_config.NumberColumn(format="%.3f")})
             st.download_button(
                 "Annotated image (PNG)", file_name=f"{Path(r.name).stem}.annotated.png", mime="image/png",
                 key=f"photos_png_{i}", icon=":material/download:", on_click="ignore",

@@ -256,3 +256,34 @@ def test_animated_gif_says_only_its_first_frame_was_analysed(page, astronaut_rgb
 def test_single_image_has_no_frame_note(page, astro_png):
     upload(page, ("astronaut.png", astro_png))
     assert not any("frames or pages" in i.value for i in page.info)
+
+
+def test_binary_model_keeps_two_labels_in_the_legend_and_tables(page, astro_png, masked_png):
+    assert "Mask below nose" not in page.caption[0].value
+    upload(page, ("a.png", astro_png), ("m.png", masked_png))
+    assert "Mask below nose" not in page.dataframe[0].value.columns
+    assert "p(mask below nose)" not in page.dataframe[1].value.columns
+
+
+def test_three_class_model_shows_mask_below_nose_everywhere(calls, monkeypatch, astro_png, masked_png):
+    """With a model that tells a mask below the nose (see three_class.py), the legend says
+    what it means, and the masked astronaut is written, counted and warned about as such."""
+    from three_class import fake_three_class
+
+    fake_three_class(monkeypatch)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "**Mask below nose** (dashed box)" in captions
+    assert "the mask leaves the nose or mouth uncovered; counted as not properly masked" in captions
+    upload(at, ("bare.png", astro_png), ("chin.png", masked_png))
+    overall = at.dataframe[0].value
+    assert list(overall.columns[2:5]) == ["Mask", "Mask below nose", "No mask"]
+    assert list(overall["Mask below nose"]) == [0, 1] and list(overall["No mask"]) == [1, 0]
+    assert "**2 photos, 2 faces: 0 mask, 1 mask below nose, 1 no mask**" in markdown(at)
+    assert any("2 people are not properly masked: 1 without a mask, 1 with the mask below the nose" in w.value
+               for w in at.warning)
+    chin = at.dataframe[2].value
+    assert list(chin["Label"]) == ["Mask below nose"] and float(chin["p(mask below nose)"][0]) > 0.5
+    assert "#### 1 face: 0 mask, 1 mask below nose, 0 no mask" in markdown(at)
+    assert not at.success  # a mask below the nose is not "wears a mask"

@@ -100,6 +100,7 @@ def test_csv_has_a_row_per_face_and_per_failed_or_empty_photo(astro):
     assert [r["path"] for r in rows] == ["astronaut.png", "broken.jpg", "wall.png", "two.png", "two.png"]
     assert tuple(rows[0]) == R.CSV_COLUMNS
     assert rows[0]["label"] == "no_mask" and float(rows[0]["p_no_mask"]) > 0.5 and rows[0]["face"] == "1"
+    assert 0.0 <= float(rows[0]["p_incorrect"]) <= 1.0
     assert rows[1]["error"] == "broken.jpg is corrupt" and rows[1]["label"] == ""
     assert rows[2]["face"] == "" and rows[2]["width"] == "100"
     assert [(r["face"], r["x"], r["h"], r["label"]) for r in rows[3:]] == [("1", "1", "4", "mask"),
@@ -123,6 +124,69 @@ def test_summary_rows_and_overall_summary(astro):
     assert rows[1]["Faces"] is None and rows[1]["Result"] == "Error: broken.jpg is corrupt"
     assert R.overall_summary([astro, bad]) == "2 photos, 1 face: 0 mask, 1 no mask; 1 photo could not be read"
     assert R.overall_summary([R.ImageResult(name="a", width=5, height=5)]) == "1 photo, no faces found"
+
+
+# A photo as a 3-class model sees it: one face each way (probabilities built directly, so
+# these checks hold whichever model is shipped).
+THREE = R.ImageResult(name="three.png", width=640, height=480, faces=(
+    Face((10, 20, 100, 100), 0.04, "mask", 0.03), Face((200, 20, 100, 100), 0.10, "incorrect", 0.81),
+    Face((400, 20, 100, 100), 0.92, "no_mask", 0.05)), preview=np.full((480, 640, 3), 128, np.uint8))
+
+
+def test_mask_below_nose_is_counted_apart_and_as_not_properly_masked():
+    assert (THREE.n_masked, THREE.n_incorrect, THREE.n_no_mask) == (1, 1, 1)
+    assert THREE.n_unmasked == 2  # the warnings count the mask below the nose too
+    assert THREE.summary == "3 faces: 1 mask, 1 mask below nose, 1 no mask"
+
+
+def test_relabel_keeps_p_incorrect_and_uses_the_incorrect_threshold():
+    at_card = R.relabel(THREE, 0.5, 0.5)
+    assert [f.label for f in at_card.faces] == ["mask", "incorrect", "no_mask"]
+    assert [f.p_incorrect for f in at_card.faces] == [0.03, 0.81, 0.05]
+    assert [f.label for f in R.relabel(THREE, 0.5, 0.9).faces] == ["mask", "mask", "no_mask"]
+    # no mask wins when both thresholds are passed: missing an unmasked face costs most
+    assert [f.label for f in R.relabel(THREE, 0.05, 0.02).faces] == ["incorrect", "no_mask", "no_mask"]
+    # without an incorrect threshold (a binary model) nothing is called "incorrect"
+    assert [f.label for f in R.relabel(THREE, 0.5).faces] == ["mask", "mask", "no_mask"]
+
+
+def test_face_rows_write_mask_below_nose_and_its_probability():
+    rows = R.face_rows(THREE)
+    assert [r["Label"] for r in rows] == ["Mask", "Mask below nose", "No mask"]
+    assert [r["p(mask below nose)"] for r in rows] == [0.03, 0.81, 0.05]
+    assert "p(mask below nose)" not in R.face_rows(THREE, show_probability=False)[0]
+    # a binary model's table stays as it was, unless the caller asks for the column
+    binary = R.relabel(THREE, 0.5)
+    assert "p(mask below nose)" not in R.face_rows(binary)[0]
+    assert "p(mask below nose)" in R.face_rows(binary, show_incorrect=True)[0]
+
+
+def test_summary_rows_count_mask_below_nose_between_mask_and_no_mask(astro):
+    rows = R.summary_rows([THREE, astro])
+    assert list(rows[0]) == ["Photo", "Faces", "Mask", "Mask below nose", "No mask", "Result"]
+    assert [rows[0][k] for k in ("Mask", "Mask below nose", "No mask")] == [1, 1, 1]
+    assert rows[1]["Mask below nose"] == 0
+    assert "Mask below nose" not in R.summary_rows([astro])[0]
+    assert R.summary_rows([astro], show_incorrect=True)[0]["Mask below nose"] == 0
+    assert R.overall_summary([THREE, astro]) == "2 photos, 4 faces: 1 mask, 1 mask below nose, 2 no mask"
+
+
+def test_exports_carry_the_third_label_and_p_incorrect():
+    rows = list(csv.DictReader(io.StringIO(R.to_csv([THREE]))))
+    assert tuple(rows[0]) == R.CSV_COLUMNS and R.CSV_COLUMNS[-1] == "p_incorrect"
+    assert [(r["label"], float(r["p_incorrect"])) for r in rows] == [("mask", 0.03), ("incorrect", 0.81),
+                                                                       ("no_mask", 0.05)]
+    [record] = json.loads(R.to_json([THREE]))
+    assert [(f["label"], f["p_incorrect"]) for f in record["faces"]] == [("mask", 0.03), ("incorrect", 0.81),
+                                                                          ("no_mask", 0.05)]
+
+
+def test_preview_draws_the_mask_below_nose_box_dashed():
+    from maskpatrol.annotate import INCORRECT_RGB
+
+    shown = R.annotated_preview(THREE)
+    left_edge = (shown[20:121, 200] == INCORRECT_RGB).all(axis=1)
+    assert 40 < left_edge.sum() < 101  # amber, with gaps
 
 
 def test_no_face_advice_follows_photo_and_settings():
@@ -159,3 +223,12 @@ def test_metrics_and_cross_source_rows():
     cross = {"train a -> test b": {"threshold": 0.3, "epochs": 3, "b/test": m, "a/test (in-source)": m}}
     rows = R.cross_source_rows(cross)
     assert [r["Tested on"] for r in rows] == ["b/test", "a/test (in-source)"]
+
+
+def test_warning_text_names_the_mask_below_nose_only_when_one_was_seen(astro):
+    assert R.not_masked_text([astro]) == "1 person is not wearing a mask"
+    assert R.not_masked_text([THREE, astro]) == ("3 people are not properly masked: 2 without a mask, "
+                                                  "1 with the mask below the nose")
+    below_only = R.relabel(THREE, 0.99, 0.5)
+    assert R.not_masked_text([below_only]) == ("1 person is not properly masked: 0 without a mask, "
+                                                "1 with the mask below the nose")
