@@ -19,10 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from ..annotate import STYLES, dash_pattern
 from ..detectors import MIN_SIZE_SLACK, DetectorSettings, yunet
 from ..live import LiveOptions
 from ..model_card import ModelCard
 from ..paths import REPO_ROOT
+from ..pipeline import DISPLAY_NAMES
 from ..preprocess import CROP_SCALE, CROP_SHIFT_DOWN, PIXEL_OFFSET, PIXEL_SCALE
 
 #: Where the built bundle lives on disk, and its URL relative to the app's root.
@@ -68,7 +70,19 @@ def pipeline_config(card: ModelCard) -> dict[str, Any]:
             "pixel_scale": PIXEL_SCALE,
             "pixel_offset": PIXEL_OFFSET,
         },
+        "styles": box_styles(),
     }
+
+
+def box_styles() -> dict[str, dict[str, Any]]:
+    """How each label is drawn, from :mod:`maskpatrol.annotate` (``src/draw.js`` reads
+    them from here): name, colours, line weight at 640 px, and the dash pattern per line
+    thickness for the dashed "Mask below nose" box."""
+    dash, gap = dash_pattern(1)
+    return {label: {"name": DISPLAY_NAMES[label], "colour": list(style.colour),
+                    "text_colour": list(style.text_colour), "weight": style.weight, "dashed": style.dashed,
+                    "dash_per_px": dash, "gap_per_px": gap}
+            for label, style in STYLES.items()}
 
 
 def detector_config() -> dict[str, Any]:
@@ -87,14 +101,18 @@ def detector_config() -> dict[str, Any]:
     }
 
 
-def browser_settings(options: LiveOptions, threshold: float) -> dict[str, Any]:
+def browser_settings(options: LiveOptions, threshold: float,
+                     incorrect_threshold: float | None = None) -> dict[str, Any]:
     """The sidebar's settings as the browser pipeline reads them (every rerun, so a change
     reaches the running camera at once). The browser always runs YuNet: the detector's
-    own knobs apply only when YuNet is the chosen detector."""
+    own knobs apply only when YuNet is the chosen detector. ``incorrect_threshold`` is
+    ``MaskPatrol.incorrect_threshold``: None for a binary model, which never says
+    "Mask below nose"."""
     detector: DetectorSettings = options.settings.detector
     min_score = detector.min_score if detector.name == yunet.YuNetDetector.name else None
     return {
         "threshold": float(threshold),
+        "incorrect_threshold": None if incorrect_threshold is None else float(incorrect_threshold),
         "min_face_px": int(detector.min_face_px),
         "min_score": None if min_score is None else float(min_score),
         "mirror": bool(options.mirror),

@@ -1,11 +1,13 @@
 """The browser's once-a-second report -> :class:`maskpatrol.live.FrameResult` items.
 
-The page's JavaScript sends ``{"frames": [[age_ms, faces, masked, no_mask, analysis_ms],
-...], "error": str | None}``: one row per analysed frame since the last report, ``age_ms``
-being how long before sending the frame was done (so the browser's clock never has to
-agree with ours). It comes from the visitor's browser, so it is checked, not trusted: a
+The page's JavaScript sends ``{"frames": [[age_ms, faces, masked, no_mask, incorrect,
+analysis_ms], ...], "error": str | None}``: one row per analysed frame since the last
+report, ``age_ms`` being how long before sending the frame was done (so the browser's clock
+never has to agree with ours), ``incorrect`` the faces with a mask below the nose (0 with a
+binary model). It comes from the visitor's browser, so it is checked, not trusted: a
 malformed report is dropped, and a report can never hold more rows than a fast camera
-makes in a few seconds.
+makes in a few seconds. Rows of the 5 values sent before the third class are dropped too:
+the bundle in ``static/live/`` and this module ship together.
 """
 
 from __future__ import annotations
@@ -23,18 +25,24 @@ MAX_FACES = 100
 MAX_ERROR_CHARS = 300
 
 
-def _row(row: Any) -> tuple[float, int, int, int, float] | None:
-    if not isinstance(row, (list, tuple)) or len(row) != 5:
+#: Values per row: age_ms, faces, masked, no_mask, incorrect, analysis_ms.
+ROW_LENGTH = 6
+
+
+def _row(row: Any) -> tuple[float, int, int, int, int, float] | None:
+    if not isinstance(row, (list, tuple)) or len(row) != ROW_LENGTH:
         return None
     try:
-        age_ms, faces, masked, no_mask, ms = (float(row[0]), int(row[1]), int(row[2]), int(row[3]), float(row[4]))
+        age_ms, faces, masked, no_mask, incorrect = float(row[0]), int(row[1]), int(row[2]), int(row[3]), int(row[4])
+        ms = float(row[5])
     except (TypeError, ValueError):
         return None
     if not (0 <= age_ms <= 60_000 and 0 <= ms <= 60_000):
         return None
-    if not (0 <= masked <= faces <= MAX_FACES and no_mask == faces - masked):
+    if not (0 <= faces <= MAX_FACES and min(masked, no_mask, incorrect) >= 0
+            and masked + no_mask + incorrect == faces):
         return None
-    return age_ms, faces, masked, no_mask, ms
+    return age_ms, faces, masked, no_mask, incorrect, ms
 
 
 @dataclass
@@ -60,12 +68,12 @@ class BrowserFeed:
         error = report.get("error")
         error = str(error)[:MAX_ERROR_CHARS] if error else None
         out: list[FrameResult] = []
-        for age_ms, faces, masked, no_mask, ms in sorted(rows, key=lambda r: -r[0]):  # oldest first
+        for age_ms, faces, masked, no_mask, incorrect, ms in sorted(rows, key=lambda r: -r[0]):  # oldest first
             when = now - age_ms / 1000.0
             fps = self.meter.tick(when)
             self.frames += 1
             self.analysis_ms_total += ms
-            out.append(FrameResult(when, faces, masked, no_mask, ms, fps))
+            out.append(FrameResult(when, faces, masked, no_mask, ms, fps, incorrect=incorrect))
         if error:
             out.append(FrameResult(now, 0, 0, 0, 0.0, self.meter.fps(now), error=error))
         return out

@@ -65,7 +65,7 @@ def test_without_static_serving_the_browser_mode_is_not_offered_as_default():
 
 def test_a_report_becomes_results_on_our_clock_oldest_first():
     feed = BrowserFeed()
-    results = feed.results({"frames": [[900, 2, 1, 1, 30.0], [500, 2, 1, 1, 28.0], [100, 2, 2, 0, 29.0]],
+    results = feed.results({"frames": [[900, 2, 1, 1, 0, 30.0], [500, 2, 1, 1, 0, 28.0], [100, 2, 2, 0, 0, 29.0]],
                             "error": None}, now=100.0)
     assert [round(r.time, 3) for r in results] == [99.1, 99.5, 99.9]
     assert [(r.faces, r.masked, r.no_mask) for r in results] == [(2, 1, 1), (2, 1, 1), (2, 2, 0)]
@@ -75,7 +75,7 @@ def test_a_report_becomes_results_on_our_clock_oldest_first():
 def test_the_fps_is_the_browsers_own_rate():
     """25 frames in one second of browser time read as ~25 fps, whenever the report arrives."""
     feed = BrowserFeed()
-    frames = [[1000 - 40 * i, 1, 1, 0, 20.0] for i in range(25)]
+    frames = [[1000 - 40 * i, 1, 1, 0, 0, 20.0] for i in range(25)]
     results = feed.results({"frames": frames}, now=50.0)
     results += feed.results({"frames": frames}, now=51.0)
     assert results[-1].fps == pytest.approx(25.0, rel=0.05)
@@ -84,16 +84,30 @@ def test_the_fps_is_the_browsers_own_rate():
 def test_the_panel_reads_browser_results_like_server_ones():
     panel = LivePanel(clock=lambda: 10.0)
     feed = BrowserFeed()
-    snap = panel.update(feed.results({"frames": [[50 * i, 2, 1, 1, 20.0] for i in range(20)]}, now=10.0), now=10.0)
+    snap = panel.update(feed.results({"frames": [[50 * i, 2, 1, 1, 0, 20.0] for i in range(20)]}, now=10.0), now=10.0)
     assert (snap.faces, snap.masked, snap.no_mask, snap.alert) == (2, 1, 1, True)
 
 
+def test_a_mask_below_the_nose_from_the_browser_reaches_the_alert():
+    """A 3-class model in the browser: a masked person, and one with the mask below the nose."""
+    panel = LivePanel(clock=lambda: 10.0)
+    feed = BrowserFeed()
+    results = feed.results({"frames": [[50 * i, 2, 1, 0, 1, 20.0] for i in range(20)]}, now=10.0)
+    assert {(r.masked, r.no_mask, r.incorrect) for r in results} == {(1, 0, 1)}
+    snap = panel.update(results, now=10.0)
+    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask, snap.alert) == (2, 1, 1, 0, True)
+    assert panel.chart_data()["Mask below nose"] == [1]
+
+
 @pytest.mark.parametrize("report", [
-    None, "frames", {"frames": "many"}, {"frames": [[1, 2, 3]]}, {"frames": [["a", 1, 1, 0, 1]]},
-    {"frames": [[100, 1, 2, 0, 1]]},          # more masked than faces
-    {"frames": [[100, 2, 1, 0, 1]]},          # masked + no mask != faces
-    {"frames": [[-5, 1, 1, 0, 1]]},           # from the future
-    {"frames": [[100, 10_000, 0, 10_000, 1]]},  # not a webcam reading
+    None, "frames", {"frames": "many"}, {"frames": [[1, 2, 3]]}, {"frames": [["a", 1, 1, 0, 0, 1]]},
+    {"frames": [[100, 1, 2, 0, 0, 1]]},          # more masked than faces
+    {"frames": [[100, 2, 1, 0, 0, 1]]},          # masked + no mask + below the nose != faces
+    {"frames": [[100, 2, 1, 0, 2, 1]]},          # the same, by the third count
+    {"frames": [[100, 1, 2, 0, -1, 1]]},         # a negative count that makes the sum right
+    {"frames": [[-5, 1, 1, 0, 0, 1]]},           # from the future
+    {"frames": [[100, 10_000, 0, 10_000, 0, 1]]},  # not a webcam reading
+    {"frames": [[100, 1, 1, 0, 1]]},             # a row of the bundle before the third class
 ])
 def test_malformed_reports_are_dropped(report):
     assert BrowserFeed().results(report, now=5.0) == []
@@ -101,14 +115,14 @@ def test_malformed_reports_are_dropped(report):
 
 def test_a_report_is_capped_and_its_error_shown():
     feed = BrowserFeed()
-    results = feed.results({"frames": [[10, 1, 1, 0, 5.0]] * 5000, "error": "x" * 10_000}, now=5.0)
+    results = feed.results({"frames": [[10, 1, 1, 0, 0, 5.0]] * 5000, "error": "x" * 10_000}, now=5.0)
     assert len(results) == MAX_ROWS + 1
     assert results[-1].error and len(results[-1].error) <= 300
 
 
 def test_reset_starts_a_new_stream():
     feed = BrowserFeed()
-    feed.results({"frames": [[10, 1, 1, 0, 5.0]]}, now=5.0)
+    feed.results({"frames": [[10, 1, 1, 0, 0, 5.0]]}, now=5.0)
     feed.reset()
     assert feed.stats() == (0, 0.0) and feed.meter.fps(6.0) == 0.0
 
@@ -118,8 +132,34 @@ def test_reset_starts_a_new_stream():
 def test_sidebar_settings_reach_the_browser():
     options = LiveOptions(Settings(DetectorSettings(min_face_px=120, name="yunet", min_score=0.7), 0.4),
                           show_probability=False, mirror=True)
-    assert browser_settings(options, 0.4) == {"threshold": 0.4, "min_face_px": 120, "min_score": 0.7,
-                                             "mirror": True, "show_probability": False}
+    assert browser_settings(options, 0.4) == {"threshold": 0.4, "incorrect_threshold": None, "min_face_px": 120,
+                                             "min_score": 0.7, "mirror": True, "show_probability": False}
+
+
+def test_a_three_class_models_incorrect_threshold_reaches_the_browser(patrol):
+    """None for a binary model (the browser then never says "incorrect"), the card's or
+    the user's threshold for a 3-class one, as MaskPatrol.incorrect_threshold gives it."""
+    options = LiveOptions(Settings())
+    assert browser_settings(options, 0.5, 0.35)["incorrect_threshold"] == 0.35
+    expected = patrol.incorrect_threshold(options.settings)
+    assert browser_settings(options, 0.5, expected)["incorrect_threshold"] == expected
+    assert (expected is None) == (not patrol.card.has_incorrect)
+
+
+def test_the_browser_draws_each_label_in_the_servers_style(patrol):
+    from maskpatrol.annotate import STYLES, dash_pattern
+    from maskpatrol.pipeline import DISPLAY_NAMES
+
+    styles = pipeline_config(patrol.card)["styles"]
+    assert set(styles) == {"mask", "no_mask", "incorrect"}
+    for label, style in STYLES.items():
+        sent = styles[label]
+        assert (tuple(sent["colour"]), tuple(sent["text_colour"]), sent["weight"], sent["dashed"]) == \
+            (style.colour, style.text_colour, style.weight, style.dashed)
+        assert sent["name"] == DISPLAY_NAMES[label]
+        for thickness in (2, 3, 5):
+            assert (sent["dash_per_px"] * thickness, sent["gap_per_px"] * thickness) == dash_pattern(thickness)
+    assert styles["incorrect"]["dashed"] and not styles["mask"]["dashed"] and not styles["no_mask"]["dashed"]
 
 
 def test_another_detectors_confidence_is_not_passed_to_yunet():

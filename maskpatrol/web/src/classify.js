@@ -53,7 +53,33 @@ export function toModelInput(crops, size, pixelScale, pixelOffset) {
   return batch;
 }
 
-/** maskpatrol.pipeline.label_for: at exactly the threshold we say "no mask". */
-export function labelFor(p, threshold) {
-  return p >= threshold ? "no_mask" : "mask";
+/**
+ * maskpatrol.pipeline.label_for: no mask first, since missing one costs most; then a mask
+ * below the nose. At exactly a threshold we say the worse label. `incorrectThreshold` is
+ * null for a binary model, which never says "incorrect".
+ */
+export function labelFor(pNoMask, threshold, pIncorrect = 0, incorrectThreshold = null) {
+  if (pNoMask >= threshold) return "no_mask";
+  if (incorrectThreshold !== null && incorrectThreshold !== undefined && pIncorrect >= incorrectThreshold) {
+    return "incorrect";
+  }
+  return "mask";
+}
+
+/**
+ * maskpatrol.classifier.as_class_columns: the model's raw output (n rows of 1 sigmoid
+ * p(no mask), or of 3 softmax values mask / no mask / incorrect) -> n rows
+ * [p_mask, p_no_mask, p_incorrect]. A binary model's p_incorrect is 0.
+ */
+export function asClassColumns(data, n) {
+  const width = n ? data.length / n : 1;
+  if (width !== 1 && width !== 3) {
+    throw new Error(`the classifier has ${width} outputs; expected 1 (binary) or 3`);
+  }
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    if (width === 1) rows.push([1 - data[i], data[i], 0]);
+    else rows.push([data[3 * i], data[3 * i + 1], data[3 * i + 2]]);
+  }
+  return rows;
 }

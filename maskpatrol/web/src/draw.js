@@ -1,33 +1,67 @@
 // Boxes and labels on the canvas, as maskpatrol/annotate.py draws them on server frames:
-// same colours, thick lines for "No mask", label text on a filled band above the box.
+// the same styles (sent by Python, maskpatrol.web.component.box_styles: colours, a thin
+// solid box for "Mask", a thick one for "No mask", a dashed one for "Mask below nose"),
+// label text on a filled band above the box.
 
-export const MASK_RGB = [0, 200, 83];
-export const NO_MASK_RGB = [230, 30, 30];
-const MASK_TEXT = "rgb(0,0,0)";
-const NO_MASK_TEXT = "rgb(255,255,255)";
+/** Face.confidence: the model's probability for the label it gave. */
+export function confidence(face) {
+  const pIncorrect = face.p_incorrect || 0;
+  if (face.label === "no_mask") return face.p_no_mask;
+  if (face.label === "incorrect") return pIncorrect;
+  return Math.max(0, 1 - face.p_no_mask - pIncorrect);
+}
 
-/** annotate.label_text */
-export function labelText(face, showProbability) {
-  const masked = face.label === "mask";
-  const name = masked ? "Mask" : "No mask";
+/** annotate.label_text: "Mask 97%", "No mask 88%", "Mask below nose 87%". */
+export function labelText(face, showProbability, styles) {
+  const name = styles[face.label].name;
   if (!showProbability) return name;
-  const confidence = masked ? 1 - face.p_no_mask : face.p_no_mask;
-  return `${name} ${Math.round(confidence * 100)}%`;
+  return `${name} ${Math.round(confidence(face) * 100)}%`;
+}
+
+function rgb(c) {
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+/**
+ * annotate._dashed_rectangle: filled dashes, each edge starting at a corner so every corner
+ * is drawn; each dash covers the pixels cv2.rectangle fills (both end points included).
+ */
+function dashedRect(ctx, x, y, w, h, thickness, style) {
+  const dash = style.dash_per_px * thickness, gap = style.gap_per_px * thickness;
+  const lo = Math.floor((thickness + 1) / 2), hi = Math.floor(thickness / 2);
+  const run = (length) => {
+    const out = [];
+    for (let s = 0; s <= length; s += dash + gap) out.push([s, Math.min(s + dash, length)]);
+    return out;
+  };
+  const fill = (x0, y0, x1, y1) => ctx.fillRect(x0, y0, x1 - x0 + 1, y1 - y0 + 1);
+  for (const [a, b] of run(w)) {
+    fill(x + a, y - lo, x + b, y + hi);
+    fill(x + a, y + h - lo, x + b, y + h + hi);
+  }
+  for (const [a, b] of run(h)) {
+    fill(x - lo, y + a, x + hi, y + b);
+    fill(x + w - lo, y + a, x + w + hi, y + b);
+  }
 }
 
 /** Draw every face onto a 2D context whose pixels are the analysed frame's. */
-export function annotate(ctx, faces, showProbability, width, height) {
+export function annotate(ctx, faces, showProbability, width, height, styles) {
   const base = Math.max(1, Math.min(width, height) / 640);
   for (const face of faces) {
     const [x, y, w, h] = face.box;
-    const masked = face.label === "mask";
-    const rgb = masked ? MASK_RGB : NO_MASK_RGB;
-    const colour = `rgb(${rgb[0]},${rgb[1]},${rgb[2]})`;
-    const thickness = Math.max(2, Math.round((masked ? 2 : 4) * base));
-    ctx.lineWidth = thickness;
-    ctx.strokeStyle = colour;
-    ctx.strokeRect(x, y, w, h);
-    const text = labelText(face, showProbability);
+    const style = styles[face.label];
+    const colour = rgb(style.colour);
+    const thickness = Math.max(2, Math.round(style.weight * base));
+    if (style.dashed) {
+      ctx.fillStyle = colour;
+      dashedRect(ctx, x, y, w, h, thickness, style);
+    } else {
+      ctx.lineWidth = thickness;
+      ctx.strokeStyle = colour;
+      ctx.strokeRect(x, y, w, h);
+    }
+    const text = labelText(face, showProbability, styles);
     const fontScale = Math.max(0.45, Math.min(2.5, w / 160, 0.6 * base));
     const px = Math.round(30 * fontScale);  // Hershey simplex at scale 1 is ~30 px tall with descenders
     ctx.font = `bold ${px}px sans-serif`;
@@ -39,7 +73,7 @@ export function annotate(ctx, faces, showProbability, width, height) {
     const left = Math.min(Math.max(0, x), Math.max(0, width - tw - 2 * pad));
     ctx.fillStyle = colour;
     ctx.fillRect(left, top, tw + 2 * pad, bandH);
-    ctx.fillStyle = masked ? MASK_TEXT : NO_MASK_TEXT;
+    ctx.fillStyle = rgb(style.text_colour);
     ctx.textBaseline = "top";
     ctx.fillText(text, left + pad, top + pad);
   }

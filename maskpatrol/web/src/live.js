@@ -1,7 +1,7 @@
 // The "This browser" mode of the Live webcam page: camera -> pipeline -> annotated canvas,
 // and once a second the frames' counts to Python (a few hundred bytes: never a picture).
 //
-// Mounted by a Streamlit custom component (components v2, maskpatrol/browser_live.py).
+// Mounted by a Streamlit custom component (components v2, maskpatrol/web/component.py).
 // Streamlit calls the component again whenever Python sends new data (a sidebar change),
 // so one Live object per host element is kept and updated, never rebuilt, while it runs.
 import { Pipeline } from "./pipeline.js";
@@ -9,7 +9,8 @@ import { annotate } from "./draw.js";
 
 export { cutByTile, planPasses, toBoxes } from "./yunet.js";
 export { resize } from "./resize.js";
-export { squareCrop } from "./classify.js";
+export { squareCrop, labelFor, asClassColumns } from "./classify.js";
+export { labelText, annotate } from "./draw.js";
 
 const REPORT_EVERY_MS = 1000;
 const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false };
@@ -176,7 +177,8 @@ class Live {
       try {
         await this.step();
       } catch (err) {
-        this.frames.push({ t: performance.now(), faces: 0, masked: 0, no_mask: 0, ms: 0, error: String(err.message || err) });
+        this.frames.push({ t: performance.now(), faces: 0, masked: 0, no_mask: 0, incorrect: 0, ms: 0,
+          error: String(err.message || err) });
         if (this.errors++ === 0) console.error("maskpatrol: frame analysis failed", err);
       }
       this.report(false);
@@ -205,20 +207,26 @@ class Live {
     if (this.view.width !== w || this.view.height !== h) { this.view.width = w; this.view.height = h; }
     const vctx = this.view.getContext("2d");
     vctx.drawImage(this.capture, 0, 0);
-    annotate(vctx, faces, s.show_probability, w, h);
+    annotate(vctx, faces, s.show_probability, w, h, this.data.pipeline.styles);
+    // As maskpatrol.live.FrameResult: a mask below the nose is not "masked".
     const masked = faces.filter((f) => f.label === "mask").length;
-    this.frames.push({ t: performance.now(), faces: faces.length, masked, no_mask: faces.length - masked, ms });
+    const incorrect = faces.filter((f) => f.label === "incorrect").length;
+    this.frames.push({ t: performance.now(), faces: faces.length, masked, incorrect,
+      no_mask: faces.length - masked - incorrect, ms });
     this.status.textContent = `${faces.length} face${faces.length === 1 ? "" : "s"} in view`;
   }
 
-  /** Send the frames of the last second to Python: counts and timings only. */
+  /**
+   * Send the frames of the last second to Python: counts and timings only, one row per
+   * frame [age_ms, faces, masked, no_mask, incorrect, analysis_ms] (maskpatrol/web/readings.py).
+   */
   report(force) {
     const now = performance.now();
     if (!force && now - this.lastReport < REPORT_EVERY_MS) return;
     this.lastReport = now;
     if (!this.frames.length) return;
     const frames = this.frames.filter((f) => !f.error)
-      .map((f) => [Math.round(now - f.t), f.faces, f.masked, f.no_mask, Math.round(f.ms * 10) / 10]);
+      .map((f) => [Math.round(now - f.t), f.faces, f.masked, f.no_mask, f.incorrect, Math.round(f.ms * 10) / 10]);
     const error = this.frames.map((f) => f.error).filter(Boolean).pop() || null;
     this.frames = [];
     this.setTriggerValue("reading", { frames, error });
@@ -270,7 +278,7 @@ export async function analyzeStill(config, rgba, width, height, settings) {
   return pipeline.analyze({ data: rgba, width, height, channels: 4 }, settings);
 }
 
-/** For tests: the classifier alone on a ready float32 batch (N x S x S x 3). */
+/** For tests: the classifier alone on a ready float32 batch (N x S x S x 3): rows [p_mask, p_no_mask, p_incorrect]. */
 export async function classifyBatch(config, batch, n) {
   const pipeline = await pipelineFor(config);
   return pipeline.predict(batch, n);
