@@ -10,10 +10,10 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from maskpatrol.annotate import MASK_RGB, NO_MASK_RGB
+from maskpatrol.annotate import INCORRECT_RGB, MASK_RGB, NO_MASK_RGB
 from maskpatrol.detectors import DetectorSettings, yunet
 from maskpatrol.ice import IceConfigError, rtc_configuration, streamlit_secrets
-from maskpatrol.live import LiveOptions, LiveSession, Snapshot
+from maskpatrol.live import LiveOptions, LiveSession, Snapshot, alert_text
 from maskpatrol.ui import get_patrol, sidebar_settings
 from maskpatrol.web.component import bundle_present, browser_settings, live_component, pipeline_config
 from maskpatrol.web.mode import BROWSER, OPTIONS, default_mode
@@ -59,14 +59,25 @@ def _hex(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
+# A model with the third class tells a mask below the nose from a proper one; a binary model
+# cannot, so its panel shows two counts, as before.
+SEES_BELOW_NOSE = patrol.card.has_incorrect
+BELOW_NOSE_HELP = ("A mask worn below the nose or on the chin. It is counted as not properly masked: "
+                   "it raises the alert, as no mask does.")
+
+
 def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], fps_help: str) -> None:
     top = st.columns(2)
-    bottom = st.columns(2)
+    bottom = st.columns(3 if SEES_BELOW_NOSE else 2)
     dash = "–"
     top[0].metric("Faces", snap.faces if snap else dash)
     top[1].metric("FPS", f"{snap.fps:.1f}" if snap else dash, help=fps_help)
     bottom[0].metric("Masked", snap.masked if snap else dash)
-    bottom[1].metric("No mask", snap.no_mask if snap else dash)
+    if SEES_BELOW_NOSE:
+        bottom[1].metric("Mask below nose", snap.incorrect if snap else dash, help=BELOW_NOSE_HELP)
+    bottom[-1].metric("No mask", snap.no_mask if snap else dash)
+    if SEES_BELOW_NOSE:
+        st.caption("A mask below the nose counts as **not properly masked**: it raises the alert, as no mask does.")
     if snap is None:
         st.info("Waiting for video ..." if playing else "Start the camera to see live counts.")
     elif not playing:
@@ -74,16 +85,18 @@ def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], f
     elif snap.error:
         st.warning(f"Some frames could not be analysed: {snap.error}")
     if snap is not None and snap.alert:
-        people = "person" if snap.no_mask == 1 else "people"
-        st.error(f"{snap.no_mask} {people} without a mask in view", icon=":material/warning:")
+        st.error(alert_text(snap), icon=":material/warning:")
     elif snap is not None and snap.faces:
-        st.success("Every face found wears a mask")
+        st.success("Every face found wears a mask" + (" over the nose" if SEES_BELOW_NOSE else ""))
     data = live.panel.chart_data()
     if data["seconds"]:
-        # Stacked: the top edge is the number of faces, the red band the unmasked ones.
-        chart = pd.DataFrame(data).set_index("seconds")[["Masked", "No mask"]]
+        # Stacked: the top edge is the number of faces, the red band the unmasked ones (and,
+        # with a 3-class model, the amber band the masks below the nose).
+        series = {"Masked": MASK_RGB, **({"Mask below nose": INCORRECT_RGB} if SEES_BELOW_NOSE else {}),
+                  "No mask": NO_MASK_RGB}
+        chart = pd.DataFrame(data).set_index("seconds")[list(series)]
         st.area_chart(chart, height=180, x_label="last minute (seconds, 0 = now)", y_label="people",
-                      color=[_hex(MASK_RGB), _hex(NO_MASK_RGB)], stack=True)
+                      color=[_hex(c) for c in series.values()], stack=True)
     frames, ms = stats
     if frames:
         st.caption(f"{frames} frames analysed in this stream, {ms:.0f} ms each on average.")
@@ -141,7 +154,8 @@ def browser_mode() -> None:
     video_col, panel_col = st.columns([3, 2], gap="large")
     with video_col:
         result = live_component("webcam_browser", pipeline_config(patrol.card),
-                                browser_settings(options, patrol.threshold(settings)))
+                                browser_settings(options, patrol.threshold(settings),
+                                                 patrol.incorrect_threshold(settings)))
         st.caption("Press **Start** and allow camera access. Frames are analysed by this browser: "
                    "the picture never leaves your device, only the counts reach the server.")
         if settings.detector.name != yunet.YuNetDetector.name:

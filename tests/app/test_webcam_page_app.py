@@ -1,0 +1,74 @@
+"""The Live webcam page's panel (AppTest; no camera): which counts it shows with a binary
+and with a 3-class model, and how it words the alert. The counts come from the page's own
+:class:`maskpatrol.live.LivePanel`, filled here with frame results as a stream would.
+
+The page runs in its browser mode (AppTest cannot run streamlit-webrtc's server mode); both
+modes draw the same panel. That mode needs static file serving, which the app's
+``.streamlit/config.toml`` switches on and AppTest does not read, so it is set here."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+from streamlit import config
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from maskpatrol.live import FrameResult, LiveSession
+
+PAGE = str(ROOT / "pages" / "webcam.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(autouse=True)
+def static_serving() -> Iterator[None]:
+    before = config.get_option("server.enableStaticServing")
+    config.set_option("server.enableStaticServing", True)
+    yield
+    config.set_option("server.enableStaticServing", before)
+
+
+def browser_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def show_stream(at: AppTest, faces: int, masked: int, incorrect: int, later_s: float = 0.0) -> None:
+    """A second of frames in the panel (``later_s`` after now), as after a stream that just stopped."""
+    live: LiveSession = at.session_state["webcam_live"]
+    now = live.panel.clock() + later_s
+    live.panel.update([FrameResult(now - 1.0 + i * 0.04, faces, masked, faces - masked - incorrect, 20.0, 25.0,
+                                   incorrect=incorrect) for i in range(25)], now)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def metric_labels(at: AppTest) -> list[str]:
+    return [m.label for m in at.metric]
+
+
+def test_a_binary_model_shows_two_counts_and_the_alert_as_before():
+    at = browser_page()
+    assert metric_labels(at) == ["Faces", "FPS", "Masked", "No mask"]
+    assert not any("below the nose" in c.value for c in at.caption)
+    show_stream(at, faces=2, masked=1, incorrect=0)
+    assert [m.value for m in at.metric if m.label in ("Masked", "No mask")] == ["1", "1"]
+    assert [e.value for e in at.error] == ["1 person without a mask in view"]
+
+
+def test_a_three_class_model_counts_masks_below_the_nose_as_not_properly_masked(monkeypatch):
+    from three_class import fake_three_class
+
+    fake_three_class(monkeypatch)
+    at = browser_page()
+    assert metric_labels(at) == ["Faces", "FPS", "Masked", "Mask below nose", "No mask"]
+    assert any("A mask below the nose counts as **not properly masked**" in c.value for c in at.caption)
+    show_stream(at, faces=3, masked=1, incorrect=1)
+    counts = {m.label: m.value for m in at.metric}
+    assert (counts["Faces"], counts["Masked"], counts["Mask below nose"], counts["No mask"]) == ("3", "1", "1", "1")
+    assert [e.value for e in at.error] == ["Not properly masked: 1 person without a mask, 1 with a mask below the nose"]
+    show_stream(at, faces=1, masked=1, incorrect=0, later_s=5.0)  # later: the masked person alone
+    assert not at.error and [s.value for s in at.success] == ["Every face found wears a mask over the nose"]
