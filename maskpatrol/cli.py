@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -30,6 +31,7 @@ DESCRIPTION = """Find faces and tell whether each wears a face mask.
 
 commands:
   detect    find every face in photos (or folders of photos) and label each "mask" or "no_mask"
+            (or "incorrect", a mask below the nose, with a 3-class model)
   classify  run the mask classifier alone on images that are already face crops
   video     annotate a video file (H.264 mp4 out) and count faces per frame
   batch     audit many photos and videos in parallel on Ray (this machine or a cluster)
@@ -38,8 +40,11 @@ Run `python -m maskpatrol COMMAND --help` for the options of each."""
 
 DETECT_EPILOG = """JSON output (--json), one line per image:
   {"path": ..., "width": W, "height": H,
-   "faces": [{"box": [x, y, w, h], "label": "mask"|"no_mask", "p_no_mask": 0.0-1.0}],
+   "faces": [{"box": [x, y, w, h], "label": "mask"|"no_mask"|"incorrect", "p_no_mask": 0.0-1.0,
+              "p_incorrect": 0.0-1.0}],
    "error": null}
+"incorrect" is a mask worn below the nose or on the chin: not properly masked. Only a 3-class
+model gives it; with a binary model p_incorrect is 0.
 An unreadable image gives "error": "<message>" (width/height null, faces []) and the run
 continues. A FOLDER argument stands for the images in it (JPEG, PNG, WEBP, BMP, GIF, TIFF by
 extension; --recursive for subfolders too; hidden files skipped), in sorted path order; a
@@ -51,17 +56,19 @@ VIDEO (odd widths/heights are padded by one pixel) and its sound (AAC and MP3 co
 sound re-encoded to AAC). With --every N only
 every Nth frame is analysed and the frames in between keep its boxes and labels (and its
 counts): --every 3 takes about half the time of --every 1. --csv writes one row per frame:
-  frame,time_s,faces,mask,no_mask,analyzed
+  frame,time_s,faces,mask,no_mask,analyzed,incorrect
+(incorrect: masks below the nose, 3-class models only; mask + no_mask + incorrect = faces)
 JSON output (--json), one line: {"path", "out", "csv", "width", "height", "fps", "frames",
-  "analyzed_frames", "every", "max_faces", "frames_with_no_mask", "elapsed_s", "cpu_s", "speed",
-  "audio", "error"} (elapsed_s: processing time; cpu_s: CPU time of all threads; speed: x real
+  "analyzed_frames", "every", "max_faces", "frames_with_no_mask", "frames_with_incorrect",
+  "elapsed_s", "cpu_s", "speed", "audio", "error"} (elapsed_s: processing time; cpu_s: CPU time of all threads; speed: x real
   time; audio: "none", "copied (aac)", "re-encoded to AAC (from pcm_s16le)" or "dropped (why)")
 Progress goes to stderr (--quiet turns it off). Ctrl-C stops and leaves no partial OUT.
 Exit status: 0 done, 1 the video could not be processed, 2 usage or model error,
 130 interrupted."""
 
 CLASSIFY_EPILOG = """JSON output (--json), one line per image:
-  {"path": ..., "label": "mask"|"no_mask", "p_no_mask": 0.0-1.0, "error": null}
+  {"path": ..., "label": "mask"|"no_mask"|"incorrect", "p_no_mask": 0.0-1.0, "p_incorrect": 0.0-1.0,
+   "error": null}
 The whole image is taken as the face (its centre square is used). Same exit status as detect."""
 
 
@@ -140,32 +147,47 @@ def _emit(row: dict[str, Any], as_json: bool, table_row: Callable[[dict[str, Any
     print(json.dumps(row) if as_json else table_row(row), flush=True)
 
 
-def _detect_row(row: dict[str, Any]) -> str:
+#: Said after a face labelled "incorrect" in the text output, so the token is never left unexplained.
+INCORRECT_NOTE = "  (mask below nose: not properly masked)"
+
+
+def _scores(f: dict[str, Any], three_class: bool) -> str:
+    """"no_mask   p_no_mask=0.981", plus p_incorrect for a 3-class model (a binary
+    model's lines are unchanged: its p_incorrect is always 0)."""
+    if not three_class:
+        return f"{f['label']:<8} p_no_mask={f['p_no_mask']:.3f}"
+    return f"{f['label']:<9} p_no_mask={f['p_no_mask']:.3f} p_incorrect={f['p_incorrect']:.3f}"
+
+
+def _detect_row(row: dict[str, Any], three_class: bool = False) -> str:
     if row["error"]:
         return f"{row['path']}: ERROR {row['error']}"
     lines = [f"{row['path']} ({row['width']}x{row['height']}): {row['summary']}"]
     for i, f in enumerate(row["faces"], 1):
         x, y, w, h = f["box"]
-        lines.append(f"  face {i}: {f['label']:<8} p_no_mask={f['p_no_mask']:.3f}  box x={x} y={y} w={w} h={h}")
+        note = INCORRECT_NOTE if f["label"] == "incorrect" else ""
+        lines.append(f"  face {i}: {_scores(f, three_class)}  box x={x} y={y} w={w} h={h}{note}")
     return "\n".join(lines)
 
 
-def _classify_row(row: dict[str, Any]) -> str:
+def _classify_row(row: dict[str, Any], three_class: bool = False) -> str:
     if row["error"]:
         return f"{row['path']}: ERROR {row['error']}"
-    return f"{row['path']}: {row['label']:<8} p_no_mask={row['p_no_mask']:.3f}"
+    return f"{row['path']}: {_scores(row, three_class)}{INCORRECT_NOTE if row['label'] == 'incorrect' else ''}"
 
 
 def run_detect(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     settings = _settings(args)
     failed = False
+    text = partial(_detect_row, three_class=patrol.card.has_incorrect)
+
     if args.annotate_dir:
         args.annotate_dir.mkdir(parents=True, exist_ok=True)
     for path, relative, listing_error in expand_inputs(args.images, args.recursive):
         row = image_record(path)
         if listing_error:
             row["error"], failed = listing_error, True
-            _emit(row, args.json, _detect_row)
+            _emit(row, args.json, text)
             continue
         try:
             rgb = load_image(path)
@@ -182,12 +204,14 @@ def run_detect(args: argparse.Namespace, patrol: MaskPatrol) -> int:
             row["error"], failed = str(exc), True
         except Exception as exc:  # never a traceback: report and go on
             row["error"], failed = f"could not process {path}: {exc}", True
-        _emit(row, args.json, _detect_row)
+        _emit(row, args.json, text)
     return 1 if failed else 0
 
 
 def run_classify(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     failed = False
+    text = partial(_classify_row, three_class=patrol.card.has_incorrect)
+
     for path in args.images:
         row: dict[str, Any] = {"path": path, "label": None, "p_no_mask": None, "p_incorrect": None, "error": None}
         try:
@@ -199,7 +223,7 @@ def run_classify(args: argparse.Namespace, patrol: MaskPatrol) -> int:
             row["error"], failed = str(exc), True
         except Exception as exc:
             row["error"], failed = f"could not process {path}: {exc}", True
-        _emit(row, args.json, _classify_row)
+        _emit(row, args.json, text)
     return 1 if failed else 0
 
 
@@ -277,7 +301,8 @@ def run_video(args: argparse.Namespace, patrol: MaskPatrol) -> int:
                 result.counts.write_csv(f)
         row.update(width=result.width, height=result.height, fps=round(result.fps, 3), frames=result.frames,
                    analyzed_frames=result.analyzed_frames, every=result.every, max_faces=result.max_faces,
-                   frames_with_no_mask=result.frames_with_no_mask, elapsed_s=round(result.elapsed_s, 3),
+                   frames_with_no_mask=result.frames_with_no_mask, frames_with_incorrect=result.frames_with_incorrect,
+                   elapsed_s=round(result.elapsed_s, 3),
                    cpu_s=round(result.cpu_s, 3), speed=round(result.speed, 2), audio=result.audio)
         if not args.json:
             row["summary"] = result.summary()

@@ -15,10 +15,15 @@ from maskpatrol import results, video
 from maskpatrol.ui import get_patrol, sidebar_settings
 
 st.title(":material/movie: Video")
-st.caption("Every face in every frame gets a box and a written label: **Mask** (thin box) or **No mask** "
-           "(thick box). You get the annotated video (H.264 MP4), a timeline and per-frame counts (CSV).")
-
 patrol = get_patrol()
+three_class = patrol.card.has_incorrect
+labels = ("**Mask** (thin box), **Mask below nose** (dashed box) or **No mask** (thick box)" if three_class
+          else "**Mask** (thin box) or **No mask** (thick box)")
+st.caption(f"Every face in every frame gets a box and a written label: {labels}. You get the annotated "
+           "video (H.264 MP4), a timeline and per-frame counts (CSV).")
+if three_class:
+    st.caption(results.INCORRECT_LEGEND)
+
 settings, show_prob = sidebar_settings(patrol, key_prefix="video_", defaults=video.VIDEO_DETECTOR_DEFAULTS)
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
@@ -99,9 +104,9 @@ if done["key"] != run_key:
 
 result: video.VideoResult = done["result"]
 st.markdown(f"**{result.summary()}**")
-if result.frames_with_no_mask:
-    st.warning(f"Someone without a mask is visible for about {result.frames_with_no_mask / result.fps:.1f} s "
-               "of the video.", icon=":material/warning:")
+warning = result.not_masked_text()
+if warning:
+    st.warning(warning, icon=":material/warning:")
 elif result.max_faces:
     st.success("Every face found in this video wears a mask. A face the detector missed is not checked.",
                icon=":material/check_circle:")
@@ -120,7 +125,13 @@ with st.container(horizontal=True):
                        help="One row per frame: " + ", ".join(video.FrameCounts.CSV_HEADER) + ".")
 
 st.subheader("Timeline")
-st.caption("Per second of video: the bar is as tall as the most faces seen in one frame; "
-           "its red part is the most faces without a mask.")
-st.bar_chart(video.timeline(result.counts), x="Second", y=["No mask", "Mask"], color=["#e61e1e", "#00c853"],
+if three_class or result.frames_with_incorrect:
+    st.caption("Per second of video: the bar is as tall as the most faces seen in one frame; its red part "
+               "is the most faces without a mask, its amber part the most masks below the nose.")
+    series, colours = ["No mask", "Mask below nose", "Mask"], ["#e61e1e", "#ff9600", "#00c853"]
+else:
+    st.caption("Per second of video: the bar is as tall as the most faces seen in one frame; "
+               "its red part is the most faces without a mask.")
+    series, colours = ["No mask", "Mask"], ["#e61e1e", "#00c853"]
+st.bar_chart(video.timeline(result.counts), x="Second", y=series, color=colours,
              x_label="Second of video", y_label="Faces", stack=True)

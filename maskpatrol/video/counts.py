@@ -1,7 +1,15 @@
 """Per-frame counts, progress and the summary of a video run: what the page and the CLI show.
 
-Counts are kept in compact arrays (17 bytes a frame: an hour at 30 fps is under 2 MB), not a
+Counts are kept in compact arrays (15 bytes a frame: an hour at 30 fps is under 2 MB), not a
 list of objects, so memory stays flat however long the video is.
+
+Three labels are counted apart: ``mask``, ``no_mask`` and ``incorrect`` (a mask below the
+nose, from a 3-class model; always 0 with a binary one), so ``mask + no_mask + incorrect ==
+faces`` in every frame. "Not properly masked" is ``no_mask + incorrect``: a mask below the
+nose protects no better than none, so the warnings count both (``frames_not_masked``).
+Before the third class ``no_mask`` held every face not labelled mask; with a binary model
+it still does, and the CSV's new ``incorrect`` column comes last so existing readers keep
+working.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from array import array
 from dataclasses import dataclass
 from typing import IO, Iterator, Optional, Sequence
 
-from ..pipeline import Face
+from ..pipeline import NO_MASK, Face
 
 #: No time-left estimate before this many frames and seconds.
 ETA_MIN_FRAMES = 10
@@ -66,31 +74,38 @@ def format_seconds(seconds: float) -> str:
 
 
 class FrameCounts:
-    """Faces and unmasked faces per frame, in compact arrays (not a list of objects), so
-    memory stays flat however long the video is."""
+    """Faces, unmasked faces and masks below the nose per frame, in compact arrays (not a
+    list of objects), so memory stays flat however long the video is."""
 
-    CSV_HEADER = ("frame", "time_s", "faces", "mask", "no_mask", "analyzed")
+    CSV_HEADER = ("frame", "time_s", "faces", "mask", "no_mask", "analyzed", "incorrect")
 
     def __init__(self) -> None:
         self.time_s = array("d")
         self.faces = array("H")
         self.no_mask = array("H")
+        self.incorrect = array("H")
         self.analyzed = array("b")
 
     def append(self, time_s: float, faces: Sequence[Face], analyzed: bool) -> None:
         self.time_s.append(time_s)
         self.faces.append(min(len(faces), 65535))
-        self.no_mask.append(min(sum(not f.masked for f in faces), 65535))
+        self.no_mask.append(min(sum(f.label == NO_MASK for f in faces), 65535))
+        self.incorrect.append(min(sum(f.incorrect for f in faces), 65535))
         self.analyzed.append(1 if analyzed else 0)
 
     def __len__(self) -> int:
         return len(self.faces)
 
-    def rows(self) -> Iterator[tuple[int, float, int, int, int, int]]:
-        """(frame, time_s, faces, mask, no_mask, analyzed) per frame, frame numbers from 0."""
+    def not_masked(self, i: int) -> int:
+        """Faces not properly masked in frame ``i``: no mask or a mask below the nose."""
+        return self.no_mask[i] + self.incorrect[i]
+
+    def rows(self) -> Iterator[tuple[int, float, int, int, int, int, int]]:
+        """(frame, time_s, faces, mask, no_mask, analyzed, incorrect) per frame, frame
+        numbers from 0 (the order of ``CSV_HEADER``)."""
         for i in range(len(self)):
-            n, bad = self.faces[i], self.no_mask[i]
-            yield i, round(self.time_s[i], 3), n, n - bad, bad, self.analyzed[i]
+            n, bad, below = self.faces[i], self.no_mask[i], self.incorrect[i]
+            yield i, round(self.time_s[i], 3), n, n - bad - below, bad, self.analyzed[i], below
 
     def write_csv(self, out: IO[str]) -> None:
         writer = csv.writer(out, lineterminator="\n")
@@ -102,25 +117,32 @@ class FrameCounts:
         self.write_csv(buf)
         return buf.getvalue()
 
-    def per_second(self) -> list[tuple[int, int, int]]:
-        """(second, most faces in one frame, most unmasked faces in one frame) for each
-        whole second of the video. The maximum, not the mean: one unmasked person seen for
-        a few frames should show on the timeline, not be averaged away."""
+    def per_second(self) -> list[tuple[int, int, int, int]]:
+        """(second, most faces in one frame, most unmasked faces in one frame, most masks
+        below the nose in one frame) for each whole second of the video. The maximum, not
+        the mean: one unmasked person seen for a few frames should show on the timeline,
+        not be averaged away."""
         out: dict[int, list[int]] = {}
-        for t, n, bad in zip(self.time_s, self.faces, self.no_mask):
+        for t, n, bad, below in zip(self.time_s, self.faces, self.no_mask, self.incorrect):
             sec = max(0, int(t))
-            cur = out.setdefault(sec, [0, 0])
-            cur[0], cur[1] = max(cur[0], n), max(cur[1], bad)
-        return [(s, v[0], v[1]) for s, v in sorted(out.items())]
+            cur = out.setdefault(sec, [0, 0, 0])
+            cur[0], cur[1], cur[2] = max(cur[0], n), max(cur[1], bad), max(cur[2], below)
+        return [(s, v[0], v[1], v[2]) for s, v in sorted(out.items())]
 
 
 def timeline(counts: FrameCounts) -> dict[str, list[int]]:
-    """The chart's columns per second (see ``per_second``): most faces, most unmasked faces,
-    and "Mask" = the difference, so that stacked bars are as tall as the most faces seen
-    and their red part shows the unmasked ones."""
+    """The chart's columns per second (see ``per_second``), stacked so each bar is as tall
+    as the most faces seen: "No mask" (most unmasked faces), then "Mask below nose" (most
+    such masks, cut to the room left when their maxima came from different frames: no mask
+    goes first, as missing it costs most), then "Mask" for the rest."""
     rows = counts.per_second()
+    below = [min(r[3], r[1] - r[2]) for r in rows]
     return {"Second": [r[0] for r in rows], "Faces": [r[1] for r in rows], "No mask": [r[2] for r in rows],
-            "Mask": [r[1] - r[2] for r in rows]}
+            "Mask below nose": below, "Mask": [r[1] - r[2] - b for r, b in zip(rows, below)]}
+
+
+def _frames(n: int) -> str:
+    return f"{n} frame{'s' if n != 1 else ''}"
 
 
 @dataclass
@@ -159,13 +181,39 @@ class VideoResult:
     def frames_with_no_mask(self) -> int:
         return sum(1 for n in self.counts.no_mask if n)
 
+    @property
+    def frames_with_incorrect(self) -> int:
+        """Frames with a mask below the nose (always 0 with a binary model)."""
+        return sum(1 for n in self.counts.incorrect if n)
+
+    @property
+    def frames_not_masked(self) -> int:
+        """Frames with someone not properly masked: no mask, or a mask below the nose."""
+        return sum(1 for bad, below in zip(self.counts.no_mask, self.counts.incorrect) if bad or below)
+
+    def not_masked_text(self) -> str | None:
+        """The page's warning, or None when everyone seen was properly masked. A binary
+        model's wording is unchanged; a mask below the nose is named as not properly masked."""
+        if not self.frames_not_masked:
+            return None
+        if not self.frames_with_incorrect:
+            return f"Someone without a mask is visible for about {self._seconds(self.frames_with_no_mask)} of the video."
+        return (f"Someone not properly masked is visible for about {self._seconds(self.frames_not_masked)} of the "
+                f"video: without a mask for about {self._seconds(self.frames_with_no_mask)}, with the mask below "
+                f"the nose for about {self._seconds(self.frames_with_incorrect)}.")
+
+    def _seconds(self, frames: int) -> str:
+        return f"{frames / self.fps if self.fps else 0.0:.1f} s"
+
     def summary(self) -> str:
         """One line a person reads: size, frames, who was seen, speed."""
         sampled = ("" if self.every == 1 else
                    f", {self.analyzed_frames} analysed (1 in {self.every}; the others reuse its boxes)")
+        below = (f"; a mask below the nose in {_frames(self.frames_with_incorrect)}"
+                 if self.frames_with_incorrect else "")
         seen = (f"up to {self.max_faces} face{'s' if self.max_faces != 1 else ''} per frame; "
-                f"someone without a mask in {self.frames_with_no_mask} frame"
-                f"{'s' if self.frames_with_no_mask != 1 else ''}") if self.max_faces else "no faces found"
+                f"someone without a mask in {_frames(self.frames_with_no_mask)}{below}"
+                ) if self.max_faces else "no faces found"
         return (f"{self.frames} frames, {self.width}x{self.height} at {self.fps:.3g} fps "
                 f"({format_seconds(self.duration_s)}){sampled}: {seen}. "
                 f"Processed in {format_seconds(self.elapsed_s)} ({self.speed:.1f}x real time)."

@@ -138,3 +138,38 @@ def test_real_faces_counts_match_what_was_placed(page, data_dir, patrol, tmp_pat
     result = page.session_state["video_result"]["result"]
     assert [(r[2], r[4]) for r in result.counts.rows()] == truth
     assert any("up to 2 faces per frame" in m.value for m in page.markdown)
+
+
+def test_binary_model_keeps_the_two_label_legend_and_chart(page, astro_mp4):
+    assert "Mask below nose" not in page.caption[0].value
+    annotate(page, "walk.mp4", astro_mp4)
+    chart = page.get("vega_lite_chart")[0].proto.spec
+    assert "No mask" in chart and "Mask below nose" not in chart
+
+
+def test_three_class_model_counts_masks_below_the_nose(monkeypatch, tmp_path, patrol, astronaut_rgb):
+    """With a model that tells a mask below the nose (see three_class.py): the legend says
+    what it means, the masked astronaut is warned about as not properly masked, and the
+    chart and the CSV carry the new label."""
+    from conftest import paint_mask
+    from three_class import fake_three_class
+
+    box = patrol.analyze(astronaut_rgb)[0].box
+    clip = tmp_path / "chin.mp4"
+    vc.astronaut_clip(clip, paint_mask(astronaut_rgb, box, 1.0), n_frames=10, fps=FPS)
+    fake_three_class(monkeypatch)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.run()
+    captions = " ".join(c.value for c in at.caption)
+    assert "**Mask below nose** (dashed box)" in captions
+    assert "the mask leaves the nose or mouth uncovered; counted as not properly masked" in captions
+    annotate(at, "chin.mp4", clip.read_bytes())
+    assert any("not properly masked is visible for about 1.0 s" in w.value
+               and "with the mask below the nose for about 1.0 s" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+    assert not at.success
+    assert any("a mask below the nose in 10 frames" in m.value for m in at.markdown)
+    assert "Mask below nose" in at.get("vega_lite_chart")[0].proto.spec
+    result = at.session_state["video_result"]["result"]
+    assert [(r[2], r[6]) for r in result.counts.rows()] == [(1, 1)] * 10
+    assert result.counts.csv_text().splitlines()[0].endswith(",incorrect")

@@ -28,6 +28,7 @@ def test_detect_json_on_astronaut(astronaut_png):
     [face] = row["faces"]
     assert face["label"] == "no_mask"
     assert 0.0 <= face["p_no_mask"] <= 1.0
+    assert set(face) == {"box", "label", "p_no_mask", "p_incorrect"} and 0.0 <= face["p_incorrect"] <= 1.0
     assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
 
 
@@ -65,6 +66,58 @@ def test_detect_table_output(astronaut_png, tmp_path):
     assert (tmp_path / "ann" / "astronaut.annotated.png").stat().st_size > 1000
 
 
+def test_text_lines_of_a_binary_model_are_unchanged():
+    from maskpatrol import cli
+    from maskpatrol.pipeline import Face, image_record
+
+    row = {**image_record("a.jpg", [Face((1, 2, 3, 4), 0.9871, "no_mask")], 640, 480), "summary": "1 face"}
+    assert cli._detect_row(row).splitlines()[1] == "  face 1: no_mask  p_no_mask=0.987  box x=1 y=2 w=3 h=4"
+    assert cli._classify_row({"path": "f.jpg", "label": "mask", "p_no_mask": 0.01, "p_incorrect": 0.0,
+                              "error": None}) == "f.jpg: mask     p_no_mask=0.010"
+
+
+def test_text_lines_of_a_three_class_model_say_mask_below_nose():
+    from maskpatrol import cli
+    from maskpatrol.pipeline import Face, image_record, summarize
+
+    faces = [Face((1, 2, 3, 4), 0.1, "incorrect", 0.81), Face((5, 6, 7, 8), 0.9, "no_mask", 0.05)]
+    row = {**image_record("a.jpg", faces, 640, 480), "summary": summarize(faces)}
+    lines = cli._detect_row(row, three_class=True).splitlines()
+    assert lines[0] == "a.jpg (640x480): 2 faces: 0 mask, 1 mask below nose, 1 no mask"
+    assert lines[1] == ("  face 1: incorrect p_no_mask=0.100 p_incorrect=0.810  box x=1 y=2 w=3 h=4"
+                        "  (mask below nose: not properly masked)")
+    assert lines[2] == "  face 2: no_mask   p_no_mask=0.900 p_incorrect=0.050  box x=5 y=6 w=7 h=8"
+    assert cli._classify_row({"path": "f.jpg", "label": "incorrect", "p_no_mask": 0.1, "p_incorrect": 0.8,
+                              "error": None}, three_class=True) == (
+        "f.jpg: incorrect p_no_mask=0.100 p_incorrect=0.800  (mask below nose: not properly masked)")
+
+
+def test_detect_and_classify_with_a_three_class_model(monkeypatch, capsys, tmp_path, patrol, astronaut_rgb):
+    """The real pipeline with a 3-class output (see three_class.py): the masked astronaut
+    is written as a mask below the nose in text and JSON."""
+    from PIL import Image
+
+    from conftest import paint_mask
+    from maskpatrol import cli
+    from maskpatrol.preprocess import square_crop
+    from three_class import fake_three_class
+
+    box = patrol.analyze(astronaut_rgb)[0].box
+    masked = paint_mask(astronaut_rgb, box, 1.0)
+    photo, crop = tmp_path / "chin.png", tmp_path / "crop.png"
+    Image.fromarray(masked).save(photo)
+    Image.fromarray(square_crop(masked, box)).save(crop)
+    fake_three_class(monkeypatch)
+    assert cli.main(["detect", str(photo)]) == 0
+    out = capsys.readouterr().out
+    assert "1 face: 0 mask, 1 mask below nose, 0 no mask" in out and "(mask below nose: not properly masked)" in out
+    assert cli.main(["detect", "--json", str(photo)]) == 0
+    [face] = json.loads(capsys.readouterr().out)["faces"]
+    assert face["label"] == "incorrect" and face["p_incorrect"] > 0.5
+    assert cli.main(["classify", str(crop)]) == 0
+    assert "incorrect p_no_mask=" in capsys.readouterr().out
+
+
 def test_classify_json(astronaut_png, tmp_path, astronaut_rgb):
     from PIL import Image
 
@@ -78,6 +131,7 @@ def test_classify_json(astronaut_png, tmp_path, astronaut_rgb):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     good, err = (json.loads(x) for x in out.stdout.strip().splitlines())
     assert good["label"] == "no_mask" and good["error"] is None and 0.5 < good["p_no_mask"] <= 1
+    assert set(good) == {"path", "label", "p_no_mask", "p_incorrect", "error"} and 0 <= good["p_incorrect"] <= 1
     assert err["label"] is None and "bad.jpg" in err["error"]
 
 
@@ -180,6 +234,7 @@ def test_video_writes_playable_mp4_and_csv(astro_clip, tmp_path):
     assert summary["error"] is None and summary["frames"] == 15 == summary["analyzed_frames"]
     assert (summary["width"], summary["height"], summary["fps"]) == (640, 480, 10.0)
     assert summary["max_faces"] == 1 and summary["frames_with_no_mask"] == 15 and summary["speed"] > 0
+    assert summary["frames_with_incorrect"] == 0
     assert summary["audio"] == "none"  # the clip is silent
     assert "Frame 15 of 15" in res.stderr  # progress on stderr, never mixed into stdout
     with av.open(str(out)) as c:
@@ -188,6 +243,7 @@ def test_video_writes_playable_mp4_and_csv(astro_clip, tmp_path):
         assert sum(1 for _ in c.decode(stream)) == 15
     rows = list(csv.DictReader(counts.open()))
     assert len(rows) == 15 and all((r["faces"], r["no_mask"], r["mask"]) == ("1", "1", "0") for r in rows)
+    assert list(rows[0])[-1] == "incorrect" and {r["incorrect"] for r in rows} == {"0"}
 
 
 def test_video_every_and_table_output(astro_clip, tmp_path):

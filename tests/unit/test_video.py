@@ -17,7 +17,7 @@ from maskpatrol.annotate import NO_MASK_RGB
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.pipeline import MaskPatrol, Settings
 from maskpatrol.video import (FrameCounts, Progress, VideoCancelled, VideoError, annotate_video,
-                              annotate_video_bytes, fitted_size, probe, timeline)
+                              VideoResult, annotate_video_bytes, fitted_size, probe, timeline)
 
 N_FRAMES = 20
 FPS = 10
@@ -62,7 +62,7 @@ def test_output_is_browser_h264_with_same_frames_size_and_boxes(astro_clip, tmp_
     # Every frame got the thick red "No mask" box; the input had none.
     assert all(red_pixels(f) > 2000 for f in frames_out)
     assert all(red_pixels(f) < 200 for f in frames_in)
-    assert [(n, bad) for _, _, n, _, bad, _ in result.counts.rows()] == [(1, 1)] * N_FRAMES
+    assert [(n, bad) for _, _, n, _, bad, _, _ in result.counts.rows()] == [(1, 1)] * N_FRAMES
     assert result.analyzed_frames == N_FRAMES and result.max_faces == 1
     assert result.summary().startswith("20 frames, 640x480 at 10 fps (2 s): up to 1 face per frame")
     assert out.stat().st_mode & 0o777 == 0o644
@@ -227,7 +227,41 @@ def test_counts_csv_and_timeline():
         ("0", "0", "0", "1"), ("1", "1", "0", "0")]
     assert rows[2]["time_s"] == "0.8"
     # Seconds 0 (0.0, 0.4, 0.8), 1 (1.2, 1.6), 2 (2.0): the most seen in one frame.
-    assert timeline(counts) == {"Second": [0, 1, 2], "Faces": [2, 1, 1], "No mask": [1, 1, 0], "Mask": [1, 0, 1]}
+    assert timeline(counts) == {"Second": [0, 1, 2], "Faces": [2, 1, 1], "No mask": [1, 1, 0],
+                                "Mask below nose": [0, 0, 0], "Mask": [1, 0, 1]}
+    assert {r["incorrect"] for r in rows} == {"0"}  # a binary model's labels
+
+
+def test_counts_keep_masks_below_the_nose_apart_and_count_them_as_not_masked():
+    """A 3-class model's labels: each face in exactly one column, the new one last in the CSV."""
+    from maskpatrol.pipeline import Face
+
+    counts = FrameCounts()
+    mask, bare = Face((0, 0, 10, 10), 0.1, "mask"), Face((20, 0, 10, 10), 0.9, "no_mask")
+    chin = Face((40, 0, 10, 10), 0.1, "incorrect", 0.8)
+    frames = [[mask, chin], [chin, chin], [bare, bare], [mask], [chin, bare]]
+    for i, faces in enumerate(frames):
+        counts.append(i * 0.4, faces, analyzed=True)
+    assert FrameCounts.CSV_HEADER[-1] == "incorrect"
+    rows = list(csv.DictReader(io.StringIO(counts.csv_text())))
+    assert [(r["faces"], r["mask"], r["no_mask"], r["incorrect"]) for r in rows] == [
+        ("2", "1", "0", "1"), ("2", "0", "0", "2"), ("2", "0", "2", "0"), ("1", "1", "0", "0"), ("2", "0", "1", "1")]
+    assert [counts.not_masked(i) for i in range(len(counts))] == [1, 2, 2, 0, 2]
+    # Second 0 (0.0, 0.4, 0.8): 2 no mask and 2 below the nose, in different frames of 2
+    # faces; the bar stays 2 faces tall and no mask goes first.
+    assert timeline(counts) == {"Second": [0, 1], "Faces": [2, 2], "No mask": [2, 1],
+                                "Mask below nose": [0, 1], "Mask": [0, 0]}
+    result = VideoResult(64, 48, 2.5, len(counts), len(counts), 1, 1.0, counts)
+    assert (result.frames_with_no_mask, result.frames_with_incorrect, result.frames_not_masked) == (2, 3, 4)
+    assert "someone without a mask in 2 frames; a mask below the nose in 3 frames." in result.summary()
+    assert result.not_masked_text() == ("Someone not properly masked is visible for about 1.6 s of the video: "
+                                        "without a mask for about 0.8 s, with the mask below the nose for about 1.2 s.")
+    binary = FrameCounts()
+    for faces in ([mask], [bare], [mask]):
+        binary.append(0.0, faces, analyzed=True)
+    binary_result = VideoResult(64, 48, 2.5, 3, 3, 1, 1.0, binary)
+    assert binary_result.not_masked_text() == "Someone without a mask is visible for about 0.4 s of the video."
+    assert "below the nose" not in binary_result.summary()
 
 
 @pytest.mark.data
@@ -235,8 +269,8 @@ def test_counts_match_the_faces_placed_in_a_real_face_clip(data_dir, tmp_path, p
     clip = tmp_path / "scene.mp4"
     truth = vc.scene_clip(clip, data_dir, patrol, fps=FPS)
     result = annotate_video(clip, tmp_path / "out.mp4", patrol)
-    assert [(n, bad) for _, _, n, _, bad, _ in result.counts.rows()] == truth
-    assert result.counts.per_second() == [(0, 0, 0), (1, 2, 1), (2, 1, 1)]
+    assert [(n, bad) for _, _, n, _, bad, _, _ in result.counts.rows()] == truth
+    assert result.counts.per_second() == [(0, 0, 0, 0), (1, 2, 1, 0), (2, 1, 1, 0)]
     assert result.frames_with_no_mask == 2 * FPS
 
 
