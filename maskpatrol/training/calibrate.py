@@ -26,47 +26,90 @@ from ..model_card import CARD_NAME
 from ..paths import data_dir_from_env, default_model_dir
 from . import data
 from .augment import augment_one
-from .evaluate import predict_samples
-from .metrics import binary_metrics, choose_threshold
+from .evaluate import predict_sample_classes
+from .metrics import (binary_metrics, choose_incorrect_threshold, choose_threshold, three_class_labels,
+                      three_class_metrics)
 
 MIN_RECALL = 0.995
 DEGRADED_VIEWS = 3
+#: Real masked validation photos that may be called "incorrect" when its threshold is picked.
+MAX_FALSE_INCORRECT = 0.015
 
 
 def validation_scores(classifier: MaskClassifier, val: list[data.Sample], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and p(no mask) for clean plus degraded views of the validation images."""
+    """Labels and (N, 3) class probabilities for clean plus degraded views of the validation images."""
     y = np.array([s.label for s in val])
-    scores = [predict_samples(classifier, val)]
-    images, _ = data.load_arrays(val)
+    scores = [predict_sample_classes(classifier, val, seed=seed)]
+    images, _ = data.load_arrays(val, seed=seed)
     rng = np.random.default_rng([seed, 99])
     for _ in range(DEGRADED_VIEWS):
         views = [augment_one(img, rng) for img in images]
-        scores.append(np.concatenate([classifier.predict(views[i:i + 256]) for i in range(0, len(views), 256)]))
+        scores.append(np.concatenate([classifier.predict_classes(views[i:i + 256]) for i in range(0, len(views), 256)]))
     return np.tile(y, 1 + DEGRADED_VIEWS), np.concatenate(scores)
+
+
+def _held_out(samples: list[data.Sample], seed: int) -> dict[str, list[data.Sample]]:
+    """Test splits by source, synthetic ones only where a mask could be drawn."""
+    out: dict[str, list[data.Sample]] = {}
+    for source in data.SOURCES + data.THIRD_CLASS_SOURCES:
+        test_s = data.select(samples, "test", (source,))
+        if source == "synthetic" and test_s:
+            from .synth_data import Painter
+
+            test_s = Painter.shared(seed).drawable(test_s)
+        if test_s:
+            out[source] = test_s
+    return out
 
 
 def calibrate(card: dict, model_dir: Path, samples: list[data.Sample], val: list[data.Sample],
               test: bool = True, seed: int = 1234) -> dict:
-    """Set ``threshold`` and ``metrics`` in ``card``, write it, and return it."""
+    """Set the thresholds and ``metrics`` in ``card``, write it, and return it."""
     classifier = MaskClassifier(model_dir / card["tflite_file"], card["input_size"], num_threads=2)
+    three = "incorrect" in card.get("class_names", [])
     y_val, p_val = validation_scores(classifier, val, seed)
-    threshold = choose_threshold(y_val, p_val, MIN_RECALL)
+    threshold = choose_threshold(y_val == data.NO_MASK, p_val[:, 1], MIN_RECALL)
     card["threshold"] = threshold
     card["threshold_rule"] = (f"highest threshold keeping no-mask recall >= {MIN_RECALL:.3f} on the validation "
                               f"split, each image seen clean and {DEGRADED_VIEWS}x degraded by the training augmentation")
-    metrics = {"validation_clean_and_degraded": binary_metrics(y_val, p_val, threshold)}
+    metrics: dict = {"validation_clean_and_degraded": binary_metrics(y_val == data.NO_MASK, p_val[:, 1], threshold)}
+    if three:
+        real_masked = np.tile([s.label == data.MASK and s.source in data.SOURCES for s in val], 1 + DEGRADED_VIEWS)
+        t_inc = choose_incorrect_threshold(y_val, p_val, threshold, real_masked, MAX_FALSE_INCORRECT)
+        card["incorrect_threshold"] = t_inc
+        card["incorrect_threshold_rule"] = (
+            "on the same validation views, among faces not called 'no mask': the threshold on p(incorrect) with the "
+            f"best F1 for 'incorrect' that calls at most {MAX_FALSE_INCORRECT:.1%} of the real masked photos "
+            "(kaggle12k, chandrikadeb7) 'incorrect'")
+        three_m = {"validation_clean_and_degraded": three_class_metrics(y_val, three_class_labels(p_val, threshold, t_inc))}
     if test:
-        for source in data.SOURCES:
-            test_s = data.select(samples, "test", (source,))
-            if test_s:
-                y = np.array([s.label for s in test_s])
-                metrics[f"{source}/test"] = binary_metrics(y, predict_samples(classifier, test_s), threshold)
+        all_y, all_p = [], []
+        for source, test_s in _held_out(samples, seed).items():
+            y = np.array([s.label for s in test_s])
+            p = predict_sample_classes(classifier, test_s, seed=seed)
+            if source in data.SOURCES:
+                metrics[f"{source}/test"] = binary_metrics(y == data.NO_MASK, p[:, 1], threshold)
+            if three:
+                three_m[f"{source}/test"] = three_class_metrics(y, three_class_labels(p, threshold, t_inc))
+                all_y.append(y)
+                all_p.append(p)
+        if three and all_y:
+            y, p = np.concatenate(all_y), np.concatenate(all_p)
+            three_m["all_test"] = three_class_metrics(y, three_class_labels(p, threshold, t_inc))
+    if three:
+        metrics["three_class"] = three_m
     card["metrics"] = metrics
     (model_dir / CARD_NAME).write_text(json.dumps(card, indent=2) + "\n")
-    print(f"Threshold {threshold:.4f}", flush=True)
+    print(f"Threshold {threshold:.4f}" + (f", incorrect threshold {card['incorrect_threshold']:.2f}" if three else ""),
+          flush=True)
     for name, m in metrics.items():
-        print(f"  {name:30s} accuracy {m['accuracy']:.4f}  no-mask recall {m['recall']:.4f}  "
-              f"specificity {m['specificity']:.4f}  AUC {m['roc_auc']:.4f}", flush=True)
+        if name != "three_class":
+            print(f"  {name:30s} accuracy {m['accuracy']:.4f}  no-mask recall {m['recall']:.4f}  "
+                  f"specificity {m['specificity']:.4f}  AUC {m['roc_auc']:.4f}", flush=True)
+    for name, m in metrics.get("three_class", {}).items():
+        inc = m["per_class"]["incorrect"]
+        print(f"  3-class {name:30s} accuracy {m['accuracy']:.4f}  incorrect recall {inc['recall']:.4f} "
+              f"precision {inc['precision']:.4f}  matrix {m['matrix']}", flush=True)
     return card
 
 
@@ -82,8 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     card = json.loads((args.model / CARD_NAME).read_text())
     seed = card.get("training", {}).get("seed", args.seed)
     sources = tuple(card.get("training", {}).get("sources", data.SOURCES))
-    samples = data.discover(args.data, seed=seed)
-    calibrate(card, args.model, samples, data.select(samples, "validation", sources), seed=seed)
+    three = "incorrect" in card.get("class_names", [])
+    samples = data.discover(args.data, seed=seed, third_class=three)
+    val = data.select(samples, "validation", sources)
+    if three:
+        from .synth_data import Painter
+
+        val = Painter.shared(seed).drawable(val)
+    calibrate(card, args.model, samples, val, seed=seed)
     return 0
 
 

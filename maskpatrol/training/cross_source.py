@@ -33,7 +33,7 @@ def run(data_dir: Path, model_dir: Path, minutes: float, seed: int = 1234) -> di
     for train_src, test_src in EXPERIMENTS:
         with tempfile.TemporaryDirectory() as tmp:
             print(f"\n=== train on {train_src} only, test on {test_src} ===", flush=True)
-            card = train(data_dir, Path(tmp), sources=(train_src,), max_minutes=minutes, seed=seed)
+            card = train(data_dir, Path(tmp), sources=(train_src,), max_minutes=minutes, seed=seed, third_class=False)
             clf = MaskClassifier(Path(tmp) / card["tflite_file"], card["input_size"], num_threads=2)
             row: dict[str, object] = {"threshold": card["threshold"], "epochs": card["training"]["epochs_run"]}
             for name, subset in ((f"{test_src}/test", data.select(samples, "test", (test_src,))),

@@ -13,10 +13,15 @@ import numpy as np
 
 from ..preprocess import center_square
 
-CLASS_NAMES = ("mask", "no_mask")
+CLASS_NAMES = ("mask", "no_mask", "incorrect")
+MASK, NO_MASK, INCORRECT = 0, 1, 2
 #: Side at which images are kept in memory; augmentation crops and zooms from this.
 PRELOAD_SIZE = 96
+#: Real photos with a binary label: the binary metrics and cross-source checks use these.
 SOURCES = ("kaggle12k", "chandrikadeb7")
+#: Sources of the third class: MaskedFace-Net's drawn masks, and our own drawn on unmasked
+#: faces of SOURCES (``synth_data``), each in the split of the face it was drawn on.
+THIRD_CLASS_SOURCES = ("maskedfacenet", "synthetic")
 #: chandrikadeb7 has no split of its own: this share goes to validation and to a
 #: held-out test split, by a hash of the file name so the split never changes.
 CHANDRIKA_VAL, CHANDRIKA_TEST = 0.10, 0.20
@@ -26,9 +31,12 @@ SPLITS = ("train", "validation", "test")
 @dataclass(frozen=True)
 class Sample:
     path: Path
-    label: int  # 0 = mask, 1 = no_mask
+    label: int  # 0 = mask, 1 = no_mask, 2 = incorrect
     source: str
     split: str
+    #: For source "synthetic": how the drawn mask is worn (``synth.STYLES``); ``path`` is
+    #: then the unmasked face it is drawn on.
+    style: str | None = None
 
 
 def missing_data_dir(path: Path | None) -> bool:
@@ -41,7 +49,12 @@ def missing_data_dir(path: Path | None) -> bool:
 
 
 def _folder_label(name: str) -> int | None:
-    return {"with_mask": 0, "without_mask": 1}.get(name)
+    return {"with_mask": MASK, "without_mask": NO_MASK, "correct_mask": MASK, "incorrect_mask": INCORRECT}.get(name)
+
+
+def _hashed_split(key: str, seed: int) -> str:
+    f = _stable_fraction(key, seed)
+    return "test" if f < CHANDRIKA_TEST else "validation" if f < CHANDRIKA_TEST + CHANDRIKA_VAL else "train"
 
 
 def _stable_fraction(key: str, seed: int) -> float:
@@ -49,13 +62,20 @@ def _stable_fraction(key: str, seed: int) -> float:
     return int(digest[:8], 16) / 0xFFFFFFFF
 
 
+def _seed_int(key: str) -> int:
+    """A stable 32-bit integer for a name, to seed one sample's random drawing."""
+    return int(hashlib.md5(key.encode()).hexdigest()[:8], 16)
+
+
 def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
 
 
-def discover(data_dir: str | Path, seed: int = 1234) -> list[Sample]:
-    """All binary-labelled samples with their split. kaggle12k keeps its own split
-    (its test split is never trained or tuned on); chandrikadeb7 gets 70/10/20."""
+def discover(data_dir: str | Path, seed: int = 1234, third_class: bool = False) -> list[Sample]:
+    """All samples with their split. kaggle12k keeps its own split (its test split is never
+    trained or tuned on); chandrikadeb7 and maskedfacenet get 70/10/20 by a hash of the file
+    name. ``third_class`` adds maskedfacenet and the synthetic samples; without it only the
+    two binary sources come back, as every binary figure expects."""
     root = Path(data_dir) / "faces"
     if not root.is_dir():
         raise FileNotFoundError(f"{data_dir} has no faces/ folder; see the data README")
@@ -70,11 +90,19 @@ def discover(data_dir: str | Path, seed: int = 1234) -> list[Sample]:
         if label is None:
             continue
         for p in _images(cls_dir):
-            f = _stable_fraction(f"{cls_dir.name}/{p.name}", seed)
-            split = "test" if f < CHANDRIKA_TEST else "validation" if f < CHANDRIKA_TEST + CHANDRIKA_VAL else "train"
-            samples.append(Sample(p, label, "chandrikadeb7", split))
+            samples.append(Sample(p, label, "chandrikadeb7", _hashed_split(f"{cls_dir.name}/{p.name}", seed)))
     if not samples:
         raise FileNotFoundError(f"no face images found under {root}")
+    if third_class:
+        from .synth_data import synthetic_samples
+
+        mfn = root / "maskedfacenet"
+        for cls_dir in sorted(mfn.glob("*")) if mfn.is_dir() else []:
+            label = _folder_label(cls_dir.name)
+            if label is not None:
+                samples += [Sample(p, label, "maskedfacenet", _hashed_split(f"mfn/{p.name}", seed))
+                            for p in _images(cls_dir)]
+        samples += synthetic_samples(samples, seed)
     return samples
 
 
@@ -96,12 +124,20 @@ def load_square(path: Path, size: int) -> np.ndarray:
     return cv2.resize(face, (size, size), interpolation=interp)
 
 
-def load_arrays(samples: list[Sample], size: int = PRELOAD_SIZE, workers: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """Images as a uint8 (N, size, size, 3) array and labels as int (N,)."""
+def load_arrays(samples: list[Sample], size: int = PRELOAD_SIZE, workers: int = 4,
+                seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
+    """Images as a uint8 (N, size, size, 3) array and labels as int (N,). Synthetic samples
+    are drawn here (the same picture for the same seed); call ``synth_data.drawable`` first
+    to drop those whose face the detector cannot place."""
     out = np.empty((len(samples), size, size, 3), np.uint8)
+    if any(s.style for s in samples):
+        from .synth_data import Painter
+
+        painter = Painter.shared(seed)
 
     def one(i: int) -> None:
-        out[i] = load_square(samples[i].path, size)
+        s = samples[i]
+        out[i] = painter.square(s, size) if s.style else load_square(s.path, size)
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, range(len(samples))))
@@ -112,6 +148,6 @@ def counts(samples: list[Sample]) -> dict[str, dict[str, int]]:
     """{"kaggle12k/train": {"mask": n, "no_mask": m}, ...} for the model card."""
     table: dict[str, dict[str, int]] = {}
     for s in samples:
-        row = table.setdefault(f"{s.source}/{s.split}", {"mask": 0, "no_mask": 0})
+        row = table.setdefault(f"{s.source}/{s.split}", {name: 0 for name in CLASS_NAMES})
         row[CLASS_NAMES[s.label]] += 1
     return dict(sorted(table.items()))

@@ -20,13 +20,30 @@ from . import data
 from .metrics import binary_metrics, roc_curve
 
 
-def predict_samples(classifier: MaskClassifier, samples: list[data.Sample], batch: int = 256) -> np.ndarray:
-    """p(no mask) for dataset images, in order."""
-    probs = np.empty(len(samples), dtype=np.float64)
+def face_image(sample: data.Sample, seed: int = 1234) -> np.ndarray:
+    """The face image the classifier sees for a sample: the photo's centre square, or for a
+    synthetic sample the same square with its mask drawn on."""
+    if sample.style:
+        from .synth_data import Painter
+
+        return Painter.shared(seed).draw(sample)
+    return center_square(data.read_rgb(sample.path))
+
+
+def predict_sample_classes(classifier: MaskClassifier, samples: list[data.Sample], batch: int = 256,
+                           seed: int = 1234) -> np.ndarray:
+    """(N, 3) mask / no mask / incorrect probabilities for dataset images, in order."""
+    probs = np.empty((len(samples), 3), dtype=np.float64)
     for start in range(0, len(samples), batch):
-        faces = [center_square(data.read_rgb(s.path)) for s in samples[start:start + batch]]
-        probs[start:start + len(faces)] = classifier.predict(faces)
+        faces = [face_image(s, seed) for s in samples[start:start + batch]]
+        probs[start:start + len(faces)] = classifier.predict_classes(faces)
     return probs
+
+
+def predict_samples(classifier: MaskClassifier, samples: list[data.Sample], batch: int = 256,
+                    seed: int = 1234) -> np.ndarray:
+    """p(no mask) for dataset images, in order."""
+    return predict_sample_classes(classifier, samples, batch, seed)[:, 1]
 
 
 def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: list[data.Sample]) -> None:

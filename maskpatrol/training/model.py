@@ -20,9 +20,11 @@ def _block(x, filters: int, name: str):
     return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
 
 
-def build_model(input_size: int = INPUT_SIZE, width: int = 32, dropout: float = 0.3) -> keras.Model:
+def build_model(input_size: int = INPUT_SIZE, width: int = 32, dropout: float = 0.3,
+                classes: int = 3) -> keras.Model:
     """Input: float32 (N, S, S, 3) in [-1, 1] (see ``preprocess.scale_pixels``).
-    Output: (N, 1) sigmoid p(no mask)."""
+    Output: (N, 3) softmax over mask / no mask / incorrect, or with ``classes=1`` (N, 1)
+    sigmoid p(no mask), the binary model the cross-source checks train."""
     inputs = keras.Input((input_size, input_size, 3), name="face")
     x = layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name="stem")(inputs)
     x = layers.BatchNormalization(name="stem_bn")(x)
@@ -32,5 +34,8 @@ def build_model(input_size: int = INPUT_SIZE, width: int = 32, dropout: float = 
     x = _block(x, width * 6, "b3")
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="p_no_mask")(x)
+    if classes == 1:
+        outputs = layers.Dense(1, activation="sigmoid", name="p_no_mask")(x)
+    else:
+        outputs = layers.Dense(classes, activation="softmax", name="p_classes")(x)
     return keras.Model(inputs, outputs, name="mask_classifier")

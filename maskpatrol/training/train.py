@@ -35,9 +35,11 @@ def _limit(samples: list[data.Sample], limit: int | None, seed: int) -> list[dat
         return samples
     rng = np.random.default_rng(seed)
     picked: list[data.Sample] = []
-    for label in (0, 1):
+    labels = sorted({s.label for s in samples})
+    for k, label in enumerate(labels):
         group = [s for s in samples if s.label == label]
-        idx = rng.permutation(len(group))[: limit // 2]
+        share = limit // len(labels) + (1 if k < limit % len(labels) else 0)
+        idx = rng.permutation(len(group))[:share]
         picked += [group[i] for i in sorted(idx)]
     return picked
 
@@ -68,8 +70,9 @@ def _make_sequence(keras, images: np.ndarray, labels: np.ndarray, batch_size: in
 
 def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOURCES, epochs: int = 40,
           max_minutes: float = 25.0, batch_size: int = 64, seed: int = 1234, limit: int | None = None,
-          patience: int = 7, verbose: int = 1) -> dict:
-    """Train on the train split of ``sources``; returns the model card it wrote."""
+          patience: int = 7, verbose: int = 1, third_class: bool = True) -> dict:
+    """Train on the train split of ``sources`` (plus, with ``third_class``, the drawn and
+    MaskedFace-Net masks of the third class); returns the model card it wrote."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -81,22 +84,34 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
     # silent here; print it to stdout so CI logs and pipes show training progress.
     keras.config.enable_interactive_logging()
     keras.utils.set_random_seed(seed)
-    all_samples = data.discover(data_dir, seed=seed)
-    train_s = _limit(data.select(all_samples, "train", sources), limit, seed)
-    val_s = _limit(data.select(all_samples, "validation", sources), limit and max(16, limit // 2), seed)
-    print(f"Loading {len(train_s)} training and {len(val_s)} validation faces from {data_dir} ...", flush=True)
-    x_train, y_train = data.load_arrays(train_s)
-    x_val_raw, y_val = data.load_arrays(val_s)
-    x_val = scale_pixels(plain_view(x_val_raw))
-    n_pos = int(y_train.sum())
-    n_neg = len(y_train) - n_pos
-    # Balanced class weights: each class contributes half of the loss.
-    class_weight = {0: len(y_train) / (2.0 * max(1, n_neg)), 1: len(y_train) / (2.0 * max(1, n_pos))}
-    print(f"train: {n_neg} mask / {n_pos} no mask; class weights {class_weight}", flush=True)
+    all_samples = data.discover(data_dir, seed=seed, third_class=third_class)
+    train_sources = tuple(sources) + (data.THIRD_CLASS_SOURCES if third_class else ())
+    class_names = data.CLASS_NAMES if third_class else data.CLASS_NAMES[:2]
+    train_s = _limit(data.select(all_samples, "train", train_sources), limit, seed)
+    val_s = _limit(data.select(all_samples, "validation", train_sources), limit and max(16, limit // 2), seed)
+    if third_class:
+        from .synth_data import Painter
 
-    model = build_model()
-    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy",
-                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+        print("Finding landmarks to draw masks on ...", flush=True)
+        painter = Painter.shared(seed)
+        train_s, val_s = painter.drawable(train_s), painter.drawable(val_s)
+    print(f"Loading {len(train_s)} training and {len(val_s)} validation faces from {data_dir} ...", flush=True)
+    x_train, y_train = data.load_arrays(train_s, seed=seed)
+    x_val_raw, y_val = data.load_arrays(val_s, seed=seed)
+    x_val = scale_pixels(plain_view(x_val_raw))
+    per_class = np.bincount(y_train, minlength=len(class_names))
+    # Balanced class weights: each class contributes the same share of the loss.
+    class_weight = {c: len(y_train) / (len(class_names) * max(1, int(n))) for c, n in enumerate(per_class)}
+    print("train: " + ", ".join(f"{n} {name}" for name, n in zip(class_names, per_class))
+          + f"; class weights {class_weight}", flush=True)
+
+    model = build_model(classes=len(class_names) if third_class else 1)
+    if third_class:
+        model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+    else:
+        model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy",
+                      metrics=["accuracy", keras.metrics.AUC(name="auc")])
 
     class TimeBudget(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -141,8 +156,9 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
         "tflite_file": tflite_path.name,
         "keras_file": keras_path.name,
         "input_size": INPUT_SIZE,
-        "class_names": list(data.CLASS_NAMES),
-        "output": "sigmoid probability that the face wears NO mask (class index 1)",
+        "class_names": list(class_names),
+        "output": ("softmax over class_names: mask, no mask, mask worn incorrectly (below the nose or on the chin)"
+                   if third_class else "sigmoid probability that the face wears NO mask (class index 1)"),
         "preprocessing": {
             "colour": "RGB uint8",
             "face_crop": f"square, {CROP_SCALE}x the detector box side, centre moved down by "
@@ -152,7 +168,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
             "pixels": f"x * {PIXEL_SCALE:.8f} + ({PIXEL_OFFSET}) -> [-1, 1] float32",
         },
         "training": {
-            "sources": list(sources),
+            "sources": list(train_sources),
             "counts": data.counts(train_s + val_s),
             "epochs_run": epochs_run,
             "best_val_loss": float(min(history.history["val_loss"])),

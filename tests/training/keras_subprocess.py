@@ -18,12 +18,13 @@ from conftest import ROOT
 _CODE = """
 import sys, numpy as np, keras
 model = keras.models.load_model(sys.argv[1])
-np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0).reshape(-1))
+np.save(sys.argv[3], model.predict(np.load(sys.argv[2]), verbose=0))
 """
 
 
 def keras_predict(model_path: Path, inputs_npy: Path) -> np.ndarray:
-    """p(no mask) from the Keras model for the float32 batch saved in ``inputs_npy``."""
+    """The Keras model's raw output, (N, 3) class probabilities (or (N, 1) p(no mask) for a
+    binary model), for the float32 batch saved in ``inputs_npy``."""
     out = inputs_npy.with_suffix(".keras_out.npy")
     proc = subprocess.run([sys.executable, "-c", _CODE, str(model_path), str(inputs_npy), str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)

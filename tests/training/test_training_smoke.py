@@ -25,7 +25,10 @@ def test_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astron
     assert "Epoch 1/1" in proc.stdout + proc.stderr  # the per-epoch progress report
     card = json.loads((out / "model_card.json").read_text())
     assert card["training"]["epochs_run"] == 1
-    assert sum(sum(c.values()) for k, c in card["training"]["counts"].items() if k.endswith("/train")) == 64
+    train_counts = {k: c for k, c in card["training"]["counts"].items() if k.endswith("/train")}
+    assert sum(sum(c.values()) for c in train_counts.values()) == 64
+    # All three classes are trained, the third from drawn and MaskedFace-Net masks.
+    assert all(sum(c[name] for c in train_counts.values()) >= 21 for name in ("mask", "no_mask", "incorrect"))
 
     from maskpatrol.pipeline import MaskPatrol
 
@@ -37,8 +40,9 @@ def test_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astron
 
     np.save(tmp_path / "x.npy", to_model_input([astronaut_rgb[60:180, 160:290]], card["input_size"]))
     p_keras = keras_predict(out / "mask_classifier.keras", tmp_path / "x.npy")
-    assert p_keras.shape == (1,)
-    np.testing.assert_allclose(p_keras, patrol.classifier.predict([astronaut_rgb[60:180, 160:290]]), atol=1e-4)
+    assert card["class_names"] == ["mask", "no_mask", "incorrect"] and p_keras.shape == (1, 3)
+    np.testing.assert_allclose(p_keras, patrol.classifier.predict_classes([astronaut_rgb[60:180, 160:290]]), atol=1e-4)
+    assert 0.0 < card["incorrect_threshold"] < 1.0
 
 
 def test_train_without_data_is_a_clear_error(tmp_path):

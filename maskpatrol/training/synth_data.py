@@ -1,0 +1,106 @@
+"""Which unmasked faces get a drawn mask, and drawing them: the synthetic samples.
+
+Every synthetic sample is drawn on an unmasked face of the two real sources and stays in
+that face's split, so no face is drawn on in training and then judged in evaluation. The
+same face may appear in training three ways (bare, mask below the nose, mask worn properly):
+that contrast is what teaches the network to look at where the mask sits.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..preprocess import center_square
+from . import data
+from .synth import INCORRECT_STYLES, Landmarks, paint_mask
+
+#: Share of unmasked faces drawn on with a mask worn wrongly, and with one worn properly.
+INCORRECT_SHARE = 0.5
+CORRECT_SHARE = 0.25
+#: Side at which masks are drawn (then shrunk to the preload size): the outline's
+#: anti-aliasing needs more pixels than the 96 px kept in memory.
+DRAW_SIZE = 192
+#: Lowest YuNet score whose landmarks are trusted to place a mask.
+MIN_LANDMARK_SCORE = 0.6
+
+
+def synthetic_samples(samples: list[data.Sample], seed: int) -> list[data.Sample]:
+    """Synthetic samples for the unmasked real faces in ``samples``, chosen by a hash of the
+    file name (stable whatever else is in the folder)."""
+    out: list[data.Sample] = []
+    for s in samples:
+        if s.label != data.NO_MASK or s.source not in data.SOURCES:
+            continue
+        key = f"{s.source}/{s.path.name}"
+        if data._stable_fraction(f"incorrect:{key}", seed) < INCORRECT_SHARE:
+            style = INCORRECT_STYLES[int(data._stable_fraction(f"style:{key}", seed) * 1e6) % len(INCORRECT_STYLES)]
+            out.append(data.Sample(s.path, data.INCORRECT, "synthetic", s.split, style))
+        if data._stable_fraction(f"correct:{key}", seed) < CORRECT_SHARE:
+            out.append(data.Sample(s.path, data.MASK, "synthetic", s.split, "correct"))
+    return out
+
+
+class Painter:
+    """Finds each face's landmarks once (YuNet) and draws masks on it, seeded per sample."""
+
+    _shared: dict[int, "Painter"] = {}
+
+    @classmethod
+    def shared(cls, seed: int) -> "Painter":
+        """One painter per seed in this process, so landmarks are found once per face."""
+        if seed not in cls._shared:
+            cls._shared[seed] = cls(seed)
+        return cls._shared[seed]
+
+    def __init__(self, seed: int) -> None:
+        from ..detectors import DetectorSettings
+        from ..detectors.yunet import YuNetDetector
+
+        self.seed = seed
+        self._detector = YuNetDetector()
+        self._settings = DetectorSettings(name="yunet", min_face_px=24, min_score=MIN_LANDMARK_SCORE)
+        self._landmarks: dict[Path, Landmarks | None] = {}
+        self._lock = threading.Lock()
+
+    def face(self, path: Path) -> np.ndarray:
+        rgb = data.read_rgb(path)
+        return cv2.resize(center_square(rgb), (DRAW_SIZE, DRAW_SIZE),
+                          interpolation=cv2.INTER_AREA if rgb.shape[0] > DRAW_SIZE else cv2.INTER_LINEAR)
+
+    def landmarks(self, path: Path, face: np.ndarray | None = None) -> Landmarks | None:
+        """The largest face's five points, or None when no face is found confidently."""
+        with self._lock:
+            if path in self._landmarks:
+                return self._landmarks[path]
+        face = self.face(path) if face is None else face
+        found = self._detector.detections(face, self._settings)
+        best = max(found, key=lambda d: d.box[2] - d.box[0], default=None)
+        lm = Landmarks.from_points(best.keypoints) if best is not None else None
+        with self._lock:
+            self._landmarks[path] = lm
+        return lm
+
+    def draw(self, sample: data.Sample) -> np.ndarray:
+        """The sample's face wearing its mask, DRAW_SIZE square (the "face image" of the model card)."""
+        face = self.face(sample.path)
+        lm = self.landmarks(sample.path, face)
+        if lm is None:
+            raise ValueError(f"no face landmarks in {sample.path}; filter with drawable() first")
+        rng = np.random.default_rng([self.seed, data._seed_int(f"{sample.style}:{sample.source}:{sample.path.name}")])
+        painted, _ = paint_mask(face, lm, sample.style, rng)  # type: ignore[arg-type]
+        return painted
+
+    def square(self, sample: data.Sample, size: int) -> np.ndarray:
+        return cv2.resize(self.draw(sample), (size, size), interpolation=cv2.INTER_AREA)
+
+    def drawable(self, samples: list[data.Sample]) -> list[data.Sample]:
+        """``samples`` without the synthetic ones whose face cannot be placed."""
+        todo = sorted({s.path for s in samples if s.style})
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(self.landmarks, todo))
+        return [s for s in samples if not s.style or self._landmarks[s.path] is not None]
