@@ -11,27 +11,36 @@ from typing import Any
 from .. import __version__
 from ..detectors import DETECTOR_NAMES, DetectorSettings
 from ..images import SUPPORTED_FORMATS
+from ..pipeline import LABELS
 from .config import MAX_BODY_MB, MAX_FILES, PREFIX, ApiConfig
 from .params import CLASSIFY_PARAMS, DEFAULT_NAME, DETECT_PARAMS, MAX_MIN_FACE
 
 _ERROR = {"type": "object", "required": ["error", "status"],
           "properties": {"error": {"type": "string", "description": "what went wrong, for a person"},
                          "status": {"type": "integer"}}}
-_FACE = {"type": "object", "required": ["box", "label", "p_no_mask"],
+_LABEL_HELP = ('"incorrect": a mask worn below the nose or on the chin, not properly masked; only a '
+               "3-class model gives it (see /health's incorrect_threshold)")
+_P_INCORRECT = {"type": "number", "minimum": 0, "maximum": 1,
+                "description": "probability of a mask below the nose; always 0 with a binary model"}
+_FACE = {"type": "object", "required": ["box", "label", "p_no_mask", "p_incorrect"],
          "properties": {"box": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
                                 "description": "x, y, width, height in pixels of the upright image"},
-                        "label": {"enum": ["mask", "no_mask"]},
-                        "p_no_mask": {"type": "number", "minimum": 0, "maximum": 1}}}
+                        "label": {"enum": list(LABELS), "description": _LABEL_HELP},
+                        "p_no_mask": {"type": "number", "minimum": 0, "maximum": 1},
+                        "p_incorrect": _P_INCORRECT}}
 _DETECT_RECORD = {"type": "object", "required": ["path", "width", "height", "faces", "error"],
                   "description": "One image, exactly as a line of `python -m maskpatrol detect --json`.",
                   "properties": {"path": {"type": "string"}, "width": {"type": ["integer", "null"]},
                                  "height": {"type": ["integer", "null"]},
                                  "faces": {"type": "array", "items": {"$ref": "#/components/schemas/Face"}},
                                  "error": {"type": ["string", "null"]}}}
-_CLASSIFY_RECORD = {"type": "object", "required": ["path", "label", "p_no_mask", "error"],
+_CLASSIFY_RECORD = {"type": "object", "required": ["path", "label", "p_no_mask", "p_incorrect", "error"],
                     "description": "One face crop, exactly as a line of `python -m maskpatrol classify --json`.",
-                    "properties": {"path": {"type": "string"}, "label": {"enum": ["mask", "no_mask", None]},
-                                   "p_no_mask": {"type": ["number", "null"]}, "error": {"type": ["string", "null"]}}}
+                    "properties": {"path": {"type": "string"},
+                                   "label": {"enum": [*LABELS, None], "description": _LABEL_HELP},
+                                   "p_no_mask": {"type": ["number", "null"]},
+                                   "p_incorrect": {**_P_INCORRECT, "type": ["number", "null"]},
+                                   "error": {"type": ["string", "null"]}}}
 
 _PARAMS = {
     "detector": {"name": "detector", "in": "query", "required": False,
@@ -89,7 +98,7 @@ def openapi_document(config: ApiConfig) -> dict[str, Any]:
                                 "`python -m maskpatrol detect --json` and `classify --json`, over HTTP. " + access},
         "servers": [{"url": PREFIX}],
         "paths": {
-            "/detect": _analysis("Find every face in each image and label it mask / no_mask",
+            "/detect": _analysis("Find every face in each image and label it mask / no_mask / incorrect",
                                  DETECT_PARAMS, "DetectRecord"),
             "/classify": _analysis("Classify images that are already face crops", CLASSIFY_PARAMS,
                                    "ClassifyRecord"),
@@ -106,6 +115,12 @@ def openapi_document(config: ApiConfig) -> dict[str, Any]:
                         "Health": {"type": "object", "required": ["ok", "model", "threshold", "detectors"],
                                    "properties": {"ok": {"type": "boolean"}, "model": {"type": "object"},
                                                   "threshold": {"type": "number"},
+                                                  "incorrect_threshold": {
+                                                      "type": ["number", "null"],
+                                                      "description": "p(incorrect) at or above which a face is "
+                                                                     "labelled incorrect; null: a binary model"},
+                                                  "labels": {"type": "array", "items": {"enum": list(LABELS)},
+                                                             "description": "the labels this model gives"},
                                                   "detectors": {"type": "array", "items": {"type": "string"}},
                                                   "default_detector": {"type": "string"},
                                                   "auth": {"enum": ["open", "token"]},

@@ -103,6 +103,7 @@ class Api:
 
     async def health(self, request: Request) -> Response:
         from ..detectors import DETECTOR_NAMES, DetectorSettings
+        from ..pipeline import INCORRECT, LABELS
         from ..shared import shared_patrol
 
         try:
@@ -114,6 +115,8 @@ class Api:
             "ok": True,
             "model": {"name": raw.get("name"), "date": raw.get("date"), "input_size": patrol.card.input_size},
             "threshold": patrol.card.threshold,
+            "incorrect_threshold": patrol.card.incorrect_threshold,
+            "labels": [name for name in LABELS if name != INCORRECT or patrol.card.has_incorrect],
             "detectors": list(DETECTOR_NAMES),
             "default_detector": DetectorSettings().name,
             "auth": "token" if self.config.token else "open",

@@ -77,6 +77,8 @@ def test_health_names_the_served_model_threshold_and_every_detector(server):
     assert health["ok"] is True
     assert health["model"]["name"] == card.raw["name"] and health["model"]["date"] == card.raw["date"]
     assert health["threshold"] == card.threshold
+    assert health["incorrect_threshold"] == card.incorrect_threshold  # null for a binary model
+    assert health["labels"] == (["mask", "no_mask", "incorrect"] if card.has_incorrect else ["mask", "no_mask"])
     assert health["detectors"] == list(DETECTOR_NAMES)
     assert health["auth"] == "open"
     assert health["limits"]["max_body_mb"] == 25
@@ -123,6 +125,8 @@ def test_raw_image_body_gives_one_record_named_by_the_name_parameter(server, pho
     assert response.status_code == 200
     assert response.json() == expected
     assert expected["faces"][0]["label"] == "no_mask"
+    assert set(expected["faces"][0]) == {"box", "label", "p_no_mask", "p_incorrect"}
+    assert 0.0 <= response.json()["faces"][0]["p_incorrect"] <= 1.0
     # Where the time went: queued for a worker, then analysed.
     assert re.fullmatch(r"queue;dur=\d+\.\d, analysis;dur=\d+\.\d", response.headers["server-timing"])
 

@@ -179,3 +179,36 @@ def test_serving_the_api_loads_no_image_library_until_a_request_needs_it():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_the_description_gives_the_third_label_and_p_incorrect_and_the_records_fit_it():
+    """The schema a client generates code from: label may be "incorrect" (a mask below the
+    nose), every face and classify record carries p_incorrect; records built by the same
+    helpers as the handlers' validate against it, and a wrong label does not."""
+    import jsonschema
+
+    from maskpatrol.api.openapi import openapi_document
+    from maskpatrol.pipeline import Face, image_record
+
+    doc = openapi_document(load_config({}))
+    schemas = doc["components"]["schemas"]
+    assert schemas["Face"]["properties"]["label"]["enum"] == ["mask", "no_mask", "incorrect"]
+    assert "p_incorrect" in schemas["Face"]["required"] and "p_incorrect" in schemas["ClassifyRecord"]["required"]
+    assert schemas["ClassifyRecord"]["properties"]["label"]["enum"] == ["mask", "no_mask", "incorrect", None]
+    assert {"incorrect_threshold", "labels"} <= set(schemas["Health"]["properties"])
+
+    def check(record: dict, name: str) -> None:
+        jsonschema.validate(record, {"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+
+    faces = [Face((1, 2, 3, 4), 0.1, "incorrect", 0.8), Face((5, 6, 7, 8), 0.9, "no_mask")]
+    record = image_record("a.jpg", faces, 640, 480)
+    check(record, "DetectRecord")
+    check({"path": "f.jpg", "label": "incorrect", "p_no_mask": 0.1, "p_incorrect": 0.8, "error": None}, "ClassifyRecord")
+    check({"path": "f.jpg", "label": None, "p_no_mask": None, "p_incorrect": None, "error": "bad"}, "ClassifyRecord")
+    record["faces"][0]["label"] = "chin"
+    with pytest.raises(jsonschema.ValidationError):
+        check(record, "DetectRecord")
+    del record["faces"][1]["p_incorrect"]
+    record["faces"][0]["label"] = "incorrect"
+    with pytest.raises(jsonschema.ValidationError):
+        check(record, "DetectRecord")
