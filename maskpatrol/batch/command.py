@@ -28,7 +28,8 @@ EPILOG = f"""INPUT: files, folders (their images and videos, sorted; --recursive
 or URIs (s3://, gs://, file://: any file system pyarrow opens).
 OUT: a folder of part-*.parquet (or .jsonl) files, one row per face:
   path, kind (image|video), frame, time_s (videos), width, height, box [x, y, w, h],
-  label (mask|no_mask), p_no_mask, error
+  label (mask|no_mask|incorrect), p_no_mask, p_incorrect, error
+("incorrect": a mask below the nose, 3-class models only; p_incorrect is 0 with a binary model)
 plus one row (box, label null) per image or analysed video frame with no face, and one per
 input that failed (error set). The numbers are those of `detect --json` and `video --csv`.
 Run the same command again after a crash or Ctrl-C: inputs already in OUT are skipped.
@@ -74,13 +75,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _not_masked(totals: Any) -> str:
+    """"3 without a mask", plus ", 1 with the mask below the nose" once such a face was
+    seen (a binary model's wording is unchanged)."""
+    below = getattr(totals, "incorrect", 0)
+    return f"{totals.no_mask} without a mask" + (f", {below} with the mask below the nose" if below else "")
+
+
 def summary_text(totals: Any, out: str) -> str:
     """One paragraph a person reads at the end of a run."""
     if not totals.inputs and totals.skipped:
         return f"Nothing to do: every input ({totals.skipped}) is already in {out} from an earlier run."
     videos = f", {totals.videos} videos ({totals.frames} frames analysed)" if totals.videos else ""
     text = (f"{_plural(totals.inputs, 'input')} ({_plural(totals.images, 'photo')}{videos}): "
-            f"{_plural(totals.faces, 'face')}, {totals.no_mask} without a mask; {_plural(totals.errors, 'error')}.")
+            f"{_plural(totals.faces, 'face')}, {_not_masked(totals)}; {_plural(totals.errors, 'error')}.")
     if totals.workers:
         text += (f" {totals.elapsed_s:.1f} s with {totals.workers} worker{'s' if totals.workers != 1 else ''}: "
                  f"{totals.analysed_per_s:.1f} photos+frames/s")
@@ -131,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
             return
         last_line[0] = now
         print(f"batch: {totals.inputs + totals.skipped}/{len(items)} inputs · {_plural(totals.faces, 'face')}, "
-              f"{totals.no_mask} without a mask · {_plural(totals.errors, 'error')} · "
+              f"{_not_masked(totals)} · {_plural(totals.errors, 'error')} · "
               f"{totals.analysed_per_s:.1f} photos+frames/s",
               file=sys.stderr, flush=True)
 

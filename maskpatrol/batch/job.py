@@ -52,6 +52,8 @@ class Totals:
     frames: int = 0
     faces: int = 0
     no_mask: int = 0
+    #: Faces with a mask below the nose (3-class models only): not properly masked.
+    incorrect: int = 0
     errors: int = 0
     parts: int = 0
     skipped: int = 0  # inputs already done in --out by an earlier run
@@ -67,7 +69,7 @@ class Totals:
     def add(self, part: dict[str, Any], from_worker: bool = True) -> None:
         """Count a finished part; ``from_worker`` False for the listing errors this process
         writes before Ray starts, which must not pass for the first results."""
-        for name in ("inputs", "images", "videos", "frames", "faces", "no_mask", "errors"):
+        for name in ("inputs", "images", "videos", "frames", "faces", "no_mask", "incorrect", "errors"):
             setattr(self, name, getattr(self, name) + int(part[name]))
         self.parts += 1
         self.elapsed_s = time.perf_counter() - self.started
@@ -105,6 +107,7 @@ def part_counts(paths: Sequence[str], kinds: Sequence[Optional[str]], rows: Sequ
             "frames": len({(r["path"], r["frame"]) for r in rows if r["frame"] is not None}),
             "faces": sum(r["label"] is not None for r in rows),
             "no_mask": sum(r["label"] == "no_mask" for r in rows),
+            "incorrect": sum(r["label"] == "incorrect" for r in rows),
             "errors": sum(r["error"] is not None for r in rows)}
 
 

@@ -1,8 +1,8 @@
 """The batch output: one flat row per face, and one per faceless image or frame or error.
 
 Flat rows, not ``detect``'s nested records, because a table of a million inputs is queried
-with SQL or pandas (``WHERE label = 'no_mask'``), and Parquet needs one schema for every
-part. Each face's values come from :func:`~maskpatrol.pipeline.image_record`, the helper
+with SQL or pandas (``WHERE label IN ('no_mask', 'incorrect')`` finds everyone not properly
+masked), and Parquet needs one schema for every part. Each face's values come from :func:`~maskpatrol.pipeline.image_record`, the helper
 behind ``detect --json``, so the two commands cannot disagree on a number or a rounding.
 """
 
@@ -15,10 +15,14 @@ from ..pipeline import Face, image_record
 #: Column order of every part (Parquet and JSON Lines).
 #: path: the input as listed; kind: "image" or "video" (null for an INPUT that could not
 #: be listed, such as an empty folder); frame, time_s: video frames only
-#: (time_s rounded to ms, as ``video --csv``); box [x, y, w, h], label, p_no_mask: one
-#: face, or null on a row that stands for an image or frame without faces; error: why
-#: the input (or the rest of a video) could not be analysed, else null.
-ROW_FIELDS = ("path", "kind", "frame", "time_s", "width", "height", "box", "label", "p_no_mask", "error")
+#: (time_s rounded to ms, as ``video --csv``); box [x, y, w, h], label ("mask", "no_mask"
+#: or "incorrect": a mask below the nose, 3-class models only), p_no_mask, p_incorrect
+#: (0 with a binary model): one face, or null on a row that stands for an image or frame
+#: without faces; error: why the input (or the rest of a video) could not be analysed,
+#: else null. Parts written before p_incorrect existed lack that column; readers that
+#: unify parts by name (pyarrow, pandas) fill it with null.
+ROW_FIELDS = ("path", "kind", "frame", "time_s", "width", "height", "box", "label", "p_no_mask", "p_incorrect",
+              "error")
 
 Row = dict[str, Any]
 
@@ -29,7 +33,7 @@ def _row(path: str, kind: str | None, frame: int | None = None, time_s: float | 
     face = face or {}
     return {"path": path, "kind": kind, "frame": frame, "time_s": time_s, "width": width, "height": height,
             "box": face.get("box"), "label": face.get("label"), "p_no_mask": face.get("p_no_mask"),
-            "error": error}
+            "p_incorrect": face.get("p_incorrect"), "error": error}
 
 
 def face_rows(path: str, kind: str, faces: Sequence[Face], width: int, height: int,

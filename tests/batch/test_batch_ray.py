@@ -106,7 +106,8 @@ def _detect_records(rows: list[dict]) -> dict[str, dict]:
         rec = out.setdefault(r["path"], {"path": r["path"], "width": r["width"], "height": r["height"],
                                          "faces": [], "error": r["error"]})
         if r["label"] is not None:
-            rec["faces"].append({"box": r["box"], "label": r["label"], "p_no_mask": r["p_no_mask"]})
+            rec["faces"].append({"box": r["box"], "label": r["label"], "p_no_mask": r["p_no_mask"],
+                                 "p_incorrect": r["p_incorrect"]})
     return out
 
 

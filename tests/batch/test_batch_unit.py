@@ -123,3 +123,33 @@ def test_video_rows_cover_every_nth_frame_with_its_time(patrol, astronaut_rgb, t
     vc.write_clip(wall, [np.full((120, 160, 3), 90, np.uint8)] * 2)
     assert [(r["frame"], r["box"], r["label"]) for r in analyse(patrol, str(wall), VIDEO, BatchSettings())] == \
         [(0, None, None), (1, None, None)]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_rows_carry_the_third_label_and_p_incorrect_through_a_part(tmp_path, fmt):
+    """A 3-class model's faces (built directly): label "incorrect" and p_incorrect reach the
+    part and come back, the faceless row has nulls, and the counts name them."""
+    from maskpatrol.batch.command import summary_text
+    from maskpatrol.batch.job import Totals, part_counts
+    from maskpatrol.batch.rows import face_rows
+    from maskpatrol.pipeline import Face
+
+    faces = [Face((1, 2, 3, 4), 0.1, "incorrect", 0.8123456789), Face((5, 6, 7, 8), 0.9, "no_mask", 0.05),
+             Face((9, 9, 9, 9), 0.02, "mask", 0.01)]
+    rows = face_rows("a.jpg", IMAGE, faces, 640, 480) + face_rows("b.jpg", IMAGE, [], 64, 48)
+    assert all(tuple(r) == ROW_FIELDS for r in rows)
+    store = PartStore(str(tmp_path / "out"), fmt)
+    store.prepare()
+    store.write(["a.jpg", "b.jpg"], rows)
+    back = store.read_rows()
+    assert [(r["label"], r["p_no_mask"], r["p_incorrect"]) for r in back] == [
+        ("incorrect", 0.1, 0.812346), ("no_mask", 0.9, 0.05), ("mask", 0.02, 0.01), (None, None, None)]
+    counts = part_counts(["a.jpg", "b.jpg"], [IMAGE, IMAGE], back)
+    assert (counts["faces"], counts["no_mask"], counts["incorrect"]) == (3, 1, 1)
+    totals = Totals()
+    totals.add(counts)
+    assert totals.as_dict()["incorrect"] == 1
+    assert "3 faces, 1 without a mask, 1 with the mask below the nose; 0 errors." in summary_text(totals, "out")
+    binary = Totals()
+    binary.add({**counts, "incorrect": 0})
+    assert "3 faces, 1 without a mask; 0 errors." in summary_text(binary, "out")
