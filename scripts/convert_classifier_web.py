@@ -3,7 +3,9 @@
 The Live webcam page's "This browser" mode runs both models with onnxruntime-web; YuNet is
 ONNX already, the classifier is converted here from the very ``.tflite`` the server runs
 (same weights, same graph: CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, MEAN, FULLY_CONNECTED,
-LOGISTIC), with tf2onnx's TFLite reader. The output, ``models/mask_classifier.onnx``, is
+then LOGISTIC for a binary model's one output, SOFTMAX for a 3-class model's mask / no mask /
+incorrect), with tf2onnx's TFLite reader. The browser reads either (``src/classify.js``
+``asClassColumns``, as ``maskpatrol.classifier.as_class_columns``). The output, ``models/mask_classifier.onnx``, is
 committed; ``make web`` copies it into the bundle. Run this again after retraining:
 
     make web-classifier        # installs tf2onnx + onnx into the dev venv, then runs this
@@ -27,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from maskpatrol.model_card import load_card  # noqa: E402
+from maskpatrol.model_card import ModelCard, load_card  # noqa: E402
 
 #: The ONNX opset: 17 is well inside what onnxruntime-web 1.30 runs.
 OPSET = 17
@@ -69,8 +71,15 @@ def _same_outputs(a: Path, b: Path, size: int = 64) -> bool:
     return outs[0].shape == outs[1].shape and bool(np.array_equal(outs[0], outs[1]))
 
 
-def max_difference(tflite: Path, onnx_path: Path, size: int, n: int = 16, seed: int = 0) -> float:
-    """Largest output difference between the two models on ``n`` random inputs in [-1, 1]."""
+def outputs_per_face(card: ModelCard) -> int:
+    """1 for a binary card (one sigmoid, p(no mask)), else one softmax value per class."""
+    return 1 if len(card.class_names) == 2 else len(card.class_names)
+
+
+def max_difference(tflite: Path, onnx_path: Path, size: int, n: int = 16, seed: int = 0,
+                   outputs: int = 1) -> float:
+    """Largest output difference between the two models on ``n`` random inputs in [-1, 1];
+    both must give ``outputs`` values per face."""
     import onnxruntime
     from ai_edge_litert.interpreter import Interpreter
 
@@ -81,10 +90,14 @@ def max_difference(tflite: Path, onnx_path: Path, size: int, n: int = 16, seed: 
     interpreter.allocate_tensors()
     interpreter.set_tensor(index, x)
     interpreter.invoke()
-    expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"]).reshape(n)
+    expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x})[0].reshape(n)
-    return float(np.abs(got - expected).max())
+    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    for name, out in (("LiteRT", expected), ("ONNX", got)):
+        if out.size != n * outputs:
+            raise ValueError(f"the {name} model gives {out.size // n} values per face; "
+                             f"its model card's classes call for {outputs}")
+    return float(np.abs(got.reshape(n, outputs) - expected.reshape(n, outputs)).max())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,15 +110,20 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or args.models / "mask_classifier.onnx"
     convert(tflite, out)
     try:
-        diff = max_difference(tflite, out, card.input_size)
+        diff = max_difference(tflite, out, card.input_size, outputs=outputs_per_face(card))
     except ImportError:
         print(f"wrote {out} (onnxruntime not installed here: the random-input check was skipped)")
         return 0
+    except ValueError as exc:
+        print(f"{exc}; not using {out}", file=sys.stderr)
+        out.unlink()
+        return 1
     if diff > TOLERANCE:
         print(f"ONNX and LiteRT disagree by {diff:.2e} (> {TOLERANCE}); not using {out}", file=sys.stderr)
         out.unlink()
         return 1
-    print(f"wrote {out}: largest difference from LiteRT on random inputs {diff:.1e}")
+    print(f"wrote {out} ({outputs_per_face(card)} output(s) per face): largest difference from LiteRT "
+          f"on random inputs {diff:.1e}")
     return 0
 
 
