@@ -89,3 +89,56 @@ def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
                              "Accuracy": _pct(m.get("accuracy")), "No-mask recall": _pct(m.get("recall")),
                              "Specificity": _pct(m.get("specificity"))})
     return rows
+
+
+#: The three classes in the words the pages use (a local copy: this module stays free of
+#: the serving imports, like the rest of the reports code).
+CLASS_NAMES = {"mask": "Mask", "no_mask": "No mask", "incorrect": "Mask below nose"}
+
+
+def three_class_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The card's ``metrics["three_class"]``: per split, a 3x3 confusion matrix (rows = true
+    class, columns = predicted, in ``labels`` order), accuracy and per-class precision and
+    recall. Splits without a square matrix matching their labels are left out; a binary
+    card has none."""
+    found = metrics.get("three_class") if isinstance(metrics, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    good = {}
+    for split, m in found.items():
+        labels, matrix = (m.get("labels"), m.get("matrix")) if isinstance(m, dict) else (None, None)
+        if (isinstance(labels, list) and isinstance(matrix, list) and len(matrix) == len(labels)
+                and all(isinstance(row, list) and len(row) == len(labels) for row in matrix)):
+            good[split] = m
+    return good
+
+
+def _name(label: str) -> str:
+    return CLASS_NAMES.get(label, label)
+
+
+def three_class_heading(split: str, m: dict[str, Any]) -> str:
+    """"**all_test**: 1,200 faces, accuracy 96.5%"."""
+    n = m.get("n")
+    faces = f"{n:,} faces" if isinstance(n, int) else "faces not counted"
+    return f"**{split}**: {faces}, accuracy {_pct(m.get('accuracy'))}"
+
+
+def confusion_rows(m: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per true class: how many of its faces were given each label. The diagonal is
+    right; a "No mask" face in another column is the costly miss."""
+    labels = m["labels"]
+    return [{"True class": _name(true), **{f"Called {_name(p)}": int(n) for p, n in zip(labels, row)},
+             "Faces": int(sum(row))} for true, row in zip(labels, m["matrix"])]
+
+
+def per_class_rows(m: dict[str, Any]) -> list[dict[str, Any]]:
+    """Precision (of the faces given this label, the share truly of it) and recall (of the
+    faces truly of it, the share found) per class."""
+    per_class = m.get("per_class") if isinstance(m.get("per_class"), dict) else {}
+    rows = []
+    for label in m["labels"]:
+        c = per_class.get(label, {}) if isinstance(per_class.get(label), dict) else {}
+        rows.append({"Class": _name(label), "Faces": c.get("n"), "Precision": _pct(c.get("precision")),
+                     "Recall": _pct(c.get("recall"))})
+    return rows

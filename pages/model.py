@@ -44,6 +44,11 @@ if raw.get("threshold_rule"):
     st.markdown(f"**Threshold rule**: {raw['threshold_rule']}. Lower thresholds miss fewer unmasked "
                 "faces but raise more false alarms; the sidebar of the Photos, Live webcam and Video pages "
                 "lets you move it.")
+if card.incorrect_threshold is not None:
+    rule = raw.get("incorrect_threshold_rule")
+    st.markdown(f"**Mask below nose threshold**: {card.incorrect_threshold:.3f}. A face not called unmasked "
+                "is labelled **Mask below nose** (the mask leaves the nose or mouth uncovered; not properly "
+                "masked) when p(mask below nose) is at or above it." + (f" Rule: {rule}" if rule else ""))
 
 training = raw.get("training", {})
 if training:
@@ -52,11 +57,24 @@ if training:
                 f"{training.get('epochs_run', '?')} epochs in {training.get('minutes', '?')} minutes.")
     counts = training.get("counts", {})
     if counts:
-        st.dataframe([{"Split": split, "Mask": c.get("mask"), "No mask": c.get("no_mask")}
+        below = any(isinstance(c, dict) and "incorrect" in c for c in counts.values())
+        st.dataframe([{"Split": split, "Mask": c.get("mask"), "No mask": c.get("no_mask"),
+                       **({"Mask below nose": c.get("incorrect")} if below else {})}
                       for split, c in counts.items()], hide_index=True)
 if card.metrics:
     st.subheader("Metrics recorded at training time")
     st.dataframe(reports.metrics_rows(card.metrics), hide_index=True)
+three_class = reports.three_class_metrics(card.metrics)
+if three_class:
+    st.subheader("Three classes: mask, mask below nose, no mask")
+    st.caption("Each row is the true class, each column the label the model gave at the shipped thresholds; "
+               "the diagonal is right. Precision: of the faces given a label, the share truly of it. "
+               "Recall: of the faces truly of a class, the share given its label.")
+    for split, m in three_class.items():
+        st.markdown(reports.three_class_heading(split, m))
+        matrix, per_class = st.columns([3, 2])
+        matrix.dataframe(reports.confusion_rows(m), hide_index=True)
+        per_class.dataframe(reports.per_class_rows(m), hide_index=True)
 with st.expander("Preprocessing and the full model card"):
     st.json(raw)
 

@@ -92,3 +92,58 @@ def test_home_page_explains_pages_and_privacy():
     headings = " ".join(h.value for h in at.subheader)
     for page in ("Photos", "Live webcam", "Model", "Privacy"):
         assert page in headings
+
+
+def three_class_card(tmp_path) -> dict:
+    """The shipped card turned into a 3-class one, in the shape training writes, in a
+    model folder of its own (the page reads only the card)."""
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
+    per_class = {"mask": {"precision": 0.97, "recall": 0.95, "n": 400},
+                 "no_mask": {"precision": 0.96, "recall": 0.995, "n": 400},
+                 "incorrect": {"precision": 0.9, "recall": 0.875, "n": 200}}
+    card.update(class_names=["mask", "no_mask", "incorrect"], incorrect_threshold=0.42,
+                incorrect_threshold_rule="the lowest p(incorrect) keeping 90% recall of masks below the nose "
+                                         "on validation.")
+    card.setdefault("metrics", {})["three_class"] = {
+        "all_test": {"n": 1000, "labels": ["mask", "no_mask", "incorrect"], "accuracy": 0.948,
+                     "matrix": [[380, 2, 18], [1, 398, 1], [20, 5, 175]], "per_class": per_class},
+        "broken": {"n": 3, "labels": ["mask", "no_mask", "incorrect"], "matrix": [[1, 2]]}}
+    card.setdefault("training", {}).setdefault("counts", {})["train"] = {"mask": 900, "no_mask": 800,
+                                                                          "incorrect": 500}
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    return card
+
+
+def test_three_class_card_shows_its_confusion_matrix_per_class_metrics_and_threshold(tmp_path, monkeypatch):
+    three_class_card(tmp_path)
+    monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    at = run_page("model.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Mask below nose threshold**: 0.420" in text and "90% recall of masks below the nose" in text
+    assert "**all_test**: 1,000 faces, accuracy 94.8%" in text
+    assert "broken" not in text  # a malformed split is left out, not a crash
+    assert any("Three classes" in h.value for h in at.subheader)
+    tables = [d.value for d in at.dataframe]
+    matrix = next(t for t in tables if "True class" in t.columns)
+    assert list(matrix["True class"]) == ["Mask", "No mask", "Mask below nose"]
+    assert list(matrix.columns[1:4]) == ["Called Mask", "Called No mask", "Called Mask below nose"]
+    assert list(matrix["Called Mask below nose"]) == [18, 1, 175] and list(matrix["Faces"]) == [400, 400, 200]
+    per_class = next(t for t in tables if "Class" in t.columns and "Recall" in t.columns)
+    assert list(per_class["Recall"]) == ["95.0%", "99.5%", "87.5%"]
+    assert per_class["Precision"][2] == "90.0%" and list(per_class["Faces"]) == [400, 400, 200]
+    counts = next(t for t in tables if "Split" in t.columns and "Mask below nose" in t.columns)
+    assert counts["Mask below nose"][list(counts["Split"]).index("train")] == 500
+
+
+def test_binary_card_shows_no_three_class_section(tmp_path, monkeypatch):
+    """A binary card (made from the shipped one, whichever that is) keeps today's page."""
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
+    card.update(class_names=["mask", "no_mask"], incorrect_threshold=None)
+    card.get("metrics", {}).pop("three_class", None)
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    at = run_page("model.py")
+    assert not any("Three classes" in h.value for h in at.subheader)
+    assert "Mask below nose threshold" not in " ".join(m.value for m in at.markdown)
