@@ -134,14 +134,16 @@ def test_batch_rows_equal_detect_and_video_output(mixed_folder, tmp_path, ray_en
     counts = run_cli(ray_env, "video", clip, "--out", str(tmp_path / "clip.out.mp4"), "--csv",
                      str(tmp_path / "clip.csv"), "--quiet")
     assert counts.returncode == 0, counts.stderr
-    per_frame: dict[int, list] = defaultdict(lambda: [None, 0, 0, 0])
+    per_frame: dict[int, list] = defaultdict(lambda: [None, 0, 0, 0, 0])
+    column = {"mask": 2, "no_mask": 3, "incorrect": 4}
     for r in (r for r in rows if r["path"] == clip):
         entry = per_frame[r["frame"]]
         entry[0] = r["time_s"]
         if r["label"] is not None:
             entry[1] += 1
-            entry[2 if r["label"] == "mask" else 3] += 1
-    batch_csv = [[str(f), str(t), str(n), str(m), str(u), "1"] for f, (t, n, m, u) in sorted(per_frame.items())]
+            entry[column[r["label"]]] += 1
+    batch_csv = [[str(f), str(t), str(n), str(m), str(u), "1", str(b)]
+                 for f, (t, n, m, u, b) in sorted(per_frame.items())]
     video_csv = list(csv.reader(io.StringIO((tmp_path / "clip.csv").read_text())))[1:]
     assert [row[:1] + [str(float(row[1]))] + row[2:] for row in video_csv] == batch_csv
     assert all(row[4] == "1" for row in video_csv)  # the astronaut, unmasked, in every frame
