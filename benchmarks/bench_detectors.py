@@ -55,7 +55,7 @@ from maskpatrol.detectors.boxes import IDENTITY, Detection  # noqa: E402
 from maskpatrol.detectors.comparison import FIGURES_PATH, figures_from_report  # noqa: E402
 from maskpatrol.detectors.yunet import YuNetDetector  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
-from maskpatrol.pipeline import MaskPatrol, label_for  # noqa: E402
+from maskpatrol.pipeline import MaskPatrol, Settings, label_for  # noqa: E402
 from maskpatrol.preprocess import CROP_SCALE, CROP_SHIFT_DOWN, square_crop  # noqa: E402
 
 Box = tuple[int, int, int, int]
@@ -189,11 +189,15 @@ def _scores(truth: Sequence[str], pred: Sequence[str], totals: dict[str, int] | 
 
 def classifier_figures(patrol: MaskPatrol, crops: dict[str, list[tuple[str, np.ndarray, str]]],
                        totals: dict[str, int]) -> dict[str, Any]:
-    threshold = patrol.card.threshold
+    """Labels as the app gives them, at the card's thresholds. With a 3-class model a face
+    may be labelled "incorrect" (mask below the nose); these photos are labelled only
+    mask / no mask, so that label is right for neither and is not a caught unmasked face."""
+    threshold, incorrect_threshold = patrol.threshold(Settings()), patrol.incorrect_threshold(Settings())
     preds: dict[str, dict[str, tuple[str, str]]] = {}
     for n, items in crops.items():
-        probs = patrol.classifier.predict([c for _, c, _ in items]) if items else np.empty(0)
-        preds[n] = {name: (label, label_for(float(p), threshold)) for (label, _, name), p in zip(items, probs)}
+        probs = patrol.classifier.predict_classes([c for _, c, _ in items]) if items else np.empty((0, 3))
+        preds[n] = {name: (label, label_for(float(p[1]), threshold, float(p[2]), incorrect_threshold))
+                    for (label, _, name), p in zip(items, probs)}
     out: dict[str, Any] = {}
     for n, by_name in preds.items():
         entry = {"found_faces": _scores([t for t, _ in by_name.values()], [p for _, p in by_name.values()]),
