@@ -60,6 +60,7 @@ def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astrona
         assert filename == "mask_patrol_results.csv"
         assert [r["path"] for r in rows] == ["astronaut.png", "broken.jpg"]
         assert rows[0]["label"] == "no_mask" and float(rows[0]["p_no_mask"]) > 0.5
+        assert list(rows[0])[-1] == "p_incorrect" and 0.0 <= float(rows[0]["p_incorrect"]) <= 1.0
         assert (rows[0]["width"], rows[0]["height"], rows[0]["face"]) == ("512", "512", "1")
         x, y, w, h = (int(rows[0][k]) for k in "xywh")
         assert 150 < x + w / 2 < 300 and 60 < y + h / 2 < 180  # the astronaut's face

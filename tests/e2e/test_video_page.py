@@ -99,6 +99,7 @@ def test_upload_clip_plays_annotated_video_and_downloads_csv(server, browser, as
         filename, rows = download_csv(page, "Per-frame counts (CSV)")
         assert filename == "walk.counts.csv"
         assert len(rows) == 30 and all((r["faces"], r["no_mask"]) == ("1", "1") for r in rows)
+        assert all(r["incorrect"] == "0" for r in rows)  # the new column, last; the astronaut wears none
 
         video.evaluate("v => { v.currentTime = 1.0; }")
         page.wait_for_function("v => !v.seeking && v.readyState >= 2", arg=video.element_handle(), timeout=30_000)
