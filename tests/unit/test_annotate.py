@@ -101,3 +101,15 @@ def test_dashed_box_is_clipped_at_the_image_border():
     """A face at the edge of the picture: dashes past the border are cut, nothing raises."""
     out = annotate(np.full((100, 100, 3), GREY, np.uint8), [Face((60, 60, 80, 80), 0.1, "incorrect", 0.8)])
     assert (out[60:100, 60] == INCORRECT_RGB).all(axis=1).any()
+
+
+def test_a_long_label_shrinks_to_stay_whole_on_a_narrow_photo():
+    """A 140 px wide photo, one face wide: "Mask below nose 72%" at the usual size would be
+    cut at the right edge; it is drawn smaller, with its padding still inside the photo."""
+    def text_right_edge(width: int) -> int:
+        out = annotate(np.full((200, width, 3), GREY, np.uint8), [Face((0, 30, 140, 160), 0.1, "incorrect", 0.72)])
+        black = np.flatnonzero((out < 60).all(axis=2).any(axis=0))  # columns holding label text
+        return int(black.max())
+
+    assert text_right_edge(140) <= 140 - 3  # the last letter ends before the edge, with padding
+    assert text_right_edge(400) > 140  # at the usual size it would not have fitted
