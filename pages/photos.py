@@ -54,7 +54,9 @@ if len(judged) > 1:
     st.subheader("Summary")
     st.markdown(f"**{results.overall_summary(judged)}**")
     if unmasked:
-        st.warning(f"{results.not_masked_text(judged)} across these photos.", icon=":material/warning:")
+        text = results.not_masked_text(judged)
+        st.warning(f"Across these photos, {text}." if ":" in text else f"{text} across these photos.",
+                   icon=":material/warning:")
     st.dataframe(results.summary_rows(judged, three_class or None), hide_index=True)
 
 with st.container(horizontal=True):

@@ -281,8 +281,8 @@ def test_three_class_model_shows_mask_below_nose_everywhere(calls, monkeypatch, 
     assert list(overall.columns[2:5]) == ["Mask", "Mask below nose", "No mask"]
     assert list(overall["Mask below nose"]) == [0, 1] and list(overall["No mask"]) == [1, 0]
     assert "**2 photos, 2 faces: 0 mask, 1 mask below nose, 1 no mask**" in markdown(at)
-    assert any("2 people are not properly masked: 1 without a mask, 1 with the mask below the nose" in w.value
-               for w in at.warning)
+    assert ("Across these photos, 2 people are not properly masked: 1 without a mask, 1 with the mask below "
+            "the nose.") in [w.value for w in at.warning]
     chin = at.dataframe[2].value
     assert list(chin["Label"]) == ["Mask below nose"] and float(chin["p(mask below nose)"][0]) > 0.5
     assert "#### 1 face: 0 mask, 1 mask below nose, 0 no mask" in markdown(at)
