@@ -1,4 +1,4 @@
-"""A 3-class model for page tests, made from the shipped one until a 3-class model ships.
+"""A 3-class model for page tests, made from the shipped one (and a binary one, for the binary wording).
 
 The real classifier still runs; only its output moves, for each face it calls masked, 90%
 of p(mask) to p(mask below nose), as a 3-class model's softmax would for a mask worn on the
@@ -36,3 +36,11 @@ def fake_three_class(monkeypatch: Any) -> None:
     monkeypatch.setattr(MaskClassifier, "predict_classes", predict_classes)
     monkeypatch.setattr(ModelCard, "has_incorrect", property(lambda self: True))
     monkeypatch.setattr(MaskPatrol, "incorrect_threshold", incorrect_threshold)
+
+
+def fake_binary(monkeypatch: Any) -> None:
+    """The other way round: whatever model ships, the pages see a binary one (no third
+    label, no incorrect threshold), so the binary wording stays tested after a 3-class
+    model ships. A 3-class model's p_incorrect may still be above 0; nothing shows it."""
+    monkeypatch.setattr(ModelCard, "has_incorrect", property(lambda self: False))
+    monkeypatch.setattr(MaskPatrol, "incorrect_threshold", lambda self, settings: None)

@@ -258,8 +258,14 @@ def test_single_image_has_no_frame_note(page, astro_png):
     assert not any("frames or pages" in i.value for i in page.info)
 
 
-def test_binary_model_keeps_two_labels_in_the_legend_and_tables(page, astro_png, masked_png):
-    assert "Mask below nose" not in page.caption[0].value
+def test_binary_model_keeps_two_labels_in_the_legend_and_tables(calls, monkeypatch, astro_png, masked_png):
+    from three_class import fake_binary
+
+    fake_binary(monkeypatch)
+    page = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    page.run()
+    assert "**Mask** (thin box) or **No mask** (thick box)" in page.caption[0].value
+    assert "Mask below nose" not in " ".join(c.value for c in page.caption)
     upload(page, ("a.png", astro_png), ("m.png", masked_png))
     assert "Mask below nose" not in page.dataframe[0].value.columns
     assert "p(mask below nose)" not in page.dataframe[1].value.columns

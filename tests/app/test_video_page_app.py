@@ -140,8 +140,14 @@ def test_real_faces_counts_match_what_was_placed(page, data_dir, patrol, tmp_pat
     assert any("up to 2 faces per frame" in m.value for m in page.markdown)
 
 
-def test_binary_model_keeps_the_two_label_legend_and_chart(page, astro_mp4):
-    assert "Mask below nose" not in page.caption[0].value
+def test_binary_model_keeps_the_two_label_legend_and_chart(monkeypatch, astro_mp4):
+    from three_class import fake_binary
+
+    fake_binary(monkeypatch)
+    page = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    page.run()
+    assert "**Mask** (thin box) or **No mask** (thick box)" in page.caption[0].value
+    assert "Mask below nose" not in " ".join(c.value for c in page.caption)
     annotate(page, "walk.mp4", astro_mp4)
     chart = page.get("vega_lite_chart")[0].proto.spec
     assert "No mask" in chart and "Mask below nose" not in chart
