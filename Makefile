@@ -35,7 +35,7 @@ chromium:
 	    "Install Debian's 'chromium' package (sudo apt-get install chromium) to run them."; fi; }
 
 # After pytest (pass or fail, its exit code kept), list the figures this run wrote: speed and
-# memory are reported there with same-run baselines, not asserted (tests/figures.py).
+# memory are reported there with same-run baselines, not asserted (tests/support/figures.py).
 test: $(VENV)/.dev chromium
 	@stamp=$$(mktemp); echo "$(PY) -m pytest $(PYTEST_ARGS)"; \
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \

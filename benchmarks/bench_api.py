@@ -7,7 +7,7 @@ Run from the project root::
     .venv/bin/python benchmarks/bench_api.py --data ../shared/data --out benchmarks/results/bench_api.json
 
 The server is the real one: ``streamlit run app.py`` on 127.0.0.1, configured by setup.sh as
-on a dyno (``tests/live_server.py``), once per worker count asked for. The photos are
+on a dyno (``tests/support/server.py``), once per worker count asked for. The photos are
 640x480 frames with three real faces pasted on a smooth background (the frames of
 ``bench_pipeline.py``), sent as JPEG. The baseline, measured in the same run, is the CLI's
 own time per image: the median of the CLI's per-image step (read the file, decode, analyse,
@@ -44,7 +44,7 @@ for extra in (ROOT, ROOT / "tests"):  # runnable as a plain script; reuses the t
 
 from bench_args import add_data_arguments, require_data  # noqa: E402
 from bench_pipeline import FrameType, build_frames, load_average, select_faces  # noqa: E402
-from live_server import streamlit_server  # noqa: E402
+from support.server import streamlit_server  # noqa: E402
 from maskpatrol.detectors import DetectorSettings  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
 from maskpatrol.pipeline import MaskPatrol, Settings, image_record  # noqa: E402

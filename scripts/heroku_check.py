@@ -29,7 +29,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -37,8 +36,6 @@ import tarfile
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import venv
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,14 +43,18 @@ from pathlib import Path
 from typing import IO, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "tests") not in sys.path:  # the browser flags and loopback helpers the tests use
+    sys.path.insert(0, str(ROOT / "tests"))
+
+from support.browser import CHROMIUM_ARGS  # noqa: E402
+from support.net import free_port, wait_healthy as wait_health_check  # noqa: E402
+
 SLUG_BUDGET_MB = 400.0
 BOOT_BUDGET_S = 30.0
 RSS_BUDGET_MB = 350.0
 MB = 1024 * 1024
 #: What a user sees on the Photos page for skimage's astronaut (one bare face).
 ASTRONAUT_SUMMARY = "1 face: 0 mask, 1 no mask"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 # --- Procfile and .slugignore ------------------------------------------------------------
@@ -233,25 +234,6 @@ def slug_size(app_dir: Path, runtime: Path) -> SlugSize:
 
 # --- 2. boot -------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _no_proxy_opener() -> urllib.request.OpenerDirector:
-    """Loopback requests must never go through a proxy named in the environment."""
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
-    try:
-        with _no_proxy_opener().open(url, timeout=timeout) as resp:
-            return resp.status, resp.read().decode(errors="replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(errors="replace")
-
-
 def dyno_env(runtime: Path, home: Path, port: int) -> dict[str, str]:
     """A bare environment like a dyno's: the slug's Python first on PATH, nothing inherited."""
     return {"PATH": f"{runtime / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "PORT": str(port),
@@ -297,19 +279,16 @@ def start_web(app_dir: Path, env: dict[str, str], log_path: Path) -> WebProcess:
 
 def wait_healthy(web: WebProcess, timeout: float = 60.0) -> float:
     """Seconds from start until ``/_stcore/health`` answers ``ok``; raises on exit or timeout."""
-    url = f"http://127.0.0.1:{web.port}/_stcore/health"
-    deadline = web.started + timeout
-    while time.monotonic() < deadline:
+    def alive() -> None:
         if web.proc.poll() is not None:
             raise RuntimeError(f"web process exited with {web.proc.returncode}:\n{web.log_tail()}")
-        try:
-            status, body = http_get(url, timeout=1.0)
-            if status == 200 and body.strip() == "ok":
-                return time.monotonic() - web.started
-        except (OSError, urllib.error.URLError):
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s:\n{web.log_tail()}")
+
+    left = max(0.0, timeout - (time.monotonic() - web.started))
+    try:
+        wait_health_check(f"http://127.0.0.1:{web.port}", left, alive, interval=0.1, what="the web process")
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}:\n{web.log_tail()}") from None
+    return time.monotonic() - web.started
 
 
 def import_baseline_s(runtime: Path, env: dict[str, str]) -> float:

@@ -2,7 +2,7 @@
 
 Why a script and not a test: the pictures are committed to ``docs/images/`` and should change
 only when someone means to refresh them, while the browser tests run on every ``make test``.
-It reuses the tests' harness rather than a second one: ``tests/live_server.py`` starts the
+It reuses the tests' harness rather than a second one: ``tests/support/server.py`` starts the
 app as a Heroku dyno runs it and gives the Chromium flags, ``tests/e2e/webcam_clip.py`` writes
 the fake camera's clip, ``tests/e2e/webcam_runner.py`` reads the webcam panel.
 
@@ -31,8 +31,9 @@ for extra in (ROOT, ROOT / "tests", ROOT / "tests" / "e2e"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from conftest import paint_mask, png_bytes  # noqa: E402
-from live_server import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, streamlit_server  # noqa: E402
+from support.images import paint_mask, png_bytes  # noqa: E402
+from support.browser import CHROMIUM_ARGS, PHOTOS_SETTLED_JS  # noqa: E402
+from support.server import streamlit_server  # noqa: E402
 from webcam_clip import FACE_SIDE, compose, frame_offsets, scene_is_clean, write_y4m  # noqa: E402
 from webcam_runner import METRICS_JS, to_number, wait_for  # noqa: E402
 from test_webcam_browser import FAKE_CAMERA_ARGS  # noqa: E402  (the browser-mode test's camera flags)

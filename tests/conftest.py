@@ -1,18 +1,17 @@
-"""Shared fixtures. Every committed test image is generated here, never copied."""
+"""Shared fixtures, and fixtures only: the helpers they use live in ``tests/support/``.
+Every committed test image is generated, never copied."""
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
+from support.images import png_bytes
+from support.paths import ARTIFACTS
 
 
 def _require(env: str) -> bool:
@@ -49,7 +48,7 @@ def browser(chromium_path):
     """Headless Debian Chromium driven by Playwright (sync API), one per test module."""
     from playwright.sync_api import sync_playwright
 
-    from live_server import CHROMIUM_ARGS
+    from support.browser import CHROMIUM_ARGS
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -70,26 +69,6 @@ def astronaut_rgb() -> np.ndarray:
     from skimage import data
 
     return np.ascontiguousarray(data.astronaut())
-
-
-def paint_mask(rgb: np.ndarray, box, alpha: float = 1.0) -> np.ndarray:
-    """A light-blue surgical-mask shape over nose and mouth of the face in ``box`` (a
-    detector box), blended with ``alpha``: a masked face we may publish and commit."""
-    import cv2
-
-    x, y, w, h = box
-    pts = np.array([[x + w // 10, y + int(.55 * h)], [x + int(.9 * w), y + int(.55 * h)],
-                    [x + int(.95 * w), y + int(1.05 * h)], [x + w // 2, y + int(1.2 * h)],
-                    [x + w // 20, y + int(1.05 * h)]], np.int32)
-    painted = rgb.copy()
-    cv2.fillPoly(painted, [pts], (170, 200, 230))
-    return cv2.addWeighted(painted, alpha, rgb, 1 - alpha, 0)
-
-
-def png_bytes(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,8 @@
 """Helpers for the HTTP API tests: a live server with API settings, and plain HTTP calls.
 
-The server is ``live_server.streamlit_server``: ``streamlit run app.py`` configured by
+The server is ``support.server.streamlit_server``: ``streamlit run app.py`` configured by
 setup.sh as on a dyno, on a free 127.0.0.1 port, so the API is tested behind the very
-entry ``make run`` and the Procfile start. (Not a conftest.py: one here would shadow
-``tests/conftest.py`` for ``from conftest import ...``.)
+entry ``make run`` and the Procfile start.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from conftest import ROOT
-from live_server import Server, streamlit_server
+from support.paths import ROOT
+from support.server import Server, streamlit_server
 
 API = "/api/v1"
 #: Every API variable, cleared for each test server so the developer's shell cannot leak in.

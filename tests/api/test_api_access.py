@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from api_client import API, api_server, error_body, post
-from conftest import png_bytes
+from support.images import png_bytes
 
 TOKEN = "s3cret-token-for-the-tests-0123456789"
 ORIGIN = "https://kiosk.example.org"

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from api_client import API, api_server, cli_json, error_body, post, raw_request
-from conftest import png_bytes
+from support.images import png_bytes
 from maskpatrol.detectors import DETECTOR_NAMES
 from maskpatrol.model_card import load_card
 from maskpatrol.paths import default_model_dir

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from maskpatrol.api.access import RateLimiter
 from maskpatrol.api.config import MAX_BODY_MB, ApiConfigError, load_config
 from maskpatrol.api.errors import ApiError

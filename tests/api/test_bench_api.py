@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 
 
 def test_a_short_api_benchmark_run_reports_every_level_against_the_cli(data_dir, tmp_path):

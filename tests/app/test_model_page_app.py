@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from support.paths import ROOT
 from maskpatrol import results as R
 from maskpatrol.model_card import load_card
 from maskpatrol.paths import MODELS_DIR

@@ -12,7 +12,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, paint_mask, png_bytes
+from support.images import paint_mask, png_bytes
+from support.paths import ROOT
 from maskpatrol.pipeline import MaskPatrol
 
 PAGE = str(ROOT / "pages" / "photos.py")

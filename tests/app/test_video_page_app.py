@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import video_clip as vc
-from conftest import ROOT
+from support.paths import ROOT
 
 PAGE = str(ROOT / "pages" / "video.py")
 TIMEOUT = 180
@@ -157,7 +157,7 @@ def test_three_class_model_counts_masks_below_the_nose(monkeypatch, tmp_path, pa
     """With a model that tells a mask below the nose (see three_class.py): the legend says
     what it means, the masked astronaut is warned about as not properly masked, and the
     chart and the CSV carry the new label."""
-    from conftest import paint_mask
+    from support.images import paint_mask
     from three_class import fake_three_class
 
     box = patrol.analyze(astronaut_rgb)[0].box

@@ -14,7 +14,7 @@ import pytest
 from streamlit import config
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from support.paths import ROOT
 from maskpatrol.live import FrameResult, LiveSession
 
 PAGE = str(ROOT / "pages" / "webcam.py")

@@ -24,7 +24,8 @@ import pytest
 pytest.importorskip("ray", reason="Ray comes with requirements-batch.txt (make test installs it)")
 
 import video_clip as vc  # noqa: E402
-from conftest import ROOT, paint_mask, png_bytes  # noqa: E402
+from support.images import paint_mask, png_bytes  # noqa: E402
+from support.paths import ROOT  # noqa: E402
 from maskpatrol.batch.store import PartStore  # noqa: E402
 
 #: Bound on one batch run: Ray's start alone took 10-20 s on the shared 2-core machine.

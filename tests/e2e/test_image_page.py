@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import png_bytes
+from support.images import png_bytes
 from maskpatrol.detectors import DETECTOR_LABELS
-from live_server import download_csv, streamlit_server
+from support.browser import download_csv
+from support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +24,7 @@ RESULT_TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app as deployed (``live_server``) on a free loopback port; always stopped."""
+    """The app as deployed (``support.server``) on a free loopback port; always stopped."""
     with streamlit_server(tmp_path_factory.mktemp("streamlit")) as srv:
         yield srv.url
 
@@ -88,7 +89,7 @@ def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astrona
 def test_a_masked_portrait_is_found_with_the_default_detector(server, browser, patrol, astronaut_rgb, artifacts: Path):
     """The issue's first-visit failure: a frontal, well-lit portrait in a blue surgical mask
     gave "No faces found" with Haar. With the default detector the page finds and labels it."""
-    from conftest import paint_mask
+    from support.images import paint_mask
 
     masked = paint_mask(astronaut_rgb, patrol.detector_for("haar").detect(astronaut_rgb)[0])
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from live_server import streamlit_server
+from support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
 

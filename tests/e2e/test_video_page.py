@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 import video_clip as vc
-from live_server import download_csv, streamlit_server
+from support.browser import download_csv
+from support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +33,7 @@ def server_tmp(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, server_tmp):
-    """The app as deployed (``live_server``) on a free loopback port, with its own TMPDIR;
+    """The app as deployed (``support.server``) on a free loopback port, with its own TMPDIR;
     always stopped."""
     with streamlit_server(tmp_path_factory.mktemp("streamlit"), extra_env={"TMPDIR": str(server_tmp)}) as srv:
         yield srv.url

@@ -11,7 +11,7 @@ starting/stopping/closing leaves no threads behind and memory not growing.
 
 How fast it ran is a figure, not a verdict: frames per second, server CPU per frame and
 connect times go to ``tests/artifacts/webcam_<detector>.json`` with the same frame
-analysed in this process as the baseline (see ``tests/figures.py``).
+analysed in this process as the baseline (see ``tests/support/figures.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from figures import median_ms, ratio, steady_growth, write_report
+from support.figures import median_ms, ratio, steady_growth, write_report
 from maskpatrol.detectors import DETECTOR_LABELS, DetectorSettings
 from webcam_clip import build_clip, compose, load_face, pick_scene  # tests/e2e is on sys.path (rootdir-less test dir)
 
@@ -43,7 +43,7 @@ RUN_TIMEOUT_S = 600
 MIN_FPS = 2.0
 #: RSS rise over the start/stop cycles that would matter on a 512 MB dyno (4 MB per stream);
 #: the margin grows with the spread of this run's readings when that is larger
-#: (tests/figures.py). Measured after each stop: 304-317 MB, up and down by up to 10 MB.
+#: (tests/support/figures.py). Measured after each stop: 304-317 MB, up and down by up to 10 MB.
 LEAK_FLOOR_MB = 20.0
 #: Threads: one more after every stop is a leak; a pool growing by one or two once is not.
 THREAD_LEAK_FLOOR = 2

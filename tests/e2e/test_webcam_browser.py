@@ -25,9 +25,10 @@ from typing import Any
 import psutil
 import pytest
 
-from live_server import CHROMIUM_ARGS, streamlit_server
+from support.browser import CHROMIUM_ARGS
+from support.server import streamlit_server
 from webcam_clip import build_clip, pick_scene
-from figures import median_ms, ratio, write_report
+from support.figures import median_ms, ratio, write_report
 from webcam_clip import compose, load_face
 from webcam_runner import FRAMES_JS, METRICS_JS, to_number, wait_for  # the server mode's page readers
 
@@ -326,7 +327,7 @@ def static_url():
     import http.server
     import threading
 
-    from conftest import ROOT
+    from support.paths import ROOT
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def translate_path(self, path: str) -> str:
@@ -414,7 +415,7 @@ def _cli_faces(path: Path, min_face: int) -> list[dict]:
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from support.paths import ROOT
 
     out = subprocess.run([sys.executable, "-m", "maskpatrol", "detect", "--json", "--min-face", str(min_face), str(path)],
                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)

@@ -29,20 +29,19 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import deque
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support (run as a script)
+
+from support.browser import CHROMIUM_ARGS as BROWSER_ARGS, FAKE_CAMERA_ARGS  # noqa: E402
+from support.net import wait_healthy  # noqa: E402
+from support.paths import ROOT  # noqa: E402
+
 HOST = "127.0.0.2"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-]
+CHROMIUM_ARGS = BROWSER_ARGS + FAKE_CAMERA_ARGS
 IFRAME = 'iframe[title*="webrtc_streamer"]'
 
 METRICS_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-testid="stMetric"]')].map(m => [
@@ -155,16 +154,11 @@ def start_server(port: int, log_path: Path, webrtc_log: Path) -> subprocess.Pope
     env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
-    def healthy() -> bool:
+    def alive() -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/_stcore/health", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
 
-    wait_for(healthy, 90, "the Streamlit server")
+    wait_healthy(f"http://{HOST}:{port}", 90, alive, what="the Streamlit server")
     return proc
 
 

@@ -41,8 +41,8 @@ BOOT_HANG_GUARD_S = 120.0
 def record_figure(capsys, record_property):
     """Keep a figure: JSON artifact, JUnit property, and a line on the terminal even under capture.
 
-    (A conftest.py here would shadow ``tests/conftest.py`` for ``from conftest import ...``,
-    so there is no terminal-summary hook; capture is lifted for the one line instead.)
+    (This folder has no conftest.py of its own, so there is no terminal-summary hook; capture
+    is lifted for the one line instead.)
     """
 
     def record(name: str, value: float) -> None:

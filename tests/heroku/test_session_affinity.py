@@ -16,8 +16,8 @@ import uuid
 
 import pytest
 
-from conftest import png_bytes
-from live_server import streamlit_server
+from support.images import png_bytes
+from support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
 

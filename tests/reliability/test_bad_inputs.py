@@ -16,7 +16,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from support.paths import ROOT
 from corpus import Case, bad_input_corpus, encode, face_grid
 
 PAGE = str(ROOT / "pages" / "photos.py")

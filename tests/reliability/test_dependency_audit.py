@@ -31,7 +31,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from conftest import ROOT
+from support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 
 
 @pytest.fixture(scope="module")

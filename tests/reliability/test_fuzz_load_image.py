@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from PIL import Image, TiffTags
 
-from conftest import ARTIFACTS
+from support.paths import ARTIFACTS
 from corpus import encode
 from maskpatrol.images import ImageError, load_image
 

@@ -24,8 +24,9 @@ import numpy as np
 import pytest
 
 from corpus import encode, face_grid
-from figures import ratio, write_report
-from live_server import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, open_photos_page, server_errors, streamlit_server
+from support.figures import ratio, write_report
+from support.browser import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, open_photos_page
+from support.server import server_errors, streamlit_server
 from maskpatrol.images import load_image
 from maskpatrol.pipeline import summarize
 

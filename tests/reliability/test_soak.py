@@ -1,6 +1,6 @@
 """Soak: 500 photos through ONE real server process; its memory must level off.
 
-The server is the deployed configuration (``live_server``). A headless Chromium visitor
+The server is the deployed configuration (``support.server``). A headless Chromium visitor
 opens the Photos page and uploads a batch of distinct photos (0 to 4 faces, every file
 different, so the result cache never answers for the pipeline); then the page is loaded
 afresh, which ends that Streamlit session and starts a new one, as visitors come and go.
@@ -9,7 +9,7 @@ first 200 photos are warm-up: model, detector pool, result cache (24 entries), S
 media store and the departed sessions still inside their 15 s fill up there. Over the
 remaining 300 photos the test fails only on a leak: RSS rising in each of three windows
 over the one before *and* a least-squares trend rise beyond 20 MB or three times this run's
-own spread around the trend, whichever is larger (``tests/figures.py``). A plateau reached
+own spread around the trend, whichever is larger (``tests/support/figures.py``). A plateau reached
 a little after warm-up (uploads were slower or faster than usual) is a step, not steady
 growth, and the saw-tooth of freed sessions is spread. Figures go to tests/artifacts/soak_test.json.
 
@@ -28,8 +28,9 @@ import psutil
 import pytest
 
 from corpus import encode, face_grid
-from figures import ratio, steady_growth, write_report
-from live_server import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, open_photos_page, server_errors, streamlit_server
+from support.figures import ratio, steady_growth, write_report
+from support.browser import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, open_photos_page
+from support.server import server_errors, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -92,7 +93,7 @@ def test_500_photos_in_one_server_process_rss_levels_off(chromium_path, tmp_path
     assert samples[-1]["images"] == IMAGES
 
     # RSS saw-tooths by ~15 MB as sessions of departed visitors are freed: judge the trend
-    # of all readings after warm-up, with a margin from their own spread (tests/figures.py).
+    # of all readings after warm-up, with a margin from their own spread (tests/support/figures.py).
     after = [s["rss_mb"] for s in samples if s["images"] >= WARMUP_IMAGES]
     growth = steady_growth(after, windows=WINDOWS, floor=LEAK_FLOOR_MB)
     batch_s = [b["t"] - a["t"] for a, b in zip(samples, samples[1:])]

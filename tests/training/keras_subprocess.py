@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from conftest import ROOT
+from support.paths import ROOT
 
 _CODE = """
 import sys, numpy as np, keras

@@ -9,7 +9,7 @@ import sys
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from support.paths import ROOT
 
 pytestmark = pytest.mark.data
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from keras_subprocess import keras_predict
 
 pytestmark = pytest.mark.data

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT
+from support.paths import ROOT
 from maskpatrol import ice
 from maskpatrol.web import mode
 

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from conftest import ROOT
+from support.paths import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_pipeline as bench  # noqa: E402

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_detectors as bench  # noqa: E402

@@ -17,8 +17,8 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
-from figures import write_report
+from support.paths import ROOT
+from support.figures import write_report
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import bench_peers  # noqa: E402

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings, make_detector
 from maskpatrol.detectors.blazeface import (FULL_RANGE, IDENTITY, SHORT_RANGE, BlazeFaceDetector, BoxTransform,
                                             Letterbox, spec_for)

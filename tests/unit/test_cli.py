@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support.paths import ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -97,7 +97,7 @@ def test_detect_and_classify_with_a_three_class_model(monkeypatch, capsys, tmp_p
     is written as a mask below the nose in text and JSON."""
     from PIL import Image
 
-    from conftest import paint_mask
+    from support.images import paint_mask
     from maskpatrol import cli
     from maskpatrol.preprocess import square_crop
     from three_class import fake_three_class
@@ -157,7 +157,7 @@ def one_face_png(tmp_path_factory, astronaut_rgb):
     """The astronaut shrunk onto a plain 640x480 canvas: exactly one (unmasked) face."""
     import video_clip as vc
 
-    from conftest import png_bytes
+    from support.images import png_bytes
 
     path = tmp_path_factory.mktemp("one") / "one_face.png"
     path.write_bytes(png_bytes(vc.astronaut_frames(astronaut_rgb, 1)[0]))

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from support.paths import ROOT
 
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"

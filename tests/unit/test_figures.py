@@ -1,4 +1,4 @@
-"""The leak judge the soak and webcam memory tests rely on (``tests/figures.py``): it must
+"""The leak judge the soak and webcam memory tests rely on (``tests/support/figures.py``): it must
 fail a run whose memory keeps growing and pass one that only saw-tooths or steps once."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-import figures
-from figures import ratio, steady_growth
+from support import figures
+from support.figures import ratio, steady_growth
 
 
 def test_steady_growth_across_the_run_is_a_leak():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import png_bytes
+from support.images import png_bytes
 from maskpatrol import cli
 from maskpatrol import results as R
 from maskpatrol.detectors import DetectorSettings

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from conftest import ROOT
+from support.paths import ROOT
 
 
 def test_serving_path_does_not_import_tensorflow():

@@ -17,7 +17,10 @@ from maskpatrol.detectors.yunet import (COARSE_SHORT_SIDE, MAX_TILE_SIDE, MAX_UP
 from maskpatrol.paths import MODELS_DIR
 from maskpatrol.pipeline import MaskPatrol
 
-from conftest import ROOT, paint_mask
+from support.images import paint_mask
+
+#: The same network as a fixed-size export, for OpenCV's own FaceDetectorYN (the reference
+from support.paths import ROOT
 
 #: The same network as a fixed-size export, for OpenCV's own FaceDetectorYN (the reference
 #: decoder); the shared models folder holds it beside our dynamic-size copy.

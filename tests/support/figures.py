@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+from support.paths import ARTIFACTS
 
 
 def write_report(name: str, figures: dict[str, Any], capsys: Any = None) -> Path:
