@@ -10,12 +10,12 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from support.paths import ROOT
-from maskpatrol import results as R
+from maskpatrol import results
 from maskpatrol.model_card import load_card
 from maskpatrol.paths import MODELS_DIR
 
 TIMEOUT = 60
-FIGURES = [f for f, _, _ in R.REPORT_FIGURES]
+FIGURES = [f for f, _, _ in results.REPORT_FIGURES]
 
 
 def run_page(name: str) -> AppTest:
@@ -31,10 +31,10 @@ def metric(m: dict) -> dict:
 
 
 def test_missing_reports_say_how_to_produce_them(tmp_path, monkeypatch):
-    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path / "nothing-here"))
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "nothing-here"))
     at = run_page("model.py")
     [note] = [i.value for i in at.info if "No evaluation reports" in i.value]
-    for name in R.EVALUATION_FILES:
+    for name in results.EVALUATION_FILES:
         assert name in note
     assert sum("python -m maskpatrol.evaluate" in c.value for c in at.code) == 1
     assert not at.image
@@ -47,7 +47,7 @@ def test_missing_reports_say_how_to_produce_them(tmp_path, monkeypatch):
 
 def test_partly_missing_reports_are_named_one_by_one(tmp_path, monkeypatch):
     Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(tmp_path / "roc_curve.png")
-    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
     at = run_page("model.py")
     infos = " ".join(i.value for i in at.info)
     for name in ("metrics.json", "confusion_matrix.png", "calibration.png", "mistakes.png"):
@@ -64,7 +64,7 @@ def test_reports_are_shown_when_present(tmp_path, monkeypatch):
     (tmp_path / "cross_source.json").write_text(json.dumps(
         {"train kaggle12k -> test chandrikadeb7": {"threshold": 0.3, "epochs": 5,
                                                     "chandrikadeb7/test": metric({"accuracy": 0.71})}}))
-    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
     at = run_page("model.py")
     assert not any("not found" in i.value for i in at.info)
     assert len(at.image) == len(FIGURES)
@@ -77,7 +77,7 @@ def test_reports_are_shown_when_present(tmp_path, monkeypatch):
 
 def test_broken_metrics_file_is_treated_as_missing(tmp_path, monkeypatch):
     (tmp_path / "metrics.json").write_text("{truncated")
-    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
     at = run_page("model.py")
     assert any("`metrics.json` not found" in i.value for i in at.info)
 
@@ -117,7 +117,7 @@ def three_class_card(tmp_path) -> dict:
 def test_three_class_card_shows_its_confusion_matrix_per_class_metrics_and_threshold(tmp_path, monkeypatch):
     three_class_card(tmp_path)
     monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
-    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     at = run_page("model.py")
     text = " ".join(m.value for m in at.markdown)
     assert "**Mask below nose threshold**: 0.420" in text and "90% recall of masks below the nose" in text
@@ -143,7 +143,7 @@ def test_binary_card_shows_no_three_class_section(tmp_path, monkeypatch):
     card.get("metrics", {}).pop("three_class", None)
     (tmp_path / "model_card.json").write_text(json.dumps(card))
     monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
-    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     at = run_page("model.py")
     assert not any("Three classes" in h.value for h in at.subheader)
     assert "Mask below nose threshold" not in " ".join(m.value for m in at.markdown)

@@ -109,12 +109,12 @@ def test_a_video_without_faces_gets_advice_for_its_detector_and_size(page, tmp_p
 def test_a_crash_mid_run_is_not_later_blamed_on_the_user(page, astro_mp4, monkeypatch):
     """The page tells a person when their own click stopped a run; a run that crashed
     (here: out of memory) must not produce that message on the next rerun."""
-    from maskpatrol import video as V
+    from maskpatrol import video as video_package
 
     def crash(*args, **kwargs):
         raise MemoryError("no room")
 
-    monkeypatch.setattr(V, "annotate_video_bytes", crash)
+    monkeypatch.setattr(video_package, "annotate_video_bytes", crash)
     page.file_uploader(key="video_upload").set_value(("walk.mp4", astro_mp4, "video/mp4"))
     page.run()
     page.button(key="video_start").click().run()

@@ -12,14 +12,14 @@ from PIL import Image
 
 from support.images import png_bytes
 from maskpatrol import cli
-from maskpatrol import results as R
+from maskpatrol import results
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.pipeline import Face
 
 
 @pytest.fixture(scope="module")
 def astro(patrol, astronaut_rgb):
-    return R.analyze_bytes(patrol, png_bytes(astronaut_rgb), "astronaut.png")
+    return results.analyze_bytes(patrol, png_bytes(astronaut_rgb), "astronaut.png")
 
 
 def test_astronaut_result_has_one_unmasked_face_preview_and_thumbnail(astro):
@@ -28,7 +28,7 @@ def test_astronaut_result_has_one_unmasked_face_preview_and_thumbnail(astro):
     assert astro.n_unmasked == 1 and astro.n_masked == 0
     assert astro.preview is not None and astro.preview.shape == (512, 512, 3) and astro.preview_scale == 1.0
     thumb = Image.open(io.BytesIO(astro.thumbnails[0]))
-    assert thumb.size == (R.THUMB_PX, R.THUMB_PX)
+    assert thumb.size == (results.THUMB_PX, results.THUMB_PX)
 
 
 @pytest.mark.parametrize("data, words", [
@@ -37,7 +37,7 @@ def test_astronaut_result_has_one_unmasked_face_preview_and_thumbnail(astro):
     (png_bytes(np.zeros((40, 40, 3), np.uint8))[:60], "corrupt"),
 ])
 def test_bad_files_become_error_results_not_exceptions(patrol, data, words):
-    r = R.analyze_bytes(patrol, data, "bad.png")
+    r = results.analyze_bytes(patrol, data, "bad.png")
     assert not r.ok and words in r.error and "bad.png" in r.error
     assert r.faces == () and r.summary == "Could not be read"
 
@@ -45,7 +45,7 @@ def test_bad_files_become_error_results_not_exceptions(patrol, data, words):
 def test_too_many_pixels_is_refused_before_decoding(patrol):
     buf = io.BytesIO()
     Image.new("1", (8000, 5001)).save(buf, format="PNG")  # 40.008 MP, a few KB
-    r = R.analyze_bytes(patrol, buf.getvalue(), "huge.png")
+    r = results.analyze_bytes(patrol, buf.getvalue(), "huge.png")
     assert not r.ok and "too large" in r.error
 
 
@@ -53,10 +53,10 @@ def test_large_photo_gets_small_preview_with_boxes_scaled(patrol, astronaut_rgb)
     import cv2
 
     big = cv2.resize(astronaut_rgb, (2048, 2048), interpolation=cv2.INTER_LINEAR)
-    r = R.analyze_bytes(patrol, png_bytes(big), "big.png")
-    assert r.ok and r.width == 2048 and max(r.preview.shape[:2]) == R.PREVIEW_MAX_SIDE
+    r = results.analyze_bytes(patrol, png_bytes(big), "big.png")
+    assert r.ok and r.width == 2048 and max(r.preview.shape[:2]) == results.PREVIEW_MAX_SIDE
     assert len(r.faces) >= 1
-    shown = R.annotated_preview(r, True)
+    shown = results.annotated_preview(r, True)
     assert shown.shape == r.preview.shape
     # The no-mask box (thick, red) is drawn where the full-resolution box lands after scaling.
     # Her face: at 4x the 512 px photo, around (900, 450); an upscaled photo has more
@@ -70,13 +70,13 @@ def test_large_photo_gets_small_preview_with_boxes_scaled(patrol, astronaut_rgb)
 
 def test_relabel_applies_threshold_without_touching_probabilities(astro):
     p = astro.faces[0].p_no_mask
-    assert R.relabel(astro, min(1.0, p + 0.001) if p < 1 else 1.01).faces[0].label == "mask"
-    assert R.relabel(astro, 0.01).faces[0].label == "no_mask"
-    assert R.relabel(astro, 0.5).faces[0].p_no_mask == p
+    assert results.relabel(astro, min(1.0, p + 0.001) if p < 1 else 1.01).faces[0].label == "mask"
+    assert results.relabel(astro, 0.01).faces[0].label == "no_mask"
+    assert results.relabel(astro, 0.5).faces[0].p_no_mask == p
 
 
 def test_annotated_png_is_full_resolution_and_marked(astro, astronaut_rgb):
-    png = R.annotated_png(png_bytes(astronaut_rgb), astro, show_probability=True)
+    png = results.annotated_png(png_bytes(astronaut_rgb), astro, show_probability=True)
     out = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     assert out.shape == astronaut_rgb.shape
     x, y, w, h = astro.faces[0].box
@@ -86,19 +86,19 @@ def test_annotated_png_is_full_resolution_and_marked(astro, astronaut_rgb):
 def test_json_export_matches_the_cli_schema(astro, astronaut_png, capsys):
     cli.main(["detect", "--json", str(astronaut_png)])
     cli_row = json.loads(capsys.readouterr().out.splitlines()[0])
-    [ours] = json.loads(R.to_json([astro]))
+    [ours] = json.loads(results.to_json([astro]))
     assert set(ours) == set(cli_row)
     assert {k: v for k, v in ours.items() if k != "path"} == {k: v for k, v in cli_row.items() if k != "path"}
 
 
 def test_csv_has_a_row_per_face_and_per_failed_or_empty_photo(astro):
-    bad = R.ImageResult(name="broken.jpg", error="broken.jpg is corrupt")
-    empty = R.ImageResult(name="wall.png", width=100, height=80)
-    two = R.ImageResult(name="two.png", width=10, height=10,
+    bad = results.ImageResult(name="broken.jpg", error="broken.jpg is corrupt")
+    empty = results.ImageResult(name="wall.png", width=100, height=80)
+    two = results.ImageResult(name="two.png", width=10, height=10,
                         faces=(Face((1, 2, 3, 4), 0.1, "mask"), Face((5, 6, 7, 8), 0.9, "no_mask")))
-    rows = list(csv.DictReader(io.StringIO(R.to_csv([astro, bad, empty, two]))))
+    rows = list(csv.DictReader(io.StringIO(results.to_csv([astro, bad, empty, two]))))
     assert [r["path"] for r in rows] == ["astronaut.png", "broken.jpg", "wall.png", "two.png", "two.png"]
-    assert tuple(rows[0]) == R.CSV_COLUMNS
+    assert tuple(rows[0]) == results.CSV_COLUMNS
     assert rows[0]["label"] == "no_mask" and float(rows[0]["p_no_mask"]) > 0.5 and rows[0]["face"] == "1"
     assert 0.0 <= float(rows[0]["p_incorrect"]) <= 1.0
     assert rows[1]["error"] == "broken.jpg is corrupt" and rows[1]["label"] == ""
@@ -108,27 +108,27 @@ def test_csv_has_a_row_per_face_and_per_failed_or_empty_photo(astro):
 
 
 def test_face_rows_show_or_hide_probability(astro):
-    [row] = R.face_rows(astro, show_probability=True)
+    [row] = results.face_rows(astro, show_probability=True)
     assert row["Label"] == "No mask" and row["p(no mask)"] > 0.5
     assert row["Thumbnail"].startswith("data:image/png;base64,")
     x, y, w, h = astro.faces[0].box
     assert row["Box (x, y, w, h)"] == f"{x}, {y}, {w}, {h}"
-    assert "p(no mask)" not in R.face_rows(astro, show_probability=False)[0]
+    assert "p(no mask)" not in results.face_rows(astro, show_probability=False)[0]
 
 
 def test_summary_rows_and_overall_summary(astro):
-    bad = R.ImageResult(name="broken.jpg", error="broken.jpg is corrupt")
-    rows = R.summary_rows([astro, bad])
+    bad = results.ImageResult(name="broken.jpg", error="broken.jpg is corrupt")
+    rows = results.summary_rows([astro, bad])
     assert rows[0] == {"Photo": "astronaut.png", "Faces": 1, "Mask": 0, "No mask": 1,
                        "Result": "1 face: 0 mask, 1 no mask"}
     assert rows[1]["Faces"] is None and rows[1]["Result"] == "Error: broken.jpg is corrupt"
-    assert R.overall_summary([astro, bad]) == "2 photos, 1 face: 0 mask, 1 no mask; 1 photo could not be read"
-    assert R.overall_summary([R.ImageResult(name="a", width=5, height=5)]) == "1 photo, no faces found"
+    assert results.overall_summary([astro, bad]) == "2 photos, 1 face: 0 mask, 1 no mask; 1 photo could not be read"
+    assert results.overall_summary([results.ImageResult(name="a", width=5, height=5)]) == "1 photo, no faces found"
 
 
 # A photo as a 3-class model sees it: one face each way (probabilities built directly, so
 # these checks hold whichever model is shipped).
-THREE = R.ImageResult(name="three.png", width=640, height=480, faces=(
+THREE = results.ImageResult(name="three.png", width=640, height=480, faces=(
     Face((10, 20, 100, 100), 0.04, "mask", 0.03), Face((200, 20, 100, 100), 0.10, "incorrect", 0.81),
     Face((400, 20, 100, 100), 0.92, "no_mask", 0.05)), preview=np.full((480, 640, 3), 128, np.uint8))
 
@@ -140,43 +140,43 @@ def test_mask_below_nose_is_counted_apart_and_as_not_properly_masked():
 
 
 def test_relabel_keeps_p_incorrect_and_uses_the_incorrect_threshold():
-    at_card = R.relabel(THREE, 0.5, 0.5)
+    at_card = results.relabel(THREE, 0.5, 0.5)
     assert [f.label for f in at_card.faces] == ["mask", "incorrect", "no_mask"]
     assert [f.p_incorrect for f in at_card.faces] == [0.03, 0.81, 0.05]
-    assert [f.label for f in R.relabel(THREE, 0.5, 0.9).faces] == ["mask", "mask", "no_mask"]
+    assert [f.label for f in results.relabel(THREE, 0.5, 0.9).faces] == ["mask", "mask", "no_mask"]
     # no mask wins when both thresholds are passed: missing an unmasked face costs most
-    assert [f.label for f in R.relabel(THREE, 0.05, 0.02).faces] == ["incorrect", "no_mask", "no_mask"]
+    assert [f.label for f in results.relabel(THREE, 0.05, 0.02).faces] == ["incorrect", "no_mask", "no_mask"]
     # without an incorrect threshold (a binary model) nothing is called "incorrect"
-    assert [f.label for f in R.relabel(THREE, 0.5).faces] == ["mask", "mask", "no_mask"]
+    assert [f.label for f in results.relabel(THREE, 0.5).faces] == ["mask", "mask", "no_mask"]
 
 
 def test_face_rows_write_mask_below_nose_and_its_probability():
-    rows = R.face_rows(THREE)
+    rows = results.face_rows(THREE)
     assert [r["Label"] for r in rows] == ["Mask", "Mask below nose", "No mask"]
     assert [r["p(mask below nose)"] for r in rows] == [0.03, 0.81, 0.05]
-    assert "p(mask below nose)" not in R.face_rows(THREE, show_probability=False)[0]
+    assert "p(mask below nose)" not in results.face_rows(THREE, show_probability=False)[0]
     # a binary model's table stays as it was, unless the caller asks for the column
-    binary = R.relabel(THREE, 0.5)
-    assert "p(mask below nose)" not in R.face_rows(binary)[0]
-    assert "p(mask below nose)" in R.face_rows(binary, show_incorrect=True)[0]
+    binary = results.relabel(THREE, 0.5)
+    assert "p(mask below nose)" not in results.face_rows(binary)[0]
+    assert "p(mask below nose)" in results.face_rows(binary, show_incorrect=True)[0]
 
 
 def test_summary_rows_count_mask_below_nose_between_mask_and_no_mask(astro):
-    rows = R.summary_rows([THREE, astro])
+    rows = results.summary_rows([THREE, astro])
     assert list(rows[0]) == ["Photo", "Faces", "Mask", "Mask below nose", "No mask", "Result"]
     assert [rows[0][k] for k in ("Mask", "Mask below nose", "No mask")] == [1, 1, 1]
     assert rows[1]["Mask below nose"] == 0
-    assert "Mask below nose" not in R.summary_rows([astro])[0]
-    assert R.summary_rows([astro], show_incorrect=True)[0]["Mask below nose"] == 0
-    assert R.overall_summary([THREE, astro]) == "2 photos, 4 faces: 1 mask, 1 mask below nose, 2 no mask"
+    assert "Mask below nose" not in results.summary_rows([astro])[0]
+    assert results.summary_rows([astro], show_incorrect=True)[0]["Mask below nose"] == 0
+    assert results.overall_summary([THREE, astro]) == "2 photos, 4 faces: 1 mask, 1 mask below nose, 2 no mask"
 
 
 def test_exports_carry_the_third_label_and_p_incorrect():
-    rows = list(csv.DictReader(io.StringIO(R.to_csv([THREE]))))
-    assert tuple(rows[0]) == R.CSV_COLUMNS and R.CSV_COLUMNS[-1] == "p_incorrect"
+    rows = list(csv.DictReader(io.StringIO(results.to_csv([THREE]))))
+    assert tuple(rows[0]) == results.CSV_COLUMNS and results.CSV_COLUMNS[-1] == "p_incorrect"
     assert [(r["label"], float(r["p_incorrect"])) for r in rows] == [("mask", 0.03), ("incorrect", 0.81),
                                                                        ("no_mask", 0.05)]
-    [record] = json.loads(R.to_json([THREE]))
+    [record] = json.loads(results.to_json([THREE]))
     assert [(f["label"], f["p_incorrect"]) for f in record["faces"]] == [("mask", 0.03), ("incorrect", 0.81),
                                                                           ("no_mask", 0.05)]
 
@@ -184,51 +184,51 @@ def test_exports_carry_the_third_label_and_p_incorrect():
 def test_preview_draws_the_mask_below_nose_box_dashed():
     from maskpatrol.annotate import INCORRECT_RGB
 
-    shown = R.annotated_preview(THREE)
+    shown = results.annotated_preview(THREE)
     left_edge = (shown[20:121, 200] == INCORRECT_RGB).all(axis=1)
     assert 40 < left_edge.sum() < 101  # amber, with gaps
 
 
 def test_no_face_advice_follows_photo_and_settings():
-    small = R.ImageResult(name="s.png", width=300, height=200)
-    tips = R.no_face_advice(small, DetectorSettings())
+    small = results.ImageResult(name="s.png", width=300, height=200)
+    tips = results.no_face_advice(small, DetectorSettings())
     # The default detector: size and confidence first, never "switch detector".
     assert "300x200" in tips[0] and "Smallest face" in tips[1] and "confidence" in tips[2]
     assert not any("Switch" in t for t in tips)
-    haar = " ".join(R.no_face_advice(small, DetectorSettings(name="haar")))
+    haar = " ".join(results.no_face_advice(small, DetectorSettings(name="haar")))
     assert "strictness" in haar and "scale step" in haar and "confidence" not in haar
-    large = R.ImageResult(name="l.png", width=3000, height=2000)
-    loosest = R.no_face_advice(large, DetectorSettings(1.05, 1, 20, "haar"))
+    large = results.ImageResult(name="l.png", width=3000, height=2000)
+    loosest = results.no_face_advice(large, DetectorSettings(1.05, 1, 20, "haar"))
     # Nothing left to lower and the photo is big: the other detector, then the general hint.
     assert not any(w in " ".join(loosest) for w in ("Smallest face", "strictness", "larger photo"))
     assert "Switch **Face detector** to **YuNet**" in loosest[0] and "front-facing" in loosest[-1]
 
 
 def test_reports_dir_and_readers(tmp_path, monkeypatch):
-    monkeypatch.setenv(R.REPORTS_ENV_VAR, str(tmp_path))
-    assert R.reports_dir() == tmp_path
-    assert R.read_json(tmp_path / "metrics.json") is None
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
+    assert results.reports_dir() == tmp_path
+    assert results.read_json(tmp_path / "metrics.json") is None
     (tmp_path / "bad.json").write_text("{not json")
-    assert R.read_json(tmp_path / "bad.json") is None
+    assert results.read_json(tmp_path / "bad.json") is None
 
 
 def test_metrics_and_cross_source_rows():
     m = {"n": 10, "tp": 4, "tn": 5, "fp": 1, "fn": 0, "accuracy": 0.9, "precision": 0.8, "recall": 1.0,
          "specificity": 5 / 6, "roc_auc": 0.95, "threshold": 0.3}
-    [row] = R.metrics_rows({"all_test": m, "note": "ignored"})
+    [row] = results.metrics_rows({"all_test": m, "note": "ignored"})
     assert row["Split"] == "all_test" and row["Accuracy"] == "90.0%" and row["No-mask recall"] == "100.0%"
     assert row["Missed unmasked"] == 0 and row["False alarms"] == 1 and row["ROC AUC"] == "0.9500"
     nan = dict(m, precision=float("nan"))
-    assert R.metrics_rows({"x": nan})[0]["Precision"] == "n/a"
+    assert results.metrics_rows({"x": nan})[0]["Precision"] == "n/a"
     cross = {"train a -> test b": {"threshold": 0.3, "epochs": 3, "b/test": m, "a/test (in-source)": m}}
-    rows = R.cross_source_rows(cross)
+    rows = results.cross_source_rows(cross)
     assert [r["Tested on"] for r in rows] == ["b/test", "a/test (in-source)"]
 
 
 def test_warning_text_names_the_mask_below_nose_only_when_one_was_seen(astro):
-    assert R.not_masked_text([astro]) == "1 person is not wearing a mask"
-    assert R.not_masked_text([THREE, astro]) == ("3 people are not properly masked: 2 without a mask, "
+    assert results.not_masked_text([astro]) == "1 person is not wearing a mask"
+    assert results.not_masked_text([THREE, astro]) == ("3 people are not properly masked: 2 without a mask, "
                                                   "1 with the mask below the nose")
-    below_only = R.relabel(THREE, 0.99, 0.5)
-    assert R.not_masked_text([below_only]) == ("1 person is not properly masked: 0 without a mask, "
+    below_only = results.relabel(THREE, 0.99, 0.5)
+    assert results.not_masked_text([below_only]) == ("1 person is not properly masked: 0 without a mask, "
                                                 "1 with the mask below the nose")
