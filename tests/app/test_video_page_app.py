@@ -141,7 +141,7 @@ def test_real_faces_counts_match_what_was_placed(page, data_dir, patrol, tmp_pat
 
 
 def test_binary_model_keeps_the_two_label_legend_and_chart(monkeypatch, astro_mp4):
-    from three_class import fake_binary
+    from support.three_class import fake_binary
 
     fake_binary(monkeypatch)
     page = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
@@ -154,11 +154,11 @@ def test_binary_model_keeps_the_two_label_legend_and_chart(monkeypatch, astro_mp
 
 
 def test_three_class_model_counts_masks_below_the_nose(monkeypatch, tmp_path, patrol, astronaut_rgb):
-    """With a model that tells a mask below the nose (see three_class.py): the legend says
+    """With a model that tells a mask below the nose (see tests/support/three_class.py): the legend says
     what it means, the masked astronaut is warned about as not properly masked, and the
     chart and the CSV carry the new label."""
     from support.images import paint_mask
-    from three_class import fake_three_class
+    from support.three_class import fake_three_class, legend_explains_mask_below_nose
 
     box = patrol.analyze(astronaut_rgb)[0].box
     clip = tmp_path / "chin.mp4"
@@ -166,9 +166,7 @@ def test_three_class_model_counts_masks_below_the_nose(monkeypatch, tmp_path, pa
     fake_three_class(monkeypatch)
     at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
     at.run()
-    captions = " ".join(c.value for c in at.caption)
-    assert "**Mask below nose** (dashed box)" in captions
-    assert "the mask leaves the nose or mouth uncovered; counted as not properly masked" in captions
+    assert legend_explains_mask_below_nose(" ".join(c.value for c in at.caption))
     annotate(at, "chin.mp4", clip.read_bytes())
     assert any("not properly masked is visible for about 1.0 s" in w.value
                and "with the mask below the nose for about 1.0 s" in w.value for w in at.warning), \

@@ -60,7 +60,7 @@ def test_a_binary_model_shows_two_counts_and_the_alert_as_before():
 
 
 def test_a_three_class_model_counts_masks_below_the_nose_as_not_properly_masked(monkeypatch):
-    from three_class import fake_three_class
+    from support.three_class import fake_three_class
 
     fake_three_class(monkeypatch)
     at = browser_page()

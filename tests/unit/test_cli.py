@@ -93,14 +93,14 @@ def test_text_lines_of_a_three_class_model_say_mask_below_nose():
 
 
 def test_detect_and_classify_with_a_three_class_model(monkeypatch, capsys, tmp_path, patrol, astronaut_rgb):
-    """The real pipeline with a 3-class output (see three_class.py): the masked astronaut
+    """The real pipeline with a 3-class output (see tests/support/three_class.py): the masked astronaut
     is written as a mask below the nose in text and JSON."""
     from PIL import Image
 
     from support.images import paint_mask
     from maskpatrol import cli
     from maskpatrol.preprocess import square_crop
-    from three_class import fake_three_class
+    from support.three_class import fake_three_class
 
     box = patrol.analyze(astronaut_rgb)[0].box
     masked = paint_mask(astronaut_rgb, box, 1.0)

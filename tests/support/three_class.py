@@ -18,6 +18,13 @@ from maskpatrol.model_card import ModelCard
 from maskpatrol.pipeline import MaskPatrol, Settings
 
 INCORRECT_THRESHOLD = 0.5
+#: What the Photos and Video pages' legend says once the model has the third class.
+LEGEND = ("**Mask below nose** (dashed box)",
+          "the mask leaves the nose or mouth uncovered; counted as not properly masked")
+
+
+def legend_explains_mask_below_nose(captions: str) -> bool:
+    return all(part in captions for part in LEGEND)
 
 
 def fake_three_class(monkeypatch: Any) -> None:
