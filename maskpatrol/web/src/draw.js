@@ -45,6 +45,23 @@ function dashedRect(ctx, x, y, w, h, thickness, style) {
   }
 }
 
+/**
+ * annotate._fit_label: the font sized by the box, then shrunk (to no less than 0.3) when the
+ * words would be cut at the picture's edge. Sets ctx.font; returns its pixel size, the text
+ * width and the padding.
+ */
+function fitLabel(ctx, text, boxW, imageW, base) {
+  let fontScale = Math.max(0.45, Math.min(2.5, boxW / 160, 0.6 * base));
+  for (;;) {
+    const px = Math.round(30 * fontScale);  // Hershey simplex at scale 1 is ~30 px tall with descenders
+    ctx.font = `bold ${px}px sans-serif`;
+    const tw = Math.ceil(ctx.measureText(text).width);
+    const pad = Math.max(2, Math.round(3 * fontScale));
+    if (tw + 2 * pad <= imageW || fontScale <= 0.3) return { px, tw, pad };
+    fontScale = Math.max(0.3, fontScale * 0.9);
+  }
+}
+
 /** Draw every face onto a 2D context whose pixels are the analysed frame's. */
 export function annotate(ctx, faces, showProbability, width, height, styles) {
   const base = Math.max(1, Math.min(width, height) / 640);
@@ -62,11 +79,7 @@ export function annotate(ctx, faces, showProbability, width, height, styles) {
       ctx.strokeRect(x, y, w, h);
     }
     const text = labelText(face, showProbability, styles);
-    const fontScale = Math.max(0.45, Math.min(2.5, w / 160, 0.6 * base));
-    const px = Math.round(30 * fontScale);  // Hershey simplex at scale 1 is ~30 px tall with descenders
-    ctx.font = `bold ${px}px sans-serif`;
-    const tw = Math.ceil(ctx.measureText(text).width);
-    const pad = Math.max(2, Math.round(3 * fontScale));
+    const { px, tw, pad } = fitLabel(ctx, text, w, width, base);
     const bandH = px + 2 * pad;
     let top = y - bandH;
     if (top < 0) top = y;  // no room above the box: inside it
