@@ -26,7 +26,7 @@ from ..model_card import CARD_NAME
 from ..paths import data_dir_from_env, default_model_dir
 from . import data
 from .augment import augment_one
-from .evaluate import predict_sample_classes
+from .evaluate import held_out, predict_sample_classes
 from .metrics import (binary_metrics, choose_incorrect_threshold, choose_threshold, three_class_labels,
                       three_class_metrics)
 
@@ -46,20 +46,6 @@ def validation_scores(classifier: MaskClassifier, val: list[data.Sample], seed: 
         views = [augment_one(img, rng) for img in images]
         scores.append(np.concatenate([classifier.predict_classes(views[i:i + 256]) for i in range(0, len(views), 256)]))
     return np.tile(y, 1 + DEGRADED_VIEWS), np.concatenate(scores)
-
-
-def _held_out(samples: list[data.Sample], seed: int) -> dict[str, list[data.Sample]]:
-    """Test splits by source, synthetic ones only where a mask could be drawn."""
-    out: dict[str, list[data.Sample]] = {}
-    for source in data.SOURCES + data.THIRD_CLASS_SOURCES:
-        test_s = data.select(samples, "test", (source,))
-        if source == "synthetic" and test_s:
-            from .synth_data import Painter
-
-            test_s = Painter.shared(seed).drawable(test_s)
-        if test_s:
-            out[source] = test_s
-    return out
 
 
 def calibrate(card: dict, model_dir: Path, samples: list[data.Sample], val: list[data.Sample],
@@ -84,7 +70,7 @@ def calibrate(card: dict, model_dir: Path, samples: list[data.Sample], val: list
         three_m = {"validation_clean_and_degraded": three_class_metrics(y_val, three_class_labels(p_val, threshold, t_inc))}
     if test:
         all_y, all_p = [], []
-        for source, test_s in _held_out(samples, seed).items():
+        for source, test_s in held_out(samples, seed).items():
             y = np.array([s.label for s in test_s])
             p = predict_sample_classes(classifier, test_s, seed=seed)
             if source in data.SOURCES:

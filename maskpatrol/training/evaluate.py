@@ -17,7 +17,7 @@ from ..model_card import load_card
 from ..paths import REPORTS_DIR, data_dir_from_env, default_model_dir
 from ..preprocess import center_square
 from . import data
-from .metrics import binary_metrics, roc_curve
+from .metrics import binary_metrics, roc_curve, three_class_labels, three_class_metrics
 
 
 def face_image(sample: data.Sample, seed: int = 1234) -> np.ndarray:
@@ -46,25 +46,47 @@ def predict_samples(classifier: MaskClassifier, samples: list[data.Sample], batc
     return predict_sample_classes(classifier, samples, batch, seed)[:, 1]
 
 
-def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: list[data.Sample]) -> None:
+def held_out(samples: list[data.Sample], seed: int) -> dict[str, list[data.Sample]]:
+    """Test splits by source; synthetic ones only where a mask could be drawn."""
+    out: dict[str, list[data.Sample]] = {}
+    for source in data.SOURCES + data.THIRD_CLASS_SOURCES:
+        test_s = data.select(samples, "test", (source,))
+        if source == "synthetic" and test_s:
+            from .synth_data import Painter
+
+            test_s = Painter.shared(seed).drawable(test_s)
+        if test_s:
+            out[source] = test_s
+    return out
+
+
+def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: list[data.Sample],
+           confusion: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     pred = p >= threshold
-    cm = np.array([[int((~pred & (y == 0)).sum()), int((pred & (y == 0)).sum())],
-                   [int((~pred & (y == 1)).sum()), int((pred & (y == 1)).sum())]])
-    fig, ax = plt.subplots(figsize=(4.2, 3.8))
+    if confusion is None:
+        cm = np.array([[int((~pred & (y == 0)).sum()), int((pred & (y == 0)).sum())],
+                       [int((~pred & (y == 1)).sum()), int((pred & (y == 1)).sum())]])
+        names = ["mask", "no mask"]
+        title = f"Confusion matrix (threshold {threshold:.3f})"
+    else:  # the 3-class matrix over every held-out split
+        cm = np.array(confusion["matrix"])
+        names = ["mask", "no mask", "below nose"]
+        title = "Confusion matrix, all test splits"
+    fig, ax = plt.subplots(figsize=(4.2 if confusion is None else 4.8, 3.8))
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
         ax.text(j, i, str(v), ha="center", va="center", fontsize=14,
                 color="white" if v > cm.max() / 2 else "black")
-    ax.set_xticks([0, 1], ["mask", "no mask"])
-    ax.set_yticks([0, 1], ["mask", "no mask"])
+    ax.set_xticks(range(len(names)), names)
+    ax.set_yticks(range(len(names)), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(f"Confusion matrix (threshold {threshold:.3f})")
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(out / "confusion_matrix.png", dpi=110)
     plt.close(fig)
@@ -127,26 +149,63 @@ def _plots(out: Path, y: np.ndarray, p: np.ndarray, threshold: float, samples: l
     plt.close(fig)
 
 
+def three_class_report(classifier: MaskClassifier, card, samples: list[data.Sample], seed: int) -> dict:
+    """Per held-out split: the 3-class confusion matrix and per-class figures; plus the
+    cross-check on real masked photos (how many are wrongly called "incorrect")."""
+    report: dict[str, dict] = {}
+    ys: dict[str, np.ndarray] = {}
+    preds: dict[str, np.ndarray] = {}
+    for source, test_s in held_out(samples, seed).items():
+        ys[source] = np.array([s.label for s in test_s])
+        preds[source] = three_class_labels(predict_sample_classes(classifier, test_s, seed=seed), card.threshold,
+                                           card.incorrect_threshold)
+        report[f"{source}/test"] = three_class_metrics(ys[source], preds[source])
+    report["all_test"] = three_class_metrics(np.concatenate(list(ys.values())), np.concatenate(list(preds.values())))
+    third = [src for src in data.THIRD_CLASS_SOURCES if src in ys]
+    if third:
+        report["drawn_and_maskedfacenet/test"] = three_class_metrics(np.concatenate([ys[s] for s in third]),
+                                                                     np.concatenate([preds[s] for s in third]))
+    masked = [s for s in samples if s.source == "chandrikadeb7" and s.label == data.MASK]
+    for name, subset in (("chandrikadeb7 masked, test", [s for s in masked if s.split == "test"]),
+                         ("chandrikadeb7 masked, all", masked)):
+        pred = three_class_labels(predict_sample_classes(classifier, subset, seed=seed), card.threshold,
+                                  card.incorrect_threshold)
+        report.setdefault("cross_check", {})[name] = {"n": len(subset),
+                                                      "called_incorrect": float((pred == data.INCORRECT).mean())}
+    return report
+
+
 def evaluate(data_dir: Path, model_dir: Path, out: Path = REPORTS_DIR, seed: int = 1234) -> dict:
     card = load_card(model_dir)
     classifier = MaskClassifier(model_dir / card.tflite_file, card.input_size, num_threads=2)
-    samples = data.discover(data_dir, seed=seed)
-    test = data.select(samples, "test")
+    samples = data.discover(data_dir, seed=seed, third_class=card.has_incorrect)
+    test = data.select(samples, "test", data.SOURCES)
     y = np.array([s.label for s in test])
     print(f"Evaluating {model_dir / card.tflite_file} on {len(test)} test faces ...", flush=True)
     p = predict_samples(classifier, test)
-    metrics: dict[str, dict] = {"all_test": binary_metrics(y, p, card.threshold)}
+    metrics: dict[str, dict] = {"all_test": binary_metrics(y == data.NO_MASK, p, card.threshold)}
     for source in data.SOURCES:
         idx = np.array([s.source == source for s in test])
         if idx.any():
-            metrics[f"{source}/test"] = binary_metrics(y[idx], p[idx], card.threshold)
+            metrics[f"{source}/test"] = binary_metrics(y[idx] == data.NO_MASK, p[idx], card.threshold)
     out.mkdir(parents=True, exist_ok=True)
     result = {"model": str(model_dir / card.tflite_file), "threshold": card.threshold, "metrics": metrics}
+    if card.has_incorrect:
+        print("Evaluating the third class on the held-out drawn and MaskedFace-Net faces ...", flush=True)
+        result["incorrect_threshold"] = card.incorrect_threshold
+        result["three_class"] = three_class_report(classifier, card, samples, seed)
     (out / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    _plots(out, y, p, card.threshold, test)
+    _plots(out, y, p, card.threshold, test, (result.get("three_class") or {}).get("all_test"))
     for name, m in metrics.items():
         print(f"  {name:22s} n={m['n']:5d} accuracy {m['accuracy']:.4f} precision {m['precision']:.4f} "
               f"no-mask recall {m['recall']:.4f} specificity {m['specificity']:.4f} AUC {m['roc_auc']:.4f}")
+    for name, m in result.get("three_class", {}).items():
+        if "per_class" in m:
+            inc = m["per_class"]["incorrect"]
+            print(f"  3-class {name:28s} n={m['n']:5d} accuracy {m['accuracy']:.4f} incorrect recall "
+                  f"{inc['recall']:.4f} precision {inc['precision']:.4f}")
+    for name, c in result.get("three_class", {}).get("cross_check", {}).items():
+        print(f"  {name}: {c['called_incorrect']:.2%} of {c['n']} called 'incorrect'")
     print(f"Wrote {out}/metrics.json, confusion_matrix.png, roc_curve.png, calibration.png, mistakes.png")
     return result
 
