@@ -81,3 +81,20 @@ def test_a_clean_rebuild_from_the_lockfile_gives_the_committed_files(tmp_path):
     assert _files(out) == _files(STATIC)
     differing = [name for name in sorted(_files(out)) if _content(out / name) != _content(STATIC / name)]
     assert not differing, f"the committed bundle differs from a rebuild: {differing}; run `make web`"
+
+
+def test_the_conversion_check_compares_every_output_the_card_calls_for():
+    """scripts/convert_classifier_web.py's check on the shipped pair (the .tflite and its
+    committed ONNX): they agree on every output, and a card whose classes call for another
+    number of outputs than the model gives is refused, not compared on a reshaped array."""
+    from scripts import convert_classifier_web as convert
+    from maskpatrol.model_card import load_card
+
+    card = load_card(ROOT / "models")
+    tflite, onnx_file = ROOT / "models" / card.tflite_file, ROOT / "models" / "mask_classifier.onnx"
+    outputs = convert.outputs_per_face(card)
+    assert outputs == (3 if card.has_incorrect else 1)
+    assert convert.max_difference(tflite, onnx_file, card.input_size, outputs=outputs) <= convert.TOLERANCE
+    wrong = 1 if outputs == 3 else 3
+    with pytest.raises(ValueError, match=f"{outputs} values per face; its model card's classes call for {wrong}"):
+        convert.max_difference(tflite, onnx_file, card.input_size, outputs=wrong)
