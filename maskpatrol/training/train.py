@@ -8,6 +8,7 @@ import io
 import datetime as dt
 import os
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def _make_sequence(keras, images: np.ndarray, labels: np.ndarray, batch_size: in
 
 def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOURCES, epochs: int = 40,
           max_minutes: float = 25.0, batch_size: int = 64, seed: int = 1234, limit: int | None = None,
-          patience: int = 7, verbose: int = 1, third_class: bool = True) -> dict:
+          patience: int = 7, verbose: int = 1, third_class: bool = True, test: bool = True) -> dict:
     """Train on the train split of ``sources`` (plus, with ``third_class``, the drawn and
     MaskedFace-Net masks of the third class); returns the model card it wrote."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -181,26 +182,54 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "code_version": code_version(),
     }
-    card = calibrate(card, out_dir, all_samples, val_s, test=not limit, seed=seed)
+    card = calibrate(card, out_dir, all_samples, val_s, test=test and not limit, seed=seed)
     print(f"\nWrote {keras_path}, {tflite_path} ({card['model_bytes'] / 1024:.0f} KB) and model_card.json "
           f"after {epochs_run} epochs in {train_minutes:.1f} min", flush=True)
     return card
+def train_served_model(data_dir: Path, out_dir: Path, *, binary_from: Path | None = None,
+                       three_from: Path | None = None, seed: int = 1234, limit: int | None = None,
+                       **options) -> dict:
+    """The one command behind ``make train``: the binary network, then the 3-class network,
+    each trained from scratch (or taken from a folder a previous run wrote), composed into
+    the served model (``compose.py`` says why two) and calibrated. Returns its card."""
+    from .compose import build
+
+    with tempfile.TemporaryDirectory(prefix="maskpatrol-train-") as tmp:
+        stages = {}
+        for name, given, third_class in (("binary", binary_from, False), ("three", three_from, True)):
+            if given is not None:
+                print(f"\n=== {name} network: reusing {given} ===", flush=True)
+                stages[name] = Path(given)
+                continue
+            print(f"\n=== {name} network: training ===", flush=True)
+            stages[name] = Path(tmp) / name
+            train(data_dir, stages[name], seed=seed, limit=limit, third_class=third_class, test=False, **options)
+        print("\n=== composing and calibrating the served model ===", flush=True)
+        return build(stages["binary"], stages["three"], out_dir, data_dir, seed=seed, test=not limit)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="python -m maskpatrol.train",
-        description="Train the mask / no-mask classifier from scratch and export "
-                    "mask_classifier.keras, mask_classifier.tflite and model_card.json.")
+        description="Train the classifier from scratch (the mask / no-mask network, then the 3-class network "
+                    "that knows a mask below the nose), compose them and export mask_classifier.keras, "
+                    "mask_classifier.tflite and model_card.json.")
     ap.add_argument("--data", type=Path, default=data_dir_from_env(),
                     help="data folder holding faces/ (default: $MASKPATROL_DATA_DIR)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "models", help="output folder (default: models/)")
     ap.add_argument("--sources", nargs="+", choices=data.SOURCES, default=list(data.SOURCES),
                     help="data sources to train on (default: both)")
     ap.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping usually ends sooner)")
-    ap.add_argument("--max-minutes", type=float, default=25.0, help="stop after the epoch that passes this budget")
+    ap.add_argument("--max-minutes", type=float, default=60.0,
+                    help="per network: stop after the epoch that passes this budget")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--limit", type=int, default=None,
                     help="use at most this many training images (quick smoke runs)")
+    ap.add_argument("--binary-from", type=Path, default=None,
+                    help="take the mask / no-mask network from this model folder instead of training it")
+    ap.add_argument("--three-from", type=Path, default=None,
+                    help="take the 3-class network from this model folder instead of training it")
     return ap.parse_args(argv)
 
 
@@ -208,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if data.missing_data_dir(args.data):
         return 2
-    train(Path(args.data), args.out, sources=tuple(args.sources), epochs=args.epochs,
-          max_minutes=args.max_minutes, batch_size=args.batch_size, seed=args.seed, limit=args.limit)
+    train_served_model(Path(args.data), args.out, binary_from=args.binary_from, three_from=args.three_from,
+                       seed=args.seed, limit=args.limit, sources=tuple(args.sources), epochs=args.epochs,
+                       max_minutes=args.max_minutes, batch_size=args.batch_size)
     return 0
