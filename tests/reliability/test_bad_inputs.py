@@ -80,7 +80,7 @@ def test_cli_table_and_classify_never_show_a_traceback(corpus, corpus_dir):
     assert len(rows) == len(corpus)
     for case, row in zip(corpus, rows):
         if case.ok:
-            assert row["error"] is None and row["label"] in ("mask", "no_mask"), (case.name, row)
+            assert row["error"] is None and row["label"] in ("mask", "no_mask", "incorrect"), (case.name, row)
         else:
             assert re.search(case.error, row["error"]), (case.name, row["error"])
 
