@@ -8,6 +8,7 @@ not what the source renders today:
 * ``headline`` (README.md) and ``model`` (docs/model.md): accuracy from ``reports/metrics.json``
   (written by ``make evaluate``), the default detector's end-to-end catch rate from
   ``comparison.json``, plus the speed, slug and memory of the last recorded test runs;
+* ``third_class`` (docs/model.md): the 3-class figures of ``reports/metrics.json``;
 * ``detectors`` (docs/detectors.md): ``maskpatrol/detectors/comparison.json``
   (``benchmarks/bench_detectors.py --write-figures``), through the same rows the Model page shows;
 * ``heroku`` (docs/deployment.md): the Heroku check's budgets and last recorded figures.
@@ -91,6 +92,12 @@ def render_headline(metrics: dict[str, Any], rec: dict[str, Any]) -> str:
     if allt:
         rows.append(f"| Accuracy on held-out test faces | {_pct(allt['accuracy'])} on {allt['n']:,} faces from two "
                     f"sources (no-mask recall {_pct(allt['recall'])}) | `make evaluate` ([the model](docs/model.md)) |")
+    third = metrics.get("three_class", {}).get("drawn_and_maskedfacenet/test")
+    if third:
+        inc = third["per_class"]["incorrect"]
+        rows.append(f"| Mask below nose, held-out **drawn** masks | recall {_pct(inc['recall'])}, precision "
+                    f"{_pct(inc['precision'])} ({third['n']:,} faces; no real photos) | "
+                    "`make evaluate` ([third class](docs/model.md#the-third-class-a-mask-below-the-nose)) |")
     det = comparison.FIGURES.get(DEFAULT_DETECTOR)
     if det:
         rows.append(f"| Unmasked people caught end to end (face found and judged) | "
@@ -134,6 +141,34 @@ def render_model(metrics: dict[str, Any], rec: dict[str, Any]) -> str:
     return "\n".join(rows) + f"\n\nDecision threshold {metrics['threshold']:.3f}; model `{metrics.get('model', '?')}`."
 
 
+def render_third_class(metrics: dict[str, Any], rec: dict[str, Any]) -> str:
+    """Per held-out split: how "Mask below nose" is found (recall) and how often it is right
+    (precision), and the real masked photos wrongly called it."""
+    three = metrics.get("three_class")
+    if not three:
+        return "_The shipped model has two classes; no 3-class report yet (`make evaluate`)._"
+    names = {"synthetic/test": "drawn on held-out faces", "maskedfacenet/test": "MaskedFace-Net held-out",
+             "drawn_and_maskedfacenet/test": "both (the acceptance set)", "kaggle12k/test": "kaggle12k/test",
+             "chandrikadeb7/test": "chandrikadeb7 held-out", "all_test": "every test split"}
+    rows = ["| test split | faces | 3-class accuracy | below nose: recall | below nose: precision | "
+            "masked called below nose | no-mask recall |", "|---|---|---|---|---|---|---|"]
+    for key, label in names.items():
+        m = three.get(key)
+        if m:
+            inc, bare, masked = (m["per_class"][c] for c in ("incorrect", "no_mask", "mask"))
+            cell = lambda v, n: _pct(v) if n else "-"  # noqa: E731
+            wrong = m["matrix"][0][2] / masked["n"] if masked["n"] else 0.0
+            rows.append(f"| {label} | {m['n']} | {_pct(m['accuracy'])} | {cell(inc['recall'], inc['n'])} | "
+                        f"{cell(inc['precision'], inc['n'])} | {cell(wrong, masked['n'])} | "
+                        f"{cell(bare['recall'], bare['n'])} |")
+    checks = three.get("cross_check", {})
+    lines = [f"- {name}: {_pct(c['called_incorrect'])} of {c['n']} called \"Mask below nose\"."
+             for name, c in checks.items()]
+    return ("\n".join(rows) + f"\n\nThreshold on p(incorrect) {metrics['incorrect_threshold']:.2f}. Real masked "
+            "photos wrongly called \"Mask below nose\" (the training split included in the second line):\n\n"
+            + "\n".join(lines))
+
+
 def render_detectors(metrics: dict[str, Any], rec: dict[str, Any]) -> str:
     rows = comparison.rows()
     if not rows:
@@ -166,6 +201,7 @@ def render_heroku(metrics: dict[str, Any], rec: dict[str, Any]) -> str:
 BLOCKS: dict[str, tuple[str, Callable[[dict[str, Any], dict[str, Any]], str]]] = {
     "headline": ("README.md", render_headline),
     "model": ("docs/model.md", render_model),
+    "third_class": ("docs/model.md", render_third_class),
     "detectors": ("docs/detectors.md", render_detectors),
     "heroku": ("docs/deployment.md", render_heroku),
 }

@@ -211,21 +211,24 @@ def train_served_model(data_dir: Path, out_dir: Path, *, binary_from: Path | Non
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="python -m maskpatrol.train",
-        description="Train the classifier from scratch (the mask / no-mask network, then the 3-class network "
-                    "that knows a mask below the nose), compose them and export mask_classifier.keras, "
-                    "mask_classifier.tflite and model_card.json.")
+        description="Train the mask / no-mask classifier from scratch (with --three-class: also the 3-class "
+                    "network that knows a mask below the nose, composed with it) and export "
+                    "mask_classifier.keras, mask_classifier.tflite and model_card.json.")
     ap.add_argument("--data", type=Path, default=data_dir_from_env(),
                     help="data folder holding faces/ (default: $MASKPATROL_DATA_DIR)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "models", help="output folder (default: models/)")
     ap.add_argument("--sources", nargs="+", choices=data.SOURCES, default=list(data.SOURCES),
                     help="data sources to train on (default: both)")
     ap.add_argument("--epochs", type=int, default=40, help="maximum epochs (early stopping usually ends sooner)")
-    ap.add_argument("--max-minutes", type=float, default=60.0,
+    ap.add_argument("--max-minutes", type=float, default=25.0,
                     help="per network: stop after the epoch that passes this budget")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--limit", type=int, default=None,
                     help="use at most this many training images (quick smoke runs)")
+    ap.add_argument("--three-class", action="store_true",
+                    help="also train the 3-class network (mask below the nose) and compose the two; "
+                         "not the shipped model yet: see docs/model.md")
     ap.add_argument("--binary-from", type=Path, default=None,
                     help="take the mask / no-mask network from this model folder instead of training it")
     ap.add_argument("--three-from", type=Path, default=None,
@@ -237,7 +240,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if data.missing_data_dir(args.data):
         return 2
-    train_served_model(Path(args.data), args.out, binary_from=args.binary_from, three_from=args.three_from,
-                       seed=args.seed, limit=args.limit, sources=tuple(args.sources), epochs=args.epochs,
-                       max_minutes=args.max_minutes, batch_size=args.batch_size)
+    options = dict(sources=tuple(args.sources), epochs=args.epochs, max_minutes=args.max_minutes,
+                   batch_size=args.batch_size)
+    if args.three_class:
+        train_served_model(Path(args.data), args.out, binary_from=args.binary_from, three_from=args.three_from,
+                           seed=args.seed, limit=args.limit, **options)
+    else:
+        train(Path(args.data), args.out, seed=args.seed, limit=args.limit, third_class=False, **options)
     return 0

@@ -15,14 +15,44 @@ from keras_subprocess import keras_predict
 pytestmark = pytest.mark.data
 
 
-def test_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astronaut_rgb):
-    out = tmp_path / "model"
+def _train(data_dir, out, *extra: str) -> str:
     proc = subprocess.run(
         [sys.executable, "-m", "maskpatrol.train", "--data", str(data_dir), "--out", str(out),
-         "--limit", "64", "--epochs", "1"],
+         "--limit", "64", "--epochs", "1", *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert "Epoch 1/1" in proc.stdout + proc.stderr  # the per-epoch progress report
+    return proc.stdout
+
+
+def _loads_and_agrees_with_keras(out, card, astronaut_rgb, tmp_path, columns: int):
+    from maskpatrol.pipeline import MaskPatrol
+    from maskpatrol.preprocess import to_model_input
+
+    patrol = MaskPatrol.load(out)
+    faces = patrol.analyze(astronaut_rgb)
+    assert len(faces) == 1 and 0.0 <= faces[0].p_no_mask <= 1.0
+    crop = astronaut_rgb[60:180, 160:290]
+    np.save(tmp_path / "x.npy", to_model_input([crop], card["input_size"]))
+    p_keras = keras_predict(out / "mask_classifier.keras", tmp_path / "x.npy")
+    assert p_keras.shape == (1, columns)
+    expected = patrol.classifier.predict([crop]) if columns == 1 else patrol.classifier.predict_classes([crop])
+    np.testing.assert_allclose(p_keras.reshape(expected.shape), expected, atol=1e-4)
+
+
+def test_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astronaut_rgb):
+    out = tmp_path / "model"
+    _train(data_dir, out)
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["training"]["epochs_run"] == 1 and card["class_names"] == ["mask", "no_mask"]
+    assert sum(sum(c.values()) for k, c in card["training"]["counts"].items() if k.endswith("/train")) == 64
+    _loads_and_agrees_with_keras(out, card, astronaut_rgb, tmp_path, columns=1)
+
+
+def test_three_class_run_trains_both_networks_and_composes_them(data_dir, tmp_path, astronaut_rgb):
+    out = tmp_path / "model3"
+    stdout = _train(data_dir, out, "--three-class")
+    assert "binary network: training" in stdout and "three network: training" in stdout
     card = json.loads((out / "model_card.json").read_text())
     # Both networks were trained (one epoch each) and composed into one served model.
     assert {b["epochs_run"] for b in card["training"]["branches"].values()} == {1}
@@ -30,20 +60,8 @@ def test_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astron
     assert sum(sum(c.values()) for c in train_counts.values()) == 64
     # All three classes are trained, the third from drawn and MaskedFace-Net masks.
     assert all(sum(c[name] for c in train_counts.values()) >= 21 for name in ("mask", "no_mask", "incorrect"))
-
-    from maskpatrol.pipeline import MaskPatrol
-
-    patrol = MaskPatrol.load(out)
-    faces = patrol.analyze(astronaut_rgb)
-    assert len(faces) == 1 and 0.0 <= faces[0].p_no_mask <= 1.0
-
-    from maskpatrol.preprocess import to_model_input
-
-    np.save(tmp_path / "x.npy", to_model_input([astronaut_rgb[60:180, 160:290]], card["input_size"]))
-    p_keras = keras_predict(out / "mask_classifier.keras", tmp_path / "x.npy")
-    assert card["class_names"] == ["mask", "no_mask", "incorrect"] and p_keras.shape == (1, 3)
-    np.testing.assert_allclose(p_keras, patrol.classifier.predict_classes([astronaut_rgb[60:180, 160:290]]), atol=1e-4)
-    assert 0.0 < card["incorrect_threshold"] < 1.0
+    assert card["class_names"] == ["mask", "no_mask", "incorrect"] and 0.0 < card["incorrect_threshold"] < 1.0
+    _loads_and_agrees_with_keras(out, card, astronaut_rgb, tmp_path, columns=3)
 
 
 def test_train_without_data_is_a_clear_error(tmp_path):
