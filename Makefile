@@ -45,7 +45,7 @@ test: $(VENV)/.dev chromium
 	rm -f $$stamp; exit $$status
 
 train: $(VENV)/.dev
-	$(PY) -m maskpatrol.train --data $${MASKPATROL_DATA_DIR:-../shared/data} --out models/
+	$(PY) -m maskpatrol.train --data $${MASKPATROL_DATA_DIR:-../shared/data} --out models/ $(TRAIN_ARGS)
 
 evaluate: $(VENV)/.dev
 	$(PY) -m maskpatrol.evaluate --data $${MASKPATROL_DATA_DIR:-../shared/data} --model models/

@@ -4,7 +4,10 @@ In kaggle12k every unmasked face is a tight, aligned, sharp CelebA crop, and mas
 are varied web crops: framing, size and sharpness alone separate the classes. Here every
 image of both classes gets random framing (tight to loose), the blur and blockiness of a
 30-60 px face cut from a scene, JPEG damage, colour and light changes, flips and greyscale,
-so those cues stop predicting the label and only the mask does.
+so those cues stop predicting the label and only the mask does. For the 3-class network,
+whose training masks are partly drawn, flat colour beyond the edge and flat bands (canvases,
+borders, plain shirts) keep a flat lower edge from passing for a mask drawn on the chin:
+without them, unmasked faces pasted on a flat backdrop were called "mask below nose".
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import numpy as np
 from ..preprocess import INPUT_SIZE
 
 
-def _frame(img: np.ndarray, rng: np.random.Generator, out_size: int) -> np.ndarray:
+def _frame(img: np.ndarray, rng: np.random.Generator, out_size: int, flat: bool = True) -> np.ndarray:
     """Random square window: 0.6x (tight) to 1.35x (loose, edges replicated) of the image,
     shifted off-centre, slightly rotated."""
     size = img.shape[0]
@@ -28,7 +31,32 @@ def _frame(img: np.ndarray, rng: np.random.Generator, out_size: int) -> np.ndarr
     m[0, 2] += out_size / 2 - cx
     m[1, 2] += out_size / 2 - cy
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    if flat and rng.random() < 0.35:
+        # Flat colour beyond the photo's edge, as when a small photo sits on a canvas or a
+        # face is cut at a frame's border: the drawn masks are flat colour on the lower face,
+        # so without this a flat band under the chin alone read as "mask below the nose".
+        fill = tuple(float(v) for v in rng.uniform(0, 255, size=3))
+        return cv2.warpAffine(img, m, (out_size, out_size), flags=interp, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=fill)
     return cv2.warpAffine(img, m, (out_size, out_size), flags=interp, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _band(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A flat band across one edge (mostly the bottom: a plain shirt, a canvas, a border)."""
+    out = img.copy()
+    size = out.shape[0]
+    depth = int(size * rng.uniform(0.08, 0.35))
+    colour = rng.uniform(0, 255, size=3).astype(np.uint8)
+    side = rng.choice(4, p=[0.7, 0.1, 0.1, 0.1])
+    if side == 0:
+        out[size - depth:] = colour
+    elif side == 1:
+        out[:depth] = colour
+    elif side == 2:
+        out[:, :depth] = colour
+    else:
+        out[:, size - depth:] = colour
+    return out
 
 
 def _colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -43,9 +71,16 @@ def _colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(f, 0, 255).astype(np.uint8)
 
 
-def augment_one(img: np.ndarray, rng: np.random.Generator, out_size: int = INPUT_SIZE) -> np.ndarray:
-    """One random training view (uint8, out_size x out_size x 3) of a preloaded face."""
-    x = _frame(img, rng, out_size)
+def augment_one(img: np.ndarray, rng: np.random.Generator, out_size: int = INPUT_SIZE,
+                flat: bool = True) -> np.ndarray:
+    """One random training view (uint8, out_size x out_size x 3) of a preloaded face.
+
+    ``flat=False`` leaves out the flat borders and bands: they are there to teach the
+    network that a flat edge is no mask, not to stand for faces the app sees, so the
+    views that pick the thresholds (``calibrate.py``) do without them."""
+    x = _frame(img, rng, out_size, flat)
+    if flat and rng.random() < 0.15:
+        x = _band(x, rng)
     if rng.random() < 0.5:  # a small face in a scene, upscaled by the pipeline
         small = int(rng.integers(18, 60))
         x = cv2.resize(x, (small, small), interpolation=cv2.INTER_AREA)
@@ -64,10 +99,11 @@ def augment_one(img: np.ndarray, rng: np.random.Generator, out_size: int = INPUT
     return np.ascontiguousarray(x)
 
 
-def augment_batch(images: np.ndarray, rng: np.random.Generator, out_size: int = INPUT_SIZE) -> np.ndarray:
+def augment_batch(images: np.ndarray, rng: np.random.Generator, out_size: int = INPUT_SIZE,
+                  flat: bool = True) -> np.ndarray:
     out = np.empty((len(images), out_size, out_size, 3), np.uint8)
     for i, img in enumerate(images):
-        out[i] = augment_one(img, rng, out_size)
+        out[i] = augment_one(img, rng, out_size, flat)
     return out
 
 

@@ -43,7 +43,7 @@ def validation_scores(classifier: MaskClassifier, val: list[data.Sample], seed: 
     images, _ = data.load_arrays(val, seed=seed)
     rng = np.random.default_rng([seed, 99])
     for _ in range(DEGRADED_VIEWS):
-        views = [augment_one(img, rng) for img in images]
+        views = [augment_one(img, rng, flat=False) for img in images]
         scores.append(np.concatenate([classifier.predict_classes(views[i:i + 256]) for i in range(0, len(views), 256)]))
     return np.tile(y, 1 + DEGRADED_VIEWS), np.concatenate(scores)
 
