@@ -6,11 +6,11 @@ It reuses the tests' harness rather than a second one: ``tests/support/server.py
 app as a Heroku dyno runs it and gives the Chromium flags, ``tests/e2e/webcam_clip.py`` writes
 the fake camera's clip, ``tests/e2e/webcam_runner.py`` reads the webcam panel.
 
-Only pictures we may publish go in: scikit-image's astronaut (public domain), once as it is
-and once with a mask drawn by ``paint_mask`` (``tests/conftest.py``); never a dataset face.
-Before any picture is taken, the pipeline must label both faces as we say (mask / no mask),
-so the screenshots show the app doing what the README claims. Needs Debian's Chromium; no
-data folder. Each page is reached from ``/`` through the sidebar, as a visitor does.
+Only pictures we may publish go in: scikit-image's astronaut (public domain), as it is and
+with a mask drawn by ``paint_mask`` (``tests/support/images.py``); never a dataset face.
+Before any picture is taken, the pipeline must label the faces as we say (mask, mask below
+nose, no mask), so the screenshots show the app doing what the README claims. Needs
+Debian's Chromium; no data folder. Each page is reached from ``/`` through the sidebar, as a visitor does.
 """
 
 from __future__ import annotations
@@ -62,16 +62,19 @@ def astronaut_faces(patrol) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int
 
 
 def photos_picture(patrol) -> np.ndarray:
-    """Two people side by side: the astronaut with a drawn mask (left, mirrored) and without."""
+    """Three people side by side, the astronaut each time: a drawn mask worn properly (left,
+    mirrored), the same mask pulled below the nose, and no mask (right, mirrored)."""
     bare, masked, (x, y, w, h) = astronaut_faces(patrol)
+    below = paint_mask(bare, (x, y, w, h), worn="below_nose")
     # Head and shoulders only, so the faces are large on the page (the picture column is narrow).
     top, left = max(0, y - h // 2), max(0, x - w)
     bottom, right = min(bare.shape[0], y + 2 * h + h // 2), min(bare.shape[1], x + 2 * w)
     crop = np.s_[top:bottom, left:right]
-    picture = np.ascontiguousarray(np.concatenate([masked[crop][:, ::-1], bare[crop]], axis=1))
+    picture = np.ascontiguousarray(np.concatenate([masked[crop][:, ::-1], below[crop], bare[crop][:, ::-1]], axis=1))
     labels = [f.label for f in sorted(patrol.analyze(picture), key=lambda f: f.box[0])]
-    if labels != ["mask", "no_mask"]:
-        raise ScreenshotError(f"the photo should read mask, no mask from left to right; the pipeline says {labels}")
+    if labels != ["mask", "incorrect", "no_mask"]:
+        raise ScreenshotError("the photo should read mask, mask below nose, no mask from left to right; "
+                              f"the pipeline says {labels}")
     return picture
 
 
@@ -123,8 +126,8 @@ def shoot_photos(browser, url: str, picture: np.ndarray, work: Path) -> Path:
         open_page(page, url, "Photos", "Photos")
         uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
         uploader.wait_for(state="attached", timeout=90_000)
-        uploader.set_input_files([{"name": "two_people.png", "mimeType": "image/png", "buffer": png_bytes(picture)}])
-        page.get_by_text("2 faces: 1 mask, 1 no mask", exact=True).first.wait_for(timeout=120_000)
+        uploader.set_input_files([{"name": "three_people.png", "mimeType": "image/png", "buffer": png_bytes(picture)}])
+        page.get_by_text("3 faces: 1 mask, 1 mask below nose, 1 no mask", exact=True).first.wait_for(timeout=120_000)
         page.wait_for_function(PHOTOS_SETTLED_JS, arg=1, timeout=120_000)
         img = page.get_by_test_id("stImage").locator("img").first
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle(),

@@ -14,7 +14,7 @@ from PIL import Image
 
 from support.images import png_bytes
 from maskpatrol.detectors import DETECTOR_LABELS
-from support.browser import download_csv
+from support.browser import PHOTOS_SETTLED_JS, download_csv
 from support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
@@ -106,5 +106,34 @@ def test_a_masked_portrait_is_found_with_the_default_detector(server, browser, p
         assert yunet.is_checked()
         page.mouse.move(5, 5)
         page.screenshot(path=str(artifacts / "photos_masked.png"))
+    finally:
+        context.close()
+
+
+def test_a_mask_below_the_nose_is_named_so_on_the_page(server, browser, patrol, astronaut_rgb, artifacts: Path):
+    """A visitor uploads a portrait whose mask is pulled under the nose: the page says so in
+    words, in the summary, the face table and the legend, not only by the box's colour."""
+    from support.images import paint_mask
+
+    below = paint_mask(astronaut_rgb, patrol.analyze(astronaut_rgb)[0].box, worn="below_nose")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(server.rstrip("/") + "/photos", wait_until="domcontentloaded", timeout=60_000)
+        uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+        uploader.wait_for(state="attached", timeout=60_000)
+        uploader.set_input_files([{"name": "below.png", "mimeType": "image/png", "buffer": png_bytes(below)}])
+        page.get_by_text("1 face: 0 mask, 1 mask below nose, 0 no mask", exact=True).first.wait_for(
+            timeout=RESULT_TIMEOUT_MS)
+        page.wait_for_function(PHOTOS_SETTLED_JS, arg=1, timeout=RESULT_TIMEOUT_MS)
+        page.get_by_test_id("stImage").locator("img").first.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+        page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)",
+                               timeout=RESULT_TIMEOUT_MS)
+        # Named in words beside the summary (the legend), and in the download as the label.
+        assert "Mask below nose:" in page.locator("body").inner_text()
+        name, rows = download_csv(page, "Results (CSV)")
+        assert [(r["label"], float(r["p_incorrect"]) > 0.5) for r in rows] == [("incorrect", True)], rows
+        page.mouse.move(5, 5)
+        page.screenshot(path=str(artifacts / "photos_below_nose.png"), full_page=True)
     finally:
         context.close()

@@ -107,11 +107,20 @@ def scene_is_clean(patrol, faces: Sequence[np.ndarray], labels: Sequence[str]) -
                 cx, cy = x + w / 2, y + h / 2
                 if not (sx + offset < cx < sx + offset + FACE_SIDE and sy < cy < sy + FACE_SIDE):
                     return False
-                # A margin around the threshold: a face the model is unsure of would
-                # make the test depend on codec noise.
-                if face.label != label or abs(face.p_no_mask - patrol.card.threshold) < 0.2:
+                if face.label != label or not _clearly(face, patrol.card):
                     return False
     return True
+
+
+def _clearly(face, card) -> bool:
+    """The face's probabilities stay well clear of the thresholds: a face the model is unsure
+    of would make the test depend on codec noise. The margin is relative, since a threshold
+    can sit anywhere in (0, 1)."""
+    t_no, t_inc = card.threshold, card.incorrect_threshold
+    if face.label == "no_mask":
+        return face.p_no_mask >= t_no + 0.5 * (1 - t_no)
+    clear_of_incorrect = t_inc is None or face.p_incorrect <= 0.5 * t_inc
+    return face.p_no_mask <= 0.5 * t_no and clear_of_incorrect
 
 
 def _candidates(data_dir: Path, dirs: Iterable[str], rng: random.Random) -> list[Path]:

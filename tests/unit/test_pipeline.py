@@ -23,6 +23,21 @@ def test_astronaut_has_one_unmasked_face(patrol, astronaut_rgb):
     assert faces[0].label == "no_mask" and faces[0].p_no_mask > 0.5
 
 
+@pytest.mark.parametrize("alpha", [1.0, 0.7])
+def test_shipped_model_tells_a_mask_below_the_nose_from_one_worn_properly(patrol, astronaut_rgb, alpha):
+    """The same drawn mask, moved from over the nose to under it, changes the label: the
+    shipped model has the third class, and a screener sees "Mask below nose"."""
+    from support.images import paint_mask
+
+    box = patrol.analyze(astronaut_rgb)[0].box
+    properly = patrol.analyze(paint_mask(astronaut_rgb, box, alpha, worn="properly"))
+    below = patrol.analyze(paint_mask(astronaut_rgb, box, alpha, worn="below_nose"))
+    assert [f.label for f in properly] == ["mask"]
+    assert [f.label for f in below] == ["incorrect"]
+    assert below[0].display_name == "Mask below nose" and below[0].p_incorrect > 0.5
+    assert summarize(below) == "1 face: 0 mask, 1 mask below nose, 0 no mask"
+
+
 def test_downscaled_detection_still_finds_40px_faces(patrol, astronaut_rgb):
     """A 40 px face in a 640x480 frame must survive the detector's internal downscale."""
     x, y, w, h = patrol.analyze(astronaut_rgb)[0].box
