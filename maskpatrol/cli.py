@@ -30,8 +30,8 @@ from .video import (VIDEO_DETECTOR_DEFAULTS, VIDEO_EXTENSIONS, Progress, VideoCa
 DESCRIPTION = """Find faces and tell whether each wears a face mask.
 
 commands:
-  detect    find every face in photos (or folders of photos) and label each "mask" or "no_mask"
-            (or "incorrect", a mask below the nose, with a 3-class model)
+  detect    find every face in photos (or folders of photos) and label each "mask", "no_mask"
+            or "incorrect" (a mask below the nose; 3-class models such as the shipped one)
   classify  run the mask classifier alone on images that are already face crops
   video     annotate a video file (H.264 mp4 out) and count faces per frame
   batch     audit many photos and videos in parallel on Ray (this machine or a cluster)
@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    d = sub.add_parser("detect", help="find faces in photos and label each mask / no_mask",
+    d = sub.add_parser("detect", help="find faces in photos and label each mask / no_mask / incorrect",
                        description="Find every face in each IMAGE (or in the images of each FOLDER) "
                                    "and say whether it wears a mask.",
                        epilog=DETECT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,7 +1,8 @@
 """The model card: the contract between training and serving.
 
 Training writes ``models/model_card.json``; serving reads from it the input size, the
-class order and the decision threshold, so a retrained model never needs a code change.
+class order and the decision thresholds (no mask; mask below the nose for a 3-class model), so
+a retrained model never needs a code change.
 """
 
 from __future__ import annotations

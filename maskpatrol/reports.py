@@ -20,7 +20,8 @@ CROSS_SOURCE_COMMAND = "python -m maskpatrol.training.cross_source --data $MASKP
 #: (file, title, what it shows) for each figure the evaluation writes.
 REPORT_FIGURES = (
     ("confusion_matrix.png", "Confusion matrix",
-     "Test faces by true and predicted class at the shipped threshold."),
+     "Test faces by true and predicted class at the shipped thresholds (with a 3-class model: mask, "
+     "no mask and mask below nose, over every test split)."),
     ("roc_curve.png", "ROC curve",
      "No-mask recall against false alarms over all thresholds, per data source (zoomed)."),
     ("calibration.png", "Calibration",
@@ -93,6 +94,18 @@ def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
 
 #: The three classes in the words the pages use (a local copy: this module stays free of
 #: the serving imports, like the rest of the reports code).
+def training_time(training: dict[str, Any]) -> str:
+    """How long training took, from a model card's ``training``: a composed model records its
+    two networks under ``branches`` and has no top-level epoch count."""
+    branches = training.get("branches")
+    if not branches:
+        return f"{training.get('epochs_run', '?')} epochs in {training.get('minutes', '?')} minutes"
+    names = {"no_mask": "mask / no-mask network", "wearing": "3-class network"}
+    parts = [f"{names.get(k, k)}: {b.get('epochs_run', '?')} epochs in {b.get('minutes', '?')} minutes"
+             for k, b in branches.items()]
+    return "; ".join(parts) + f" ({training.get('minutes', '?')} minutes in all)"
+
+
 CLASS_NAMES = {"mask": "Mask", "no_mask": "No mask", "incorrect": "Mask below nose"}
 
 

@@ -69,7 +69,10 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
             "Decision threshold (p no mask)", 0.001, 0.999, float(patrol.card.threshold), 0.001, format="%.3f",
             key=f"{key_prefix}threshold", persist_state="session",
             help="Lower catches more unmasked people but raises more false alarms; "
-                 f"the default {patrol.card.threshold:.3f} keeps no-mask recall at 99.5% on validation.")
+                 f"the default {patrol.card.threshold:.3f} keeps no-mask recall at 99.5% on validation"
+                 + (f" (counting faces called Mask below nose as caught). That label has its own threshold, "
+                    f"{patrol.card.incorrect_threshold:.2f} on p(mask below nose), fixed by the model card."
+                    if patrol.card.has_incorrect else "."))
         st.caption("Lower = fewer missed unmasked faces, more false alarms.")
         min_neighbors, scale_factor, min_score = defaults.min_neighbors, defaults.scale_factor, None
         if name == "haar":

@@ -54,7 +54,7 @@ training = raw.get("training", {})
 if training:
     st.subheader("Training data")
     st.markdown(f"Sources: {', '.join(training.get('sources', [])) or 'not recorded'}; "
-                f"{training.get('epochs_run', '?')} epochs in {training.get('minutes', '?')} minutes.")
+                f"{reports.training_time(training)}.")
     counts = training.get("counts", {})
     if counts:
         below = any(isinstance(c, dict) and "incorrect" in c for c in counts.values())
@@ -79,8 +79,10 @@ with st.expander("Preprocessing and the full model card"):
     st.json(raw)
 
 st.header("Evaluation on the test splits")
-st.caption("Positive class = no mask. No-mask recall is the share of unmasked faces caught; "
-           "specificity the share of masked faces left alone.")
+st.caption("Positive class = no mask (p(no mask) at or above the decision threshold). No-mask recall is the "
+           "share of unmasked faces caught; specificity the share of masked faces left alone"
+           + (", where a face called Mask below nose counts as left alone: the three-class tables above "
+              "show those." if card.has_incorrect else "."))
 missing = reports.missing_reports(report_dir)
 if len(missing) == len(reports.EVALUATION_FILES):
     st.info(f"No evaluation reports in `{where}` yet ({', '.join(missing)}). Produce them all with:",

@@ -1,4 +1,4 @@
-"""Choose the decision threshold and fill the model card's metrics from the exported model.
+"""Choose the decision thresholds (no mask; mask below the nose) and fill the model card's metrics.
 
 The threshold is picked on the validation split seen the way the app sees faces: each
 validation image once as it is and three times degraded by the training augmentation

@@ -89,9 +89,24 @@ def test_home_page_explains_pages_and_privacy():
     assert at.title[0].value.endswith("Mask Patrol")
     text = " ".join(m.value for m in at.markdown)
     assert "never stored" in text and "Mask 97%" in text
+    # The shipped model has the third class: the examples and the legend name it.
+    assert "Mask below nose 87%" in text and "**Mask below nose**: dashed box" in text
+    assert "1 mask below nose" in text
     headings = " ".join(h.value for h in at.subheader)
     for page in ("Photos", "Live webcam", "Model", "Privacy"):
         assert page in headings
+
+
+def test_shipped_card_says_how_long_each_network_trained(monkeypatch, tmp_path):
+    """The composed model records its two networks' training apart; the page shows both,
+    not "? epochs"."""
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    at = run_page("model.py")
+    line = next(m.value for m in at.markdown if m.value.startswith("Sources:"))
+    branches = json.loads((MODELS_DIR / "model_card.json").read_text())["training"]["branches"]
+    assert "?" not in line
+    assert f"mask / no-mask network: {branches['no_mask']['epochs_run']} epochs" in line
+    assert f"3-class network: {branches['wearing']['epochs_run']} epochs" in line
 
 
 def three_class_card(tmp_path) -> dict:
