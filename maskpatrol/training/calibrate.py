@@ -27,8 +27,8 @@ from ..paths import data_dir_from_env, default_model_dir
 from . import data
 from .augment import augment_one
 from .evaluate import held_out, predict_sample_classes
-from .metrics import (binary_metrics, choose_incorrect_threshold, choose_threshold, three_class_labels,
-                      three_class_metrics)
+from .metrics import (binary_metrics, choose_incorrect_threshold, choose_threshold, flagged_not_masked,
+                      three_class_labels, three_class_metrics)
 
 MIN_RECALL = 0.995
 DEGRADED_VIEWS = 3
@@ -52,10 +52,9 @@ def raise_while_alerted(y: np.ndarray, p: np.ndarray, threshold: float, incorrec
                         min_recall: float) -> float:
     """The highest no-mask threshold (from ``threshold`` up) at which at least ``min_recall`` of
     the unmasked faces are still labelled "no mask" or "incorrect"."""
-    bare = y == data.NO_MASK
     best = threshold
     for t in np.arange(threshold, 0.9, 0.005):
-        if (three_class_labels(p[bare], float(t), incorrect_threshold) != data.MASK).mean() >= min_recall:
+        if flagged_not_masked(y, three_class_labels(p, float(t), incorrect_threshold)) >= min_recall:
             best = float(t)
         else:
             break
@@ -90,23 +89,22 @@ def calibrate(card: dict, model_dir: Path, samples: list[data.Sample], val: list
             "on the same validation views, among faces not called 'no mask': the threshold on p(incorrect) with the "
             f"best F1 for 'incorrect' that calls at most {MAX_FALSE_INCORRECT:.1%} of the real masked photos "
             "(kaggle12k, chandrikadeb7) 'incorrect'")
-        bare = y_val == data.NO_MASK
         labels = three_class_labels(p_val, threshold, t_inc)
-        metrics["validation_clean_and_degraded"] = binary_metrics(bare, p_val[:, 1], threshold)
-        metrics["validation_clean_and_degraded"]["flagged_not_masked"] = float((labels[bare] != data.MASK).mean())
-        three_m = {"validation_clean_and_degraded": three_class_metrics(y_val, three_class_labels(p_val, threshold, t_inc))}
+        metrics["validation_clean_and_degraded"] = binary_metrics(y_val == data.NO_MASK, p_val[:, 1], threshold)
+        metrics["validation_clean_and_degraded"]["flagged_not_masked"] = flagged_not_masked(y_val, labels)
+        three_m = {"validation_clean_and_degraded": three_class_metrics(y_val, labels)}
     if test:
         all_y, all_p = [], []
         for source, test_s in held_out(samples, seed).items():
             y = np.array([s.label for s in test_s])
             p = predict_sample_classes(classifier, test_s, seed=seed)
+            labels = three_class_labels(p, threshold, t_inc) if three else None
             if source in data.SOURCES:
                 metrics[f"{source}/test"] = binary_metrics(y == data.NO_MASK, p[:, 1], threshold)
                 if three:
-                    labels = three_class_labels(p, threshold, t_inc)
-                    metrics[f"{source}/test"]["flagged_not_masked"] = float((labels[y == data.NO_MASK] != data.MASK).mean())
+                    metrics[f"{source}/test"]["flagged_not_masked"] = flagged_not_masked(y, labels)
             if three:
-                three_m[f"{source}/test"] = three_class_metrics(y, three_class_labels(p, threshold, t_inc))
+                three_m[f"{source}/test"] = three_class_metrics(y, labels)
                 all_y.append(y)
                 all_p.append(p)
         if three and all_y:

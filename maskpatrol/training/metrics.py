@@ -81,6 +81,13 @@ def three_class_labels(p: np.ndarray, threshold: float, incorrect_threshold: flo
     return np.where(p[:, 1] >= threshold, 1, np.where(p[:, 2] >= incorrect_threshold, 2, 0))
 
 
+def flagged_not_masked(y: np.ndarray, labels: np.ndarray) -> float:
+    """Share of the unmasked faces (``y`` == 1) whose label (class indices, as
+    :func:`three_class_labels` gives them) raises the alert: "no mask" or "incorrect"."""
+    y, labels = np.asarray(y), np.asarray(labels)
+    return float((labels[y == 1] != 0).mean())
+
+
 def three_class_metrics(y: np.ndarray, pred: np.ndarray,
                         names: tuple[str, ...] = ("mask", "no_mask", "incorrect")) -> dict:
     """Confusion matrix (rows true, columns predicted), accuracy and per-class figures."""

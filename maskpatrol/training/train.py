@@ -75,10 +75,11 @@ def _make_sequence(keras, images: np.ndarray, labels: np.ndarray, batch_size: in
 
 
 def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOURCES, epochs: int = 40,
-          max_minutes: float = 25.0, batch_size: int = 64, seed: int = 1234, limit: int | None = None,
+          max_minutes: float | None = None, batch_size: int = 64, seed: int = 1234, limit: int | None = None,
           patience: int = 7, verbose: int = 1, third_class: bool = True, test: bool = True) -> dict:
     """Train on the train split of ``sources`` (plus, with ``third_class``, the drawn and
-    MaskedFace-Net masks of the third class); returns the model card it wrote."""
+    MaskedFace-Net masks of the third class); returns the model card it wrote. Without
+    ``max_minutes`` the network gets the budget it was shipped with (``MAX_MINUTES``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
@@ -86,6 +87,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
     from .model import build_model
 
     started = time.time()
+    max_minutes = max_minutes or MAX_MINUTES["three" if third_class else "binary"]
     # Without a terminal Keras sends its per-epoch progress to absl logging, which is
     # silent here; print it to stdout so CI logs and pipes show training progress.
     keras.config.enable_interactive_logging()
@@ -214,7 +216,7 @@ def train_served_model(data_dir: Path, out_dir: Path, *, binary_from: Path | Non
             print(f"\n=== {name} network: training ===", flush=True)
             stages[name] = Path(tmp) / name
             train(data_dir, stages[name], seed=seed, limit=limit, third_class=third_class, test=False,
-                  max_minutes=max_minutes or MAX_MINUTES[name], **options)
+                  max_minutes=max_minutes, **options)
         print("\n=== composing and calibrating the served model ===", flush=True)
         return build(stages["binary"], stages["three"], out_dir, data_dir, seed=seed, test=not limit)
 
@@ -255,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     options = dict(sources=tuple(args.sources), epochs=args.epochs, batch_size=args.batch_size)
     if args.two_class:
         train(Path(args.data), args.out, seed=args.seed, limit=args.limit, third_class=False,
-              max_minutes=args.max_minutes or MAX_MINUTES["binary"], **options)
+              max_minutes=args.max_minutes, **options)
     else:
         train_served_model(Path(args.data), args.out, binary_from=args.binary_from, three_from=args.three_from,
                            seed=args.seed, limit=args.limit, max_minutes=args.max_minutes, **options)
