@@ -86,6 +86,14 @@ def test_upload_face_and_corrupt_file_then_download_csv(server, browser, astrona
         context.close()
 
 
+def upload_to_photos_page(page, server: str, name: str, rgb: np.ndarray) -> None:
+    """Open the Photos page at its address and upload one picture, as a bookmarked visitor does."""
+    page.goto(server.rstrip("/") + "/photos", wait_until="domcontentloaded", timeout=60_000)
+    uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
+    uploader.wait_for(state="attached", timeout=60_000)
+    uploader.set_input_files([{"name": name, "mimeType": "image/png", "buffer": png_bytes(rgb)}])
+
+
 def test_a_masked_portrait_is_found_with_the_default_detector(server, browser, patrol, astronaut_rgb, artifacts: Path):
     """The issue's first-visit failure: a frontal, well-lit portrait in a blue surgical mask
     gave "No faces found" with Haar. With the default detector the page finds and labels it."""
@@ -95,10 +103,7 @@ def test_a_masked_portrait_is_found_with_the_default_detector(server, browser, p
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     try:
-        page.goto(server.rstrip("/") + "/photos", wait_until="domcontentloaded", timeout=60_000)
-        uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
-        uploader.wait_for(state="attached", timeout=60_000)
-        uploader.set_input_files([{"name": "masked.png", "mimeType": "image/png", "buffer": png_bytes(masked)}])
+        upload_to_photos_page(page, server, "masked.png", masked)
         page.get_by_text("1 face: 1 mask, 0 no mask", exact=True).first.wait_for(timeout=RESULT_TIMEOUT_MS)
         assert page.get_by_text("No faces found").count() == 0
         # The sidebar says which detector ran: the recommended one, picked by default.
@@ -112,17 +117,14 @@ def test_a_masked_portrait_is_found_with_the_default_detector(server, browser, p
 
 def test_a_mask_below_the_nose_is_named_so_on_the_page(server, browser, patrol, astronaut_rgb, artifacts: Path):
     """A visitor uploads a portrait whose mask is pulled under the nose: the page says so in
-    words, in the summary, the face table and the legend, not only by the box's colour."""
+    words, in the summary, the legend and the downloaded results, not only by the box's colour."""
     from support.images import paint_mask
 
     below = paint_mask(astronaut_rgb, patrol.analyze(astronaut_rgb)[0].box, worn="below_nose")
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     try:
-        page.goto(server.rstrip("/") + "/photos", wait_until="domcontentloaded", timeout=60_000)
-        uploader = page.get_by_test_id("stFileUploaderDropzoneInput")
-        uploader.wait_for(state="attached", timeout=60_000)
-        uploader.set_input_files([{"name": "below.png", "mimeType": "image/png", "buffer": png_bytes(below)}])
+        upload_to_photos_page(page, server, "below.png", below)
         page.get_by_text("1 face: 0 mask, 1 mask below nose, 0 no mask", exact=True).first.wait_for(
             timeout=RESULT_TIMEOUT_MS)
         page.wait_for_function(PHOTOS_SETTLED_JS, arg=1, timeout=RESULT_TIMEOUT_MS)
@@ -131,7 +133,7 @@ def test_a_mask_below_the_nose_is_named_so_on_the_page(server, browser, patrol, 
                                timeout=RESULT_TIMEOUT_MS)
         # Named in words beside the summary (the legend), and in the download as the label.
         assert "Mask below nose:" in page.locator("body").inner_text()
-        name, rows = download_csv(page, "Results (CSV)")
+        _, rows = download_csv(page, "Results (CSV)")
         assert [(r["label"], float(r["p_incorrect"]) > 0.5) for r in rows] == [("incorrect", True)], rows
         page.mouse.move(5, 5)
         page.screenshot(path=str(artifacts / "photos_below_nose.png"), full_page=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -29,8 +27,9 @@ MAX_MASKED_CALLED_INCORRECT = 0.02
 
 
 @pytest.fixture(scope="module")
-def card():
-    return json.loads((MODELS_DIR / "model_card.json").read_text())
+def card(patrol):
+    """The raw model card of the model under test (the one the ``patrol`` fixture loaded)."""
+    return patrol.card.raw
 
 
 @pytest.fixture(scope="module")
