@@ -140,3 +140,20 @@ def test_detector_is_chosen_per_call_and_built_once(patrol, astronaut_rgb):
     assert patrol.detector.name == "yunet" and patrol.detector_for("yunet") is patrol.detector
     with pytest.raises(ValueError, match="available: yunet, haar"):
         patrol.analyze(astronaut_rgb, Settings(DetectorSettings(name="nope")))
+
+
+def test_model_metrics_label_faces_by_the_serving_rule():
+    """The figures on the Model page and in the card come from ``three_class_labels``, the
+    app's labels from ``label_for``: if the two rules drifted apart, the published figures
+    would describe a different app. Checked over a grid that lands exactly on both thresholds."""
+    import itertools
+
+    from maskpatrol.pipeline import LABELS, label_for
+    from maskpatrol.training.metrics import three_class_labels
+
+    grid = [0.0, 0.1, 0.196, 0.3, 0.53, 0.7, 1.0]
+    for threshold, incorrect_threshold in itertools.product((0.196, 0.5), (0.53, 0.9)):
+        p = np.array([[max(0.0, 1 - a - b), a, b] for a, b in itertools.product(grid, grid)])
+        got = [LABELS[i] for i in three_class_labels(p, threshold, incorrect_threshold)]
+        assert got == [label_for(a, threshold, b, incorrect_threshold) for _, a, b in p]
+        assert set(got) == set(LABELS)
