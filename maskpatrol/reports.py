@@ -92,8 +92,6 @@ def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-#: The three classes in the words the pages use (a local copy: this module stays free of
-#: the serving imports, like the rest of the reports code).
 def training_time(training: dict[str, Any]) -> str:
     """How long training took, from a model card's ``training``: a composed model records its
     two networks under ``branches`` and has no top-level epoch count."""
@@ -106,6 +104,8 @@ def training_time(training: dict[str, Any]) -> str:
     return "; ".join(parts) + f" ({training.get('minutes', '?')} minutes in all)"
 
 
+#: The three classes in the words the pages use (a local copy: this module stays free of
+#: the serving imports, like the rest of the reports code).
 CLASS_NAMES = {"mask": "Mask", "no_mask": "No mask", "incorrect": "Mask below nose"}
 
 
