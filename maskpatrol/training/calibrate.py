@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from ..model_card import CARD_NAME
 from ..paths import data_dir_from_env, default_model_dir
 from . import data
 from .augment import augment_one
-from .evaluate import held_out, predict_sample_classes
+from .evaluate import face_image, held_out, predict_sample_classes
 from .metrics import (binary_metrics, choose_incorrect_threshold, choose_threshold, flagged_not_masked,
                       three_class_labels, three_class_metrics)
 
@@ -36,15 +37,17 @@ DEGRADED_VIEWS = 3
 MAX_FALSE_INCORRECT = 0.015
 
 
-def validation_scores(classifier: MaskClassifier, val: list[data.Sample], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and (N, 3) class probabilities for clean plus degraded views of the validation images."""
+def validation_scores(predict: Callable[[list[np.ndarray]], np.ndarray], val: list[data.Sample],
+                      seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and ``predict``'s outputs (for a classifier, its ``predict_classes``) for clean
+    plus degraded views of the validation images, 256 faces per call."""
     y = np.array([s.label for s in val])
-    scores = [predict_sample_classes(classifier, val, seed=seed)]
+    scores = [predict([face_image(s, seed) for s in val[i:i + 256]]) for i in range(0, len(val), 256)]
     images, _ = data.load_arrays(val, seed=seed)
     rng = np.random.default_rng([seed, 99])
     for _ in range(DEGRADED_VIEWS):
         views = [augment_one(img, rng, flat=False) for img in images]
-        scores.append(np.concatenate([classifier.predict_classes(views[i:i + 256]) for i in range(0, len(views), 256)]))
+        scores += [predict(views[i:i + 256]) for i in range(0, len(views), 256)]
     return np.tile(y, 1 + DEGRADED_VIEWS), np.concatenate(scores)
 
 
@@ -66,7 +69,7 @@ def calibrate(card: dict, model_dir: Path, samples: list[data.Sample], val: list
     """Set the thresholds and ``metrics`` in ``card``, write it, and return it."""
     classifier = MaskClassifier(model_dir / card["tflite_file"], card["input_size"], num_threads=2)
     three = "incorrect" in card.get("class_names", [])
-    y_val, p_val = validation_scores(classifier, val, seed)
+    y_val, p_val = validation_scores(classifier.predict_classes, val, seed)
     threshold = choose_threshold(y_val == data.NO_MASK, p_val[:, 1], MIN_RECALL)
     card["threshold"] = threshold
     card["threshold_rule"] = (f"highest threshold keeping no-mask recall >= {MIN_RECALL:.3f} on the validation "

@@ -1,0 +1,74 @@
+"""The served model's blend of its two networks: the Keras graph computes what the rule says,
+and the weight goes to the network whose answers fit the validation labels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from maskpatrol.training.compose import BLEND_WEIGHTS, blend_probabilities, choose_blend_weight
+from support.paths import ROOT
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_weight_one_is_the_binary_network_splitting_what_is_not_incorrect():
+    z = np.random.default_rng(0).normal(0.0, 3.0, (50, 4))
+    b, r = _sigmoid(z[:, 0]), _softmax(z[:, 1:])[:, 2]
+    expected = np.stack([(1 - b) * (1 - r), b * (1 - r), r], axis=1)
+    np.testing.assert_allclose(blend_probabilities(z, 1.0), expected, atol=1e-12)
+    for w in (0.0, 0.35, 1.0):
+        p = blend_probabilities(z, w)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-12)
+        np.testing.assert_allclose(p[:, 2], r, atol=1e-12)  # p(incorrect) is the 3-class network's own
+
+
+def test_the_weight_follows_the_network_that_is_right():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 3000)
+    truth = np.where(y == 1, 3.0, -3.0)  # confident log-odds of "no mask" for the mask / no-mask faces
+    noise = rng.normal(0.0, 3.0, len(y))
+    incorrect = np.where(y == 2, 4.0, -4.0)
+    binary_right = np.stack([truth, np.zeros_like(y, float), noise, incorrect], axis=1)
+    three_right = np.stack([noise, np.zeros_like(y, float), truth, incorrect], axis=1)
+    assert choose_blend_weight(y, binary_right) == 1.0
+    assert choose_blend_weight(y, three_right) == 0.0
+    both = np.stack([truth + rng.normal(0, 2, len(y)), np.zeros_like(y, float), truth + rng.normal(0, 2, len(y)),
+                     incorrect], axis=1)
+    assert 0.25 <= choose_blend_weight(y, both) <= 0.75  # two equally good, independent opinions: both heard
+    assert set(BLEND_WEIGHTS) >= {0.0, 0.5, 1.0}
+
+
+_GRAPH_CHECK = """
+import os, sys, numpy as np
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import keras
+from maskpatrol.training.compose import _logits, blend_probabilities, compose
+from maskpatrol.training.model import build_model
+keras.utils.set_random_seed(3)
+binary, three = build_model(classes=1), build_model(classes=3)
+x = np.random.default_rng(4).uniform(-1, 1, (6, 64, 64, 3)).astype("float32")
+z = _logits(binary, three).predict(x, verbose=0)
+for w in (0.3, 1.0):
+    np.testing.assert_allclose(compose(binary, three, w).predict(x, verbose=0), blend_probabilities(z, w), atol=1e-5)
+b, r = binary.predict(x, verbose=0)[:, 0], three.predict(x, verbose=0)[:, 2]
+np.testing.assert_allclose(compose(binary, three, 1.0).predict(x, verbose=0),
+                           np.stack([(1 - b) * (1 - r), b * (1 - r), r], axis=1), atol=1e-5)
+print("graph ok")
+"""
+
+
+def test_the_composed_keras_graph_computes_the_blend():
+    # TensorFlow runs in a child process: it must never be imported into the test process
+    # (keras_subprocess.py says why).
+    proc = subprocess.run([sys.executable, "-c", _GRAPH_CHECK], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and "graph ok" in proc.stdout, proc.stderr[-3000:]
