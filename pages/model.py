@@ -40,6 +40,11 @@ if raw.get("model_bytes"):
 if raw.get("date"):
     c4.metric("Trained", str(raw["date"])[:10])
 st.markdown(f"**Output**: {raw.get('output', 'probability that the face wears no mask')}.")
+if raw.get("blend_weight") is not None:
+    share = float(raw["blend_weight"])
+    st.markdown(f"**Blend**: on mask against no mask, the mask / no-mask network has a share of {share:.2f} and "
+                f"the 3-class network {1 - share:.2f}." + (f" Rule: {raw['blend_weight_rule']}." if raw.get(
+                    "blend_weight_rule") else ""))
 if raw.get("threshold_rule"):
     st.markdown(f"**Threshold rule**: {raw['threshold_rule']}. Lower thresholds miss fewer unmasked "
                 "faces but raise more false alarms; the sidebar of the Photos, Live webcam and Video pages "

@@ -24,7 +24,8 @@ from .calibrate import calibrate
 #: the mask / no-mask network early-stopped after 37 epochs in 24.5 min; the 3-class network,
 #: with three times the faces, ran 18 epochs in 46 min. More time did not buy a better one:
 #: given 80 min (2026-11-30) it early-stopped after 30 epochs (70 min, best epoch 23) and its
-#: composite scored no better on validation (3-class accuracy 95.66% against 95.78%).
+#: composite (before the blend, compose.py) scored no better on validation (3-class accuracy
+#: 95.66% against 95.78%).
 MAX_MINUTES = {"binary": 25.0, "three": 45.0}
 
 

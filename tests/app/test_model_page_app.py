@@ -109,6 +109,15 @@ def test_shipped_card_says_how_long_each_network_trained(monkeypatch, tmp_path):
     assert f"3-class network: {branches['wearing']['epochs_run']} epochs" in line
 
 
+def test_shipped_card_says_how_the_two_networks_share_the_mask_or_no_mask_call(monkeypatch, tmp_path):
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    at = run_page("model.py")
+    line = next(m.value for m in at.markdown if m.value.startswith("**Blend**"))
+    share = json.loads((MODELS_DIR / "model_card.json").read_text())["blend_weight"]
+    assert f"mask / no-mask network has a share of {share:.2f}" in line
+    assert f"3-class network {1 - share:.2f}" in line and "log loss" in line
+
+
 def three_class_card(tmp_path) -> dict:
     """The shipped card turned into a 3-class one, in the shape training writes, in a
     model folder of its own (the page reads only the card)."""

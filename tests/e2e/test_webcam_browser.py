@@ -160,7 +160,10 @@ def _visit(page, url: str, server_ps, traffic: Traffic, result: dict[str, Any], 
     result["server_cpu_percent_idle"] = round(100 * ((cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)) / (t1 - t0), 1)
 
     traffic.recording = True
-    start = page.get_by_role("button", name="Start", exact=True)
+    # The component's own buttons: while a rerun is slow, Streamlit's header shows a "Stop"
+    # button of its own (seen once in CI), which a page-wide lookup would also match.
+    camera = page.get_by_test_id("stBidiComponentIsolated")
+    start = camera.get_by_role("button", name="Start", exact=True)
     started = time.monotonic()
     start.click(timeout=30_000)
     wait_for(lambda: (metrics().get("Faces") or 0) >= 1, 120, "the Faces metric to reach 1")
@@ -201,7 +204,7 @@ def _visit(page, url: str, server_ps, traffic: Traffic, result: dict[str, Any], 
     result["ws_messages"] = len(traffic.ws_sent)
     result["largest_request_body"] = max(traffic.requests, key=lambda r: r[1], default=("", 0))
 
-    page.get_by_role("button", name="Stop", exact=True).click(timeout=30_000)
+    camera.get_by_role("button", name="Stop", exact=True).click(timeout=30_000)
     wait_for(lambda: page.evaluate(LIVE_TRACKS_JS) == 0, 30, "the camera to be released after Stop")
     wait_for(lambda: page.get_by_text("Stopped: the last reading").count(), 30, "the panel to say it stopped")
     result["after_stop"] = metrics()

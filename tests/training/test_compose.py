@@ -32,6 +32,16 @@ def test_weight_one_is_the_binary_network_splitting_what_is_not_incorrect():
         np.testing.assert_allclose(p[:, 2], r, atol=1e-12)  # p(incorrect) is the 3-class network's own
 
 
+def test_below_one_the_3_class_networks_no_mask_odds_among_mask_and_no_mask_join_in():
+    z = np.random.default_rng(2).normal(0.0, 3.0, (50, 4))
+    p3 = _softmax(z[:, 1:])
+    b, three_says = _sigmoid(z[:, 0]), p3[:, 1] / (p3[:, 0] + p3[:, 1])
+    w = 0.4
+    p = _sigmoid(w * np.log(b / (1 - b)) + (1 - w) * np.log(three_says / (1 - three_says)))
+    expected = np.stack([(1 - p) * (1 - p3[:, 2]), p * (1 - p3[:, 2]), p3[:, 2]], axis=1)
+    np.testing.assert_allclose(blend_probabilities(z, w), expected, atol=1e-9)
+
+
 def test_the_weight_follows_the_network_that_is_right():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 3, 3000)
@@ -48,6 +58,12 @@ def test_the_weight_follows_the_network_that_is_right():
     assert set(BLEND_WEIGHTS) >= {0.0, 0.5, 1.0}
 
 
+def test_when_both_networks_agree_the_binary_network_alone_is_kept():
+    z = np.random.default_rng(5).normal(0.0, 2.0, (200, 4))
+    z[:, 0] = z[:, 2] - z[:, 1]  # the same mask / no-mask log-odds: every weight fits alike
+    assert choose_blend_weight(np.random.default_rng(6).integers(0, 3, 200), z) == 1.0
+
+
 _GRAPH_CHECK = """
 import os, sys, numpy as np
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
@@ -56,6 +72,9 @@ from maskpatrol.training.compose import _logits, blend_probabilities, compose
 from maskpatrol.training.model import build_model
 keras.utils.set_random_seed(3)
 binary, three = build_model(classes=1), build_model(classes=3)
+rng = np.random.default_rng(5)
+for net in (binary, three):  # trained heads have biases: make sure they are carried over
+    net.layers[-1].set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in net.layers[-1].get_weights()])
 x = np.random.default_rng(4).uniform(-1, 1, (6, 64, 64, 3)).astype("float32")
 z = _logits(binary, three).predict(x, verbose=0)
 for w in (0.3, 1.0):
