@@ -92,13 +92,22 @@ def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def binary_branches(training: dict[str, Any]) -> list[str]:
+    """The card's names of a composed model's mask / no-mask networks (``no_mask``,
+    ``no_mask_2``, ...: several are averaged, ``compose.py``)."""
+    return [k for k in training.get("branches") or {} if k == "no_mask" or k.startswith("no_mask_")]
+
+
 def training_time(training: dict[str, Any]) -> str:
     """How long training took, from a model card's ``training``: a composed model records its
     two networks under ``branches`` and has no top-level epoch count."""
     branches = training.get("branches")
     if not branches:
         return f"{training.get('epochs_run', '?')} epochs in {training.get('minutes', '?')} minutes"
-    names = {"no_mask": "mask / no-mask network", "wearing": "3-class network"}
+    binaries = binary_branches(training)
+    names = {"wearing": "3-class network"}
+    names.update({k: "mask / no-mask network" + (f" {i}" if len(binaries) > 1 else "")
+                  for i, k in enumerate(binaries, 1)})
     parts = [f"{names.get(k, k)}: {b.get('epochs_run', '?')} epochs in {b.get('minutes', '?')} minutes"
              for k, b in branches.items()]
     return "; ".join(parts) + f" ({training.get('minutes', '?')} minutes in all)"

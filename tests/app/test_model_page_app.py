@@ -97,24 +97,47 @@ def test_home_page_explains_pages_and_privacy():
         assert page in headings
 
 
-def test_shipped_card_says_how_long_each_network_trained(monkeypatch, tmp_path):
-    """The composed model records its two networks' training apart; the page shows both,
-    not "? epochs"."""
+def card_with_binary_networks(tmp_path, monkeypatch, n: int) -> dict:
+    """The shipped card with ``n`` mask / no-mask networks recorded (as compose writes them:
+    ``no_mask``, ``no_mask_2``, ...), served from a folder of its own."""
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
+    branches = card["training"]["branches"]
+    first = next(b for k, b in branches.items() if k.startswith("no_mask"))
+    card["training"]["branches"] = {**{name: {**first, "epochs_run": 30 + k}
+                                       for k, name in enumerate(["no_mask", "no_mask_2", "no_mask_3"][:n])},
+                                    "wearing": {**branches["wearing"], "epochs_run": 18}}
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
     monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    return card
+
+
+def test_card_says_how_long_each_network_trained(monkeypatch, tmp_path):
+    """The composed model records its networks' training apart; the page shows each, not
+    "? epochs"."""
+    card_with_binary_networks(tmp_path, monkeypatch, 1)
+    line = next(m.value for m in run_page("model.py").markdown if m.value.startswith("Sources:"))
+    assert "?" not in line
+    assert "mask / no-mask network: 30 epochs" in line and "3-class network: 18 epochs" in line
+
+
+def test_card_with_two_binary_networks_names_both_and_says_they_are_averaged(monkeypatch, tmp_path):
+    card = card_with_binary_networks(tmp_path, monkeypatch, 2)
     at = run_page("model.py")
     line = next(m.value for m in at.markdown if m.value.startswith("Sources:"))
-    branches = json.loads((MODELS_DIR / "model_card.json").read_text())["training"]["branches"]
-    assert "?" not in line
-    assert f"mask / no-mask network: {branches['no_mask']['epochs_run']} epochs" in line
-    assert f"3-class network: {branches['wearing']['epochs_run']} epochs" in line
+    assert "mask / no-mask network 1: 30 epochs" in line and "mask / no-mask network 2: 31 epochs" in line
+    assert "3-class network: 18 epochs" in line
+    blend = next(m.value for m in at.markdown if m.value.startswith("**Blend**"))
+    assert f"the mean of the 2 mask / no-mask networks has a share of {card['blend_weight']:.2f}" in blend
 
 
-def test_shipped_card_says_how_the_two_networks_share_the_mask_or_no_mask_call(monkeypatch, tmp_path):
+def test_shipped_card_says_how_the_networks_share_the_mask_or_no_mask_call(monkeypatch, tmp_path):
     monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     at = run_page("model.py")
     line = next(m.value for m in at.markdown if m.value.startswith("**Blend**"))
-    share = json.loads((MODELS_DIR / "model_card.json").read_text())["blend_weight"]
-    assert f"mask / no-mask network has a share of {share:.2f}" in line
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
+    share = card["blend_weight"]
+    assert f"mask / no-mask network{'s' if len(card['training']['branches']) > 2 else ''} has a share of {share:.2f}" in line
     assert f"3-class network {1 - share:.2f}" in line and "log loss" in line
 
 

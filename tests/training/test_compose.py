@@ -42,6 +42,15 @@ def test_below_one_the_3_class_networks_no_mask_odds_among_mask_and_no_mask_join
     np.testing.assert_allclose(blend_probabilities(z, w), expected, atol=1e-9)
 
 
+def test_several_binary_networks_count_as_one_with_their_mean_log_odds():
+    z = np.random.default_rng(7).normal(0.0, 3.0, (50, 5))  # two binary networks, then the 3-class one
+    as_one = np.column_stack([z[:, :2].mean(axis=1), z[:, 2:]])
+    for w in (0.0, 0.65, 1.0):
+        np.testing.assert_allclose(blend_probabilities(z, w), blend_probabilities(as_one, w), atol=1e-12)
+    # p(incorrect) is still the 3-class network's own, not taken from a binary network's column
+    np.testing.assert_allclose(blend_probabilities(z, 0.5)[:, 2], _softmax(z[:, 2:])[:, 2], atol=1e-12)
+
+
 def test_the_weight_follows_the_network_that_is_right():
     rng = np.random.default_rng(1)
     y = rng.integers(0, 3, 3000)
@@ -82,6 +91,16 @@ for w in (0.3, 1.0):
 b, r = binary.predict(x, verbose=0)[:, 0], three.predict(x, verbose=0)[:, 2]
 np.testing.assert_allclose(compose(binary, three, 1.0).predict(x, verbose=0),
                            np.stack([(1 - b) * (1 - r), b * (1 - r), r], axis=1), atol=1e-5)
+# Two binary networks: the graph averages their log-odds, i.e. the odds' geometric mean.
+second = build_model(classes=1)
+second.layers[-1].set_weights([rng.normal(0, 0.5, w.shape).astype("float32") for w in second.layers[-1].get_weights()])
+b2 = second.predict(x, verbose=0)[:, 0]
+odds = np.sqrt(b / (1 - b) * b2 / (1 - b2))
+np.testing.assert_allclose(compose([binary, second], three, 1.0).predict(x, verbose=0)[:, 1],
+                           odds / (1 + odds) * (1 - r), atol=1e-5)
+z2 = _logits([binary, second], three).predict(x, verbose=0)
+np.testing.assert_allclose(compose([binary, second], three, 0.4).predict(x, verbose=0),
+                           blend_probabilities(z2, 0.4), atol=1e-5)
 print("graph ok")
 """
 
