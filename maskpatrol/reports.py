@@ -100,7 +100,7 @@ def binary_branches(training: dict[str, Any]) -> list[str]:
 
 def training_time(training: dict[str, Any]) -> str:
     """How long training took, from a model card's ``training``: a composed model records its
-    two networks under ``branches`` and has no top-level epoch count."""
+    networks under ``branches`` and has no top-level epoch count."""
     branches = training.get("branches")
     if not branches:
         return f"{training.get('epochs_run', '?')} epochs in {training.get('minutes', '?')} minutes"

@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     seed = card.get("training", {}).get("seed", args.seed)
     sources = tuple(card.get("training", {}).get("sources", data.SOURCES))
     three = "incorrect" in card.get("class_names", [])
-    samples = data.discover(args.data, seed=seed, third_class=three)
+    samples = data.discover(args.data, third_class=three)
     val = data.select(samples, "validation", sources)
     if three:
         from .synth_data import Painter

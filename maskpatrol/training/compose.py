@@ -20,10 +20,10 @@ alone deciding mask / no mask) called 80 masked validation views "no mask", the 
 47, with the same 11 unmasked views called "mask" and 99.53% of the unmasked ones flagged.
 
 The binary side may be several networks trained alike with other seeds (``train.BINARY_NETWORKS``);
-``logit(p_bin)`` is then their mean, the odds' geometric mean. Their mistakes differ, so the
-mean answers better than either: measured 2026-12-01 with a second network, the validation
-log loss on mask / no mask fell from 0.0308 to 0.0277, and the composed model (its weight and
-thresholds re-picked: 0.75, 0.249 / 0.51) called 41 masked views "no mask" instead of 47.
+``logit(p_bin)`` is then their mean, the odds' geometric mean. Every network must have been
+trained on the split that composing calibrates and tests on (``check_same_split``): on
+2026-12-01 a second network whose split had followed its training seed made the held-out
+figures look better than they were, because it had trained on most of the test faces.
 Every network's last layer is linear before its sigmoid / softmax, so the blend is
 fixed-weight Dense layers on their logits: the model stays built-in layers only, saves, converts to LiteRT and to ONNX like any other, and serving
 still makes one call per frame. ``python -m maskpatrol.training.compose`` builds it from
@@ -142,6 +142,18 @@ def compose(binary, three, weight: float = 1.0):
     return model
 
 
+def check_same_split(cards: Sequence[dict]) -> None:
+    """Refuse networks trained on another split than ``data.SPLIT_SEED``'s: their "held-out"
+    faces would include faces they trained on. Cards written before ``split_seed`` was
+    recorded used their training seed for the split."""
+    for card in cards:
+        training = card.get("training", {})
+        used = training.get("split_seed", training.get("seed"))
+        if used != data.SPLIT_SEED:
+            raise ValueError(f"a network was trained on the split of seed {used}, not {data.SPLIT_SEED}: "
+                             "its held-out faces are not held out for the others. Retrain it with this code.")
+
+
 def build(binary_dirs: Path | Sequence[Path], three_dir: Path, out_dir: Path, data_dir: Path, seed: int = 1234,
           test: bool = True) -> dict:
     """Compose the folders' models (one or more binary ones, one 3-class one) into ``out_dir``
@@ -159,9 +171,10 @@ def build(binary_dirs: Path | Sequence[Path], three_dir: Path, out_dir: Path, da
     binary_dirs = [Path(binary_dirs)] if isinstance(binary_dirs, (str, Path)) else [Path(d) for d in binary_dirs]
     binary_cards = [json.loads((d / CARD_NAME).read_text()) for d in binary_dirs]
     three_card = json.loads((three_dir / CARD_NAME).read_text())
+    check_same_split([*binary_cards, three_card])
     binary = [keras.models.load_model(d / c["keras_file"]) for d, c in zip(binary_dirs, binary_cards)]
     three = keras.models.load_model(three_dir / three_card["keras_file"])
-    samples = data.discover(data_dir, seed=seed, third_class=True)
+    samples = data.discover(data_dir, third_class=True)
     sources = data.SOURCES + data.THIRD_CLASS_SOURCES
     val = Painter.shared(seed).drawable(data.select(samples, "validation", sources))
     logits, size = _logits(binary, three), three_card["input_size"]
@@ -209,7 +222,7 @@ def build(binary_dirs: Path | Sequence[Path], three_dir: Path, out_dir: Path, da
 
 def _branch(card: dict) -> dict:
     """What the composed card keeps of a branch's own card."""
-    keep = ("epochs_run", "best_val_loss", "minutes", "seed", "batch_size", "limit", "sources")
+    keep = ("epochs_run", "best_val_loss", "minutes", "seed", "split_seed", "batch_size", "limit", "sources")
     return {"class_names": card["class_names"], "date": card.get("date"), "code_version": card.get("code_version"),
             **{k: card["training"].get(k) for k in keep}}
 

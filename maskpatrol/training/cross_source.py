@@ -28,7 +28,7 @@ EXPERIMENTS = (("kaggle12k", "chandrikadeb7"), ("chandrikadeb7", "kaggle12k"))
 
 
 def run(data_dir: Path, model_dir: Path, minutes: float, seed: int = 1234) -> dict:
-    samples = data.discover(data_dir, seed=seed)
+    samples = data.discover(data_dir)
     results: dict[str, dict] = {}
     for train_src, test_src in EXPERIMENTS:
         with tempfile.TemporaryDirectory() as tmp:

@@ -178,7 +178,7 @@ def three_class_report(classifier: MaskClassifier, card, samples: list[data.Samp
 def evaluate(data_dir: Path, model_dir: Path, out: Path = REPORTS_DIR, seed: int = 1234) -> dict:
     card = load_card(model_dir)
     classifier = MaskClassifier(model_dir / card.tflite_file, card.input_size, num_threads=2)
-    samples = data.discover(data_dir, seed=seed, third_class=card.has_incorrect)
+    samples = data.discover(data_dir, third_class=card.has_incorrect)
     test = data.select(samples, "test", data.SOURCES)
     y = np.array([s.label for s in test])
     print(f"Evaluating {model_dir / card.tflite_file} on {len(test)} test faces ...", flush=True)

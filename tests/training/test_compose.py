@@ -7,8 +7,9 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
-from maskpatrol.training.compose import BLEND_WEIGHTS, blend_probabilities, choose_blend_weight
+from maskpatrol.training.compose import BLEND_WEIGHTS, blend_probabilities, check_same_split, choose_blend_weight
 from support.paths import ROOT
 
 
@@ -49,6 +50,19 @@ def test_several_binary_networks_count_as_one_with_their_mean_log_odds():
         np.testing.assert_allclose(blend_probabilities(z, w), blend_probabilities(as_one, w), atol=1e-12)
     # p(incorrect) is still the 3-class network's own, not taken from a binary network's column
     np.testing.assert_allclose(blend_probabilities(z, 0.5)[:, 2], _softmax(z[:, 2:])[:, 2], atol=1e-12)
+
+
+def test_networks_trained_on_another_split_are_refused():
+    """A network whose split followed its own training seed saw other networks' test faces
+    (2026-12-01: 532 of the 775 chandrikadeb7 test faces); composing it would make the
+    held-out figures lie."""
+    same = [{"training": {"seed": 1234, "split_seed": 1234}}, {"training": {"seed": 1235, "split_seed": 1234}}]
+    check_same_split(same)
+    check_same_split([{"training": {"seed": 1234}}])  # a card from before split_seed was recorded
+    with pytest.raises(ValueError, match="split of seed 1235"):
+        check_same_split([same[0], {"training": {"seed": 1235}}])  # an old card trained with seed 1235
+    with pytest.raises(ValueError, match="not held out"):
+        check_same_split([same[0], {"training": {"seed": 1234, "split_seed": 99}}])
 
 
 def test_the_weight_follows_the_network_that_is_right():

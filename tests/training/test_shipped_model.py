@@ -34,7 +34,7 @@ def card(patrol):
 
 @pytest.fixture(scope="module")
 def samples(data_dir, card):
-    return data.discover(data_dir, seed=card["training"]["seed"], third_class=True)
+    return data.discover(data_dir, third_class=True)
 
 
 @pytest.fixture(scope="module")
