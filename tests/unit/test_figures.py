@@ -34,10 +34,21 @@ def test_a_plateau_reached_after_warm_up_is_a_step_not_a_leak():
 
 def test_noise_that_happens_to_rise_is_judged_against_the_floor():
     # Five webcam cycles, each a little higher by chance: 2 MB in all is no leak.
-    growth = steady_growth([303.5, 304.0, 304.6, 305.1, 305.5], windows=5, floor=15)
-    assert growth.rising_throughout and not growth.leak
+    assert not steady_growth([303.5, 304.0, 304.6, 305.1, 305.5], windows=5, floor=15).leak
     # The same shape at 8 MB a cycle is one.
     assert steady_growth([303.5, 311.5, 319.5, 327.5, 335.5], windows=5, floor=15).leak
+
+
+def test_flat_windows_then_one_late_step_is_not_a_leak():
+    # A CI soak run (2026-12-01) after warm-up: flat for two thirds, then the allocator kept
+    # ~35 MB more, and gave it back once (386.8) before the end.
+    rss = [390.1, 367.4, 387.5, 392.7, 371.3, 390.5, 395.2, 385.9, 419.3, 424.3, 386.8, 423.7, 423.0]
+    growth = steady_growth(rss, windows=3, floor=20)
+    assert growth.trend_rise > growth.margin and not growth.rising_throughout and not growth.leak
+    # The same noise on a steady climb of the same total is a leak.
+    climb = [r - 30 + 4.5 * i for i, r in enumerate([390.1, 367.4, 387.5, 392.7, 371.3, 390.5, 395.2, 385.9,
+                                                      389.3, 394.3, 386.8, 393.7, 393.0])]
+    assert steady_growth(climb, windows=3, floor=20).leak
 
 
 def test_the_margin_widens_with_this_runs_spread():
