@@ -16,6 +16,21 @@ from .paths import MODEL_BASENAME
 
 CARD_NAME = "model_card.json"
 
+#: The card's name of a composed model's first mask / no-mask network; more are ``no_mask_2``,
+#: ``no_mask_3``, ... (their log-odds averaged, ``training/compose.py``). Training writes these
+#: names and the Model page reads them, so the convention lives here, in the contract.
+BINARY_BRANCH = "no_mask"
+
+
+def binary_branch_names(n: int) -> list[str]:
+    """The card's (and the composed graph's) names of ``n`` mask / no-mask networks."""
+    return [BINARY_BRANCH] + [f"{BINARY_BRANCH}_{k}" for k in range(2, n + 1)]
+
+
+def binary_branches(training: dict[str, Any]) -> list[str]:
+    """The names of a card's mask / no-mask networks, from its ``training`` entry."""
+    return [k for k in training.get("branches") or {} if k == BINARY_BRANCH or k.startswith(f"{BINARY_BRANCH}_")]
+
 
 class ModelNotFoundError(FileNotFoundError):
     """The model folder lacks a file serving needs; the message says how to get it."""

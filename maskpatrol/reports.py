@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .model_card import binary_branches
 from .paths import REPORTS_DIR
 
 REPORTS_ENV_VAR = "MASKPATROL_REPORTS_DIR"
@@ -90,12 +91,6 @@ def cross_source_rows(cross: dict[str, Any]) -> list[dict[str, Any]]:
                              "Accuracy": _pct(m.get("accuracy")), "No-mask recall": _pct(m.get("recall")),
                              "Specificity": _pct(m.get("specificity"))})
     return rows
-
-
-def binary_branches(training: dict[str, Any]) -> list[str]:
-    """The card's names of a composed model's mask / no-mask networks (``no_mask``,
-    ``no_mask_2``, ...: several are averaged, ``compose.py``)."""
-    return [k for k in training.get("branches") or {} if k == "no_mask" or k.startswith("no_mask_")]
 
 
 def training_time(training: dict[str, Any]) -> str:

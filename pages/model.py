@@ -8,7 +8,7 @@ import streamlit as st
 
 from maskpatrol import reports
 from maskpatrol.detectors import comparison
-from maskpatrol.model_card import ModelNotFoundError, load_card
+from maskpatrol.model_card import ModelNotFoundError, binary_branches, load_card
 from maskpatrol.paths import REPORTS_DIR, default_model_dir
 
 
@@ -42,7 +42,7 @@ if raw.get("date"):
 st.markdown(f"**Output**: {raw.get('output', 'probability that the face wears no mask')}.")
 if raw.get("blend_weight") is not None:
     share = float(raw["blend_weight"])
-    n_binary = len(reports.binary_branches(raw.get("training") or {}))
+    n_binary = len(binary_branches(raw.get("training") or {}))
     who = f"the mean of the {n_binary} mask / no-mask networks" if n_binary > 1 else "the mask / no-mask network"
     st.markdown(f"**Blend**: on mask against no mask, {who} has a share of {share:.2f} and "
                 f"the 3-class network {1 - share:.2f}." + (f" Rule: {raw['blend_weight_rule']}." if raw.get(

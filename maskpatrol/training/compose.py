@@ -25,9 +25,9 @@ trained on the split that composing calibrates and tests on (``check_same_split`
 2026-12-01 a second network whose split had followed its training seed made the held-out
 figures look better than they were, because it had trained on most of the test faces.
 Every network's last layer is linear before its sigmoid / softmax, so the blend is
-fixed-weight Dense layers on their logits: the model stays built-in layers only, saves, converts to LiteRT and to ONNX like any other, and serving
-still makes one call per frame. ``python -m maskpatrol.training.compose`` builds it from
-trained folders.
+fixed-weight Dense layers on their logits: the model stays built-in layers only, saves,
+converts to LiteRT and to ONNX like any other, and serving still makes one call per frame.
+``python -m maskpatrol.training.compose`` builds it from trained folders.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..model_card import CARD_NAME
+from ..model_card import CARD_NAME, binary_branch_names
 from ..paths import MODEL_BASENAME, REPO_ROOT, data_dir_from_env
 from . import data
 
@@ -58,12 +58,6 @@ def _binaries(binary) -> list:
     return list(binary) if isinstance(binary, (list, tuple)) else [binary]
 
 
-def branch_names(n_binary: int) -> list[str]:
-    """Names of the binary networks' sub-models and card entries: ``no_mask`` for the first
-    (as a single network has always been called), ``no_mask_2``, ... for the others."""
-    return ["no_mask"] + [f"no_mask_{k}" for k in range(2, n_binary + 1)]
-
-
 def _logits(binary, three):
     """A Keras model: face -> every network's pre-activation outputs
     [z_bin_1, ..., z_bin_K, z_mask, z_no_mask, z_incorrect] for K binary networks."""
@@ -73,7 +67,7 @@ def _logits(binary, three):
     binaries = _binaries(binary)
     face = keras.Input(binaries[0].input_shape[1:], name="face")
     outputs = []
-    for net, name in [*zip(binaries, branch_names(len(binaries))), (three, "wearing")]:
+    for net, name in [*zip(binaries, binary_branch_names(len(binaries))), (three, "wearing")]:
         head = net.layers[-1]  # Dense with a sigmoid (binary) or softmax (3-class) activation
         trunk = keras.Model(net.input, head.input, name=f"{name}_trunk")
         logits = layers.Dense(head.units, name=f"{name}_head")  # the head without its activation
@@ -154,7 +148,7 @@ def check_same_split(cards: Sequence[dict]) -> None:
                              "its held-out faces are not held out for the others. Retrain it with this code.")
 
 
-def build(binary_dirs: Path | Sequence[Path], three_dir: Path, out_dir: Path, data_dir: Path, seed: int = 1234,
+def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir: Path, seed: int = 1234,
           test: bool = True) -> dict:
     """Compose the folders' models (one or more binary ones, one 3-class one) into ``out_dir``
     (.keras, .tflite, model card with every training recorded), then pick the thresholds and
@@ -168,7 +162,7 @@ def build(binary_dirs: Path | Sequence[Path], three_dir: Path, out_dir: Path, da
     from .synth_data import Painter
     from .train import code_version
 
-    binary_dirs = [Path(binary_dirs)] if isinstance(binary_dirs, (str, Path)) else [Path(d) for d in binary_dirs]
+    binary_dirs = [Path(d) for d in binary_dirs]
     binary_cards = [json.loads((d / CARD_NAME).read_text()) for d in binary_dirs]
     three_card = json.loads((three_dir / CARD_NAME).read_text())
     check_same_split([*binary_cards, three_card])
@@ -206,7 +200,8 @@ def build(binary_dirs: Path | Sequence[Path], three_dir: Path, out_dir: Path, da
                               f"{BLEND_WEIGHTS[1]:g}, ..., {BLEND_WEIGHTS[-1]:g}, the one with the lowest log loss on "
                               "the validation split seen clean and degraded"),
         "training": {"seed": seed,
-                     "branches": {**{name: _branch(c) for name, c in zip(branch_names(len(binary)), binary_cards)},
+                     "branches": {**{name: _branch(c)
+                                     for name, c in zip(binary_branch_names(len(binary)), binary_cards)},
                                   "wearing": _branch(three_card)},
                      "minutes": round(sum(c["training"]["minutes"] for c in [*binary_cards, three_card]), 2),
                      "sources": sorted({s for c in [*binary_cards, three_card] for s in c["training"]["sources"]}),

@@ -78,10 +78,11 @@ def _images(folder: Path) -> list[Path]:
 
 
 def discover(data_dir: str | Path, third_class: bool = False) -> list[Sample]:
-    """All samples with their split, the same whatever a network's training seed (``SPLIT_SEED``).
-    kaggle12k keeps its own split (its test split is never trained or tuned on);
-    chandrikadeb7 and maskedfacenet get 70/10/20 by a hash of the file name. ``third_class`` adds maskedfacenet and the synthetic samples; without it only the
-    two binary sources come back, as every binary figure expects."""
+    """All samples with their split, the same whatever a network's training seed
+    (``SPLIT_SEED``). kaggle12k keeps its own split (its test split is never trained or tuned
+    on); chandrikadeb7 and maskedfacenet get 70/10/20 by a hash of the file name.
+    ``third_class`` adds maskedfacenet and the synthetic samples; without it only the two
+    binary sources come back, as every binary figure expects."""
     root = Path(data_dir) / "faces"
     if not root.is_dir():
         raise FileNotFoundError(f"{data_dir} has no faces/ folder; see the data README")

@@ -220,9 +220,9 @@ def train_served_model(data_dir: Path, out_dir: Path, *, binary_from: Sequence[P
     from .compose import build
 
     with tempfile.TemporaryDirectory(prefix="maskpatrol-train-") as tmp:
-        stages: list[tuple[str, Path | None, int, bool]] = (
-            [(f"binary network {k + 1}", None, seed + k, False) for k in range(BINARY_NETWORKS)] if not binary_from
-            else [(f"binary network {k + 1}", Path(d), seed + k, False) for k, d in enumerate(binary_from)])
+        given_binaries = list(binary_from) if binary_from else [None] * BINARY_NETWORKS
+        stages: list[tuple[str, Path | None, int, bool]] = [
+            (f"binary network {k + 1}", given, seed + k, False) for k, given in enumerate(given_binaries)]
         stages.append(("three network", three_from, seed, True))
         folders = []
         for k, (name, given, net_seed, third_class) in enumerate(stages):
