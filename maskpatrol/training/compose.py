@@ -49,6 +49,12 @@ from ..paths import MODEL_BASENAME, REPO_ROOT, data_dir_from_env
 from . import data
 
 
+#: Every network's logits are averaged over the face and its left-right mirror, inside the
+#: one model call. Measured 2026-12-01 on the shipped pair of networks, on the validation
+#: views calibration uses: log loss 0.1112 -> 0.1080, 3-class accuracy 96.31% -> 96.45% with
+#: 99.53% of the unmasked faces flagged either way; twice the classifier's work per face.
+MIRROR = True
+
 #: The blend weights ``choose_blend_weight`` tries; 1.0 is the binary network alone.
 BLEND_WEIGHTS = tuple(float(w) for w in np.round(np.linspace(0.0, 1.0, 21), 2))
 
@@ -58,21 +64,37 @@ def _binaries(binary) -> list:
     return list(binary) if isinstance(binary, (list, tuple)) else [binary]
 
 
-def _logits(binary, three):
+def _mirror(face):
+    """``face`` (N, H, W, C) flipped left to right, in built-in layers only: move the width
+    axis last, multiply it by the anti-diagonal 0/1 matrix (exact in float32), move it back."""
+    from keras import layers
+
+    width = face.shape[2]
+    to_last = layers.Permute((1, 3, 2), name="width_last")(face)
+    flip = layers.Dense(width, use_bias=False, trainable=False, name="flip_width")
+    flipped = flip(to_last)
+    flip.set_weights([np.eye(width, dtype=np.float32)[::-1]])
+    return layers.Permute((1, 3, 2), name="mirrored_face")(flipped)
+
+
+def _logits(binary, three, mirror: bool = False):
     """A Keras model: face -> every network's pre-activation outputs
-    [z_bin_1, ..., z_bin_K, z_mask, z_no_mask, z_incorrect] for K binary networks."""
+    [z_bin_1, ..., z_bin_K, z_mask, z_no_mask, z_incorrect] for K binary networks; with
+    ``mirror``, each is the mean of the network's logits on the face and on its mirror."""
     import keras
     from keras import layers
 
     binaries = _binaries(binary)
     face = keras.Input(binaries[0].input_shape[1:], name="face")
+    views = [face, _mirror(face)] if mirror else [face]
     outputs = []
     for net, name in [*zip(binaries, binary_branch_names(len(binaries))), (three, "wearing")]:
         head = net.layers[-1]  # Dense with a sigmoid (binary) or softmax (3-class) activation
         trunk = keras.Model(net.input, head.input, name=f"{name}_trunk")
         logits = layers.Dense(head.units, name=f"{name}_head")  # the head without its activation
-        outputs.append(logits(trunk(face)))
+        per_view = [logits(trunk(view)) for view in views]
         logits.set_weights(head.get_weights())
+        outputs.append(layers.Average(name=f"{name}_mean_of_views")(per_view) if mirror else per_view[0])
     return keras.Model(face, layers.Concatenate(name="logits")(outputs), name="branch_logits")
 
 
@@ -100,15 +122,15 @@ def choose_blend_weight(y: np.ndarray, z: np.ndarray) -> float:
     return max(w for w, loss in losses.items() if loss <= best + 1e-9)
 
 
-def compose(binary, three, weight: float = 1.0):
+def compose(binary, three, weight: float = 1.0, mirror: bool = False):
     """The composed Keras model (see module doc); ``binary`` (one network or a list of them)
     outputs (N, 1), ``three`` (N, 3), ``weight`` is the binary networks' share of the mask /
-    no-mask log-odds."""
+    no-mask log-odds, ``mirror`` averages every network's logits over the face and its mirror."""
     import keras
     from keras import layers
 
     k = len(_binaries(binary))
-    branches = _logits(binary, three)
+    branches = _logits(binary, three, mirror)
     face = keras.Input(branches.input_shape[1:], name="face")
     z = branches(face)
     blended = layers.Dense(1, use_bias=False, name="no_mask_logit")(z)
@@ -149,7 +171,7 @@ def check_same_split(cards: Sequence[dict]) -> None:
 
 
 def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir: Path, seed: int = 1234,
-          test: bool = True) -> dict:
+          test: bool = True, mirror: bool = MIRROR) -> dict:
     """Compose the folders' models (one or more binary ones, one 3-class one) into ``out_dir``
     (.keras, .tflite, model card with every training recorded), then pick the thresholds and
     fill the metrics on it."""
@@ -171,13 +193,13 @@ def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir:
     samples = data.discover(data_dir, third_class=True)
     sources = data.SOURCES + data.THIRD_CLASS_SOURCES
     val = Painter.shared(seed).drawable(data.select(samples, "validation", sources))
-    logits, size = _logits(binary, three), three_card["input_size"]
+    logits, size = _logits(binary, three, mirror), three_card["input_size"]
     y_val, z_val = validation_scores(lambda faces: logits.predict(to_model_input(faces, size), verbose=0),
                                      val, seed)
     weight = choose_blend_weight(y_val, z_val)
     print(f"Blend weight of the binary network{'s' if len(binary) > 1 else ''}: {weight:.2f} "
           "(lowest validation log loss)", flush=True)
-    model = compose(binary, three, weight)
+    model = compose(binary, three, weight, mirror)
     out_dir.mkdir(parents=True, exist_ok=True)
     keras_path, tflite_path = out_dir / f"{MODEL_BASENAME}.keras", out_dir / f"{MODEL_BASENAME}.tflite"
     model.save(keras_path)
@@ -194,7 +216,9 @@ def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir:
         "output": ("probabilities of mask, no mask, mask worn incorrectly (below the nose or on the chin): "
                    "p(incorrect) from the 3-class network; the rest split between mask and no mask by a blend "
                    f"of the mask / no-mask log-odds of {binary_words} and of the 3-class network "
-                   "(maskpatrol/training/compose.py)"),
+                   "(maskpatrol/training/compose.py)"
+                   + ("; every network's logits are the mean over the face and its left-right mirror" if mirror else "")),
+        "mirror_average": mirror,
         "blend_weight": weight,
         "blend_weight_rule": (f"the share of {binary_words} in the mask / no-mask log-odds: of {BLEND_WEIGHTS[0]:g}, "
                               f"{BLEND_WEIGHTS[1]:g}, ..., {BLEND_WEIGHTS[-1]:g}, the one with the lowest log loss on "
@@ -231,10 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "models")
     ap.add_argument("--data", type=Path, default=data_dir_from_env())
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--no-mirror", dest="mirror", action="store_false",
+                    help="classify the face alone, not the mean over the face and its mirror (half the cost)")
     args = ap.parse_args(argv)
     if data.missing_data_dir(args.data):
         return 2
-    build(args.binary, args.three, args.out, args.data, seed=args.seed)
+    build(args.binary, args.three, args.out, args.data, seed=args.seed, mirror=args.mirror)
     return 0
 
 

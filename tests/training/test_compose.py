@@ -91,7 +91,7 @@ _GRAPH_CHECK = """
 import os, sys, numpy as np
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import keras
-from maskpatrol.training.compose import _logits, blend_probabilities, compose
+from maskpatrol.training.compose import _logits, _mirror, blend_probabilities, compose
 from maskpatrol.training.model import build_model
 keras.utils.set_random_seed(3)
 binary, three = build_model(classes=1), build_model(classes=3)
@@ -115,6 +115,20 @@ np.testing.assert_allclose(compose([binary, second], three, 1.0).predict(x, verb
 z2 = _logits([binary, second], three).predict(x, verbose=0)
 np.testing.assert_allclose(compose([binary, second], three, 0.4).predict(x, verbose=0),
                            blend_probabilities(z2, 0.4), atol=1e-5)
+# Mirror averaging: each network's logits are the mean over the face and its left-right mirror.
+mirrored = x[:, :, ::-1, :]
+face = keras.Input((64, 64, 3))
+assert np.array_equal(keras.Model(face, _mirror(face)).predict(x, verbose=0), mirrored)  # exact, not near
+z2m = _logits([binary, second], three, mirror=True).predict(x, verbose=0)
+np.testing.assert_allclose(z2m, (z2 + _logits([binary, second], three).predict(mirrored, verbose=0)) / 2,
+                           rtol=1e-4, atol=1e-6)
+zm = (z + _logits(binary, three).predict(mirrored, verbose=0)) / 2
+np.testing.assert_allclose(compose(binary, three, 0.6, mirror=True).predict(x, verbose=0),
+                           blend_probabilities(zm, 0.6), atol=1e-5)
+# ... and a face that is its own mirror gets the same answer as without it.
+symmetric = np.concatenate([x[:, :, :32], x[:, :, :32][:, :, ::-1]], axis=2)
+np.testing.assert_allclose(compose(binary, three, 0.6, mirror=True).predict(symmetric, verbose=0),
+                           compose(binary, three, 0.6).predict(symmetric, verbose=0), atol=1e-5)
 print("graph ok")
 """
 

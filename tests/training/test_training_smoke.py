@@ -64,6 +64,14 @@ def test_three_class_run_trains_both_networks_and_composes_them(data_dir, tmp_pa
     assert all(sum(c[name] for c in train_counts.values()) >= 21 for name in ("mask", "no_mask", "incorrect"))
     assert card["class_names"] == ["mask", "no_mask", "incorrect"] and 0.0 < card["incorrect_threshold"] < 1.0
     _loads_and_agrees_with_keras(out, card, astronaut_rgb, tmp_path, columns=3)
+    # Every network is averaged over the face and its mirror: both views get one answer.
+    from maskpatrol.classifier import MaskClassifier
+
+    assert card["mirror_average"] is True
+    classifier = MaskClassifier(out / card["tflite_file"], card["input_size"])
+    crop = astronaut_rgb[60:180, 160:290]
+    np.testing.assert_allclose(classifier.predict_classes([crop[:, ::-1]]), classifier.predict_classes([crop]),
+                               atol=1e-5)
 
 
 def test_train_without_data_is_a_clear_error(tmp_path):

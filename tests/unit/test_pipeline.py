@@ -62,6 +62,22 @@ def test_batched_equals_per_face(patrol, astronaut_rgb):
     np.testing.assert_allclose(batched, single, atol=1e-5)
 
 
+def test_a_face_and_its_mirror_get_the_same_answer(patrol, astronaut_rgb):
+    """The served model averages every network over the face and its left-right mirror
+    (``compose.MIRROR``): a person seen from either side, or a mirrored webcam, is judged alike."""
+    from support.images import paint_mask
+
+    box = patrol.analyze(astronaut_rgb)[0].box
+    crops = [square_crop(img, box, scale=1.3) for img in
+             (astronaut_rgb, paint_mask(astronaut_rgb, box, 1.0, worn="properly"),
+              paint_mask(astronaut_rgb, box, 1.0, worn="below_nose"))]
+    p = patrol.classifier.predict_classes(crops)
+    p_mirrored = patrol.classifier.predict_classes([c[:, ::-1] for c in crops])
+    assert patrol.card.raw["mirror_average"] is True
+    assert np.argmax(p, axis=1).tolist() == [1, 0, 2]  # three different answers, each kept when mirrored
+    np.testing.assert_allclose(p_mirrored, p, atol=1e-4)
+
+
 def test_shared_pipeline_from_four_threads_matches_serial(patrol, astronaut_rgb):
     frames = [astronaut_rgb, np.ascontiguousarray(astronaut_rgb[:, ::-1]),
               cv2.resize(astronaut_rgb, (640, 640)), np.ascontiguousarray(astronaut_rgb[50:450, 20:500])]
