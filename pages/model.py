@@ -47,6 +47,13 @@ if raw.get("blend_weight") is not None:
     st.markdown(f"**Blend**: on mask against no mask, {who} has a share of {share:.2f} and "
                 f"the 3-class network {1 - share:.2f}." + (f" Rule: {raw['blend_weight_rule']}." if raw.get(
                     "blend_weight_rule") else ""))
+if raw.get("mirror_average"):
+    views = raw.get("mirror_comparison") or {}
+    loss = {k: views.get(k, {}).get("log_loss") for k in ("face_only", "face_and_mirror")}
+    st.markdown("**Mirror**: every network sees each face twice, as it is and mirrored left to right, "
+                "and their outputs are averaged (twice the work per face)."
+                + (f" Validation log loss {loss['face_only']:.4f} for the face alone, {loss['face_and_mirror']:.4f} "
+                   "with its mirror (lower is better)." if None not in loss.values() else ""))
 if raw.get("threshold_rule"):
     st.markdown(f"**Threshold rule**: {raw['threshold_rule']}. Lower thresholds miss fewer unmasked "
                 "faces but raise more false alarms; the sidebar of the Photos, Live webcam and Video pages "

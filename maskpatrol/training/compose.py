@@ -18,6 +18,10 @@ that the choice does not hinge on the few faces near a threshold. Measured 2026-
 shipped pair of networks, each at its own calibrated thresholds: w = 1 (the binary network
 alone deciding mask / no mask) called 80 masked validation views "no mask", the chosen 0.65
 47, with the same 11 unmasked views called "mask" and 99.53% of the unmasked ones flagged.
+(That was before the mirror below; with it the chosen weight is 0.70.)
+
+With ``MIRROR`` each network's logits are the mean over the face and its left-right mirror,
+computed inside the same graph (``_mirror``), so serving still makes one call per frame.
 
 The binary side may be several networks trained alike with other seeds (``train.BINARY_NETWORKS``);
 ``logit(p_bin)`` is then their mean, the odds' geometric mean. Every network must have been
@@ -50,9 +54,11 @@ from . import data
 
 
 #: Every network's logits are averaged over the face and its left-right mirror, inside the
-#: one model call. Measured 2026-12-01 on the shipped pair of networks, on the validation
-#: views calibration uses: log loss 0.1112 -> 0.1080, 3-class accuracy 96.31% -> 96.45% with
-#: 99.53% of the unmasked faces flagged either way; twice the classifier's work per face.
+#: one model call: a mask, a nose, a chin look the same mirrored, a network's mistakes need
+#: not. Measured 2026-12-01 on the shipped pair of networks, on the validation views
+#: calibration uses: log loss 0.1112 -> 0.1080 (``build`` records both in the card's
+#: ``mirror_comparison``), 3-class accuracy 96.31% -> 96.45% with 99.53% of the unmasked
+#: faces flagged either way; twice the classifier's work per face.
 MIRROR = True
 
 #: The blend weights ``choose_blend_weight`` tries; 1.0 is the binary network alone.
@@ -115,11 +121,27 @@ def choose_blend_weight(y: np.ndarray, z: np.ndarray) -> float:
     """The weight in ``BLEND_WEIGHTS`` whose output has the lowest log loss on labels ``y``
     (class indices) for logits ``z``; on a tie (within rounding), the one nearest the binary
     network alone, which answers the costly question on its own best."""
-    y = np.asarray(y)
-    losses = {w: float(-np.log(np.clip(blend_probabilities(z, w)[np.arange(len(y)), y], 1e-7, 1.0)).mean())
-              for w in BLEND_WEIGHTS}
+    losses = {w: blend_log_loss(y, z, w) for w in BLEND_WEIGHTS}
     best = min(losses.values())
     return max(w for w, loss in losses.items() if loss <= best + 1e-9)
+
+
+def blend_log_loss(y: np.ndarray, z: np.ndarray, weight: float) -> float:
+    """The mean log loss of ``blend_probabilities(z, weight)`` on labels ``y`` (class indices)."""
+    y = np.asarray(y)
+    return float(-np.log(np.clip(blend_probabilities(z, weight)[np.arange(len(y)), y], 1e-7, 1.0)).mean())
+
+
+def compare_views(y: np.ndarray, z_face: np.ndarray, z_mirrored: np.ndarray) -> dict:
+    """For the face alone and for the mean of the face's and its mirror's logits (what
+    ``_logits(..., mirror=True)`` computes), the best blend weight and its log loss: the
+    measurement behind ``MIRROR``, kept in the card so that it can be checked."""
+    views = {"face_only": z_face, "face_and_mirror": (z_face + z_mirrored) / 2.0}
+    out = {}
+    for name, z in views.items():
+        weight = choose_blend_weight(y, z)
+        out[name] = {"blend_weight": weight, "log_loss": round(blend_log_loss(y, z, weight), 5)}
+    return out
 
 
 def compose(binary, three, weight: float = 1.0, mirror: bool = False):
@@ -193,10 +215,18 @@ def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir:
     samples = data.discover(data_dir, third_class=True)
     sources = data.SOURCES + data.THIRD_CLASS_SOURCES
     val = Painter.shared(seed).drawable(data.select(samples, "validation", sources))
-    logits, size = _logits(binary, three, mirror), three_card["input_size"]
-    y_val, z_val = validation_scores(lambda faces: logits.predict(to_model_input(faces, size), verbose=0),
-                                     val, seed)
-    weight = choose_blend_weight(y_val, z_val)
+    logits, size = _logits(binary, three), three_card["input_size"]
+
+    def both_views(faces):
+        x = to_model_input(faces, size)
+        return np.concatenate([logits.predict(x, verbose=0), logits.predict(x[:, :, ::-1], verbose=0)], axis=1)
+
+    y_val, z_both = validation_scores(both_views, val, seed)
+    half = z_both.shape[1] // 2
+    views = compare_views(y_val, z_both[:, :half], z_both[:, half:])
+    for name, v in views.items():
+        print(f"  {name:16s} blend weight {v['blend_weight']:.2f}, validation log loss {v['log_loss']:.4f}", flush=True)
+    weight = views["face_and_mirror" if mirror else "face_only"]["blend_weight"]
     print(f"Blend weight of the binary network{'s' if len(binary) > 1 else ''}: {weight:.2f} "
           "(lowest validation log loss)", flush=True)
     model = compose(binary, three, weight, mirror)
@@ -219,6 +249,8 @@ def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir:
                    "(maskpatrol/training/compose.py)"
                    + ("; every network's logits are the mean over the face and its left-right mirror" if mirror else "")),
         "mirror_average": mirror,
+        "mirror_comparison": {**views, "measure": "each at its own best blend weight: the log loss on the "
+                                                  "validation split seen clean and degraded"},
         "blend_weight": weight,
         "blend_weight_rule": (f"the share of {binary_words} in the mask / no-mask log-odds: of {BLEND_WEIGHTS[0]:g}, "
                               f"{BLEND_WEIGHTS[1]:g}, ..., {BLEND_WEIGHTS[-1]:g}, the one with the lowest log loss on "

@@ -144,6 +144,20 @@ def test_shipped_card_says_how_the_networks_share_the_mask_or_no_mask_call(monke
     assert f"3-class network {1 - share:.2f}" in line and "log loss" in line
 
 
+def test_shipped_card_says_each_face_is_also_seen_mirrored(monkeypatch, tmp_path):
+    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    card = json.loads((MODELS_DIR / "model_card.json").read_text())
+    [line] = [m.value for m in run_page("model.py").markdown if m.value.startswith("**Mirror**")]
+    views = card["mirror_comparison"]
+    assert f"{views['face_only']['log_loss']:.4f} for the face alone" in line
+    assert f"{views['face_and_mirror']['log_loss']:.4f} with its mirror" in line
+    # A model composed without the mirror (compose --no-mirror) does not claim it.
+    card["mirror_average"] = False
+    (tmp_path / "model_card.json").write_text(json.dumps(card))
+    monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
+    assert not [m.value for m in run_page("model.py").markdown if m.value.startswith("**Mirror**")]
+
+
 def three_class_card(tmp_path) -> dict:
     """The shipped card turned into a 3-class one, in the shape training writes, in a
     model folder of its own (the page reads only the card)."""

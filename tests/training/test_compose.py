@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from maskpatrol.training.compose import BLEND_WEIGHTS, blend_probabilities, check_same_split, choose_blend_weight
+from maskpatrol.training.compose import (BLEND_WEIGHTS, blend_log_loss, blend_probabilities, check_same_split,
+                                        choose_blend_weight, compare_views)
 from support.paths import ROOT
 
 
@@ -85,6 +86,24 @@ def test_when_both_networks_agree_the_binary_network_alone_is_kept():
     z = np.random.default_rng(5).normal(0.0, 2.0, (200, 4))
     z[:, 0] = z[:, 2] - z[:, 1]  # the same mask / no-mask log-odds: every weight fits alike
     assert choose_blend_weight(np.random.default_rng(6).integers(0, 3, 200), z) == 1.0
+
+
+def test_the_mirror_comparison_rewards_views_whose_mistakes_differ():
+    """What the card's ``mirror_comparison`` records: a face and its mirror whose logits carry
+    independent errors average to a lower log loss; a mirror that sees exactly what the face
+    does changes nothing."""
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 4000)
+    truth = np.stack([np.where(y == 1, 2.0, -2.0), np.where(y == 0, 2.0, 0.0), np.where(y == 1, 2.0, 0.0),
+                      np.where(y == 2, 3.0, 0.0)], axis=1)
+    face, mirrored = (truth + rng.normal(0.0, 2.0, truth.shape) for _ in range(2))
+    views = compare_views(y, face, mirrored)
+    assert views["face_and_mirror"]["log_loss"] < views["face_only"]["log_loss"] - 0.02
+    for name, z in (("face_only", face), ("face_and_mirror", (face + mirrored) / 2)):
+        assert views[name]["blend_weight"] == choose_blend_weight(y, z)
+        assert views[name]["log_loss"] == pytest.approx(blend_log_loss(y, z, views[name]["blend_weight"]), abs=1e-5)
+    same = compare_views(y, face, face)
+    assert same["face_and_mirror"] == same["face_only"]
 
 
 _GRAPH_CHECK = """

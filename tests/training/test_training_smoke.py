@@ -68,6 +68,9 @@ def test_three_class_run_trains_both_networks_and_composes_them(data_dir, tmp_pa
     from maskpatrol.classifier import MaskClassifier
 
     assert card["mirror_average"] is True
+    views = card["mirror_comparison"]
+    assert card["blend_weight"] == views["face_and_mirror"]["blend_weight"]
+    assert all(0.0 < views[k]["log_loss"] < 5.0 for k in ("face_only", "face_and_mirror"))
     classifier = MaskClassifier(out / card["tflite_file"], card["input_size"])
     crop = astronaut_rgb[60:180, 160:290]
     np.testing.assert_allclose(classifier.predict_classes([crop[:, ::-1]]), classifier.predict_classes([crop]),
