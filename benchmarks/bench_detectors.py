@@ -177,21 +177,26 @@ def evaluate_crops(samples: Sequence[Sample], detectors: dict[str, Detector], pa
 
 
 def _scores(truth: Sequence[str], pred: Sequence[str], totals: dict[str, int] | None = None) -> dict[str, float]:
-    """Accuracy and no-mask recall; with ``totals`` the denominators are all photos, so a
-    face the detector missed counts as wrong (and an unmasked one as not caught)."""
+    """Accuracy, no-mask recall and the share of unmasked faces flagged (called "no mask" or
+    "incorrect": both raise the app's alert); with ``totals`` the denominators are all photos,
+    so a face the detector missed counts as wrong (and an unmasked one as not caught)."""
     truth, pred = np.asarray(truth), np.asarray(pred)
     n = sum(totals.values()) if totals else len(truth)
     n_nomask = totals["no_mask"] if totals else int((truth == "no_mask").sum())
+    unmasked = truth == "no_mask"
+    flagged = unmasked & np.isin(pred, ["no_mask", "incorrect"])
     return {"faces": int(len(truth)),
             "accuracy": float((truth == pred).sum() / n) if n else 0.0,
-            "no_mask_recall": float(((truth == "no_mask") & (pred == "no_mask")).sum() / n_nomask) if n_nomask else 0.0}
+            "no_mask_recall": float((unmasked & (pred == "no_mask")).sum() / n_nomask) if n_nomask else 0.0,
+            "flagged": float(flagged.sum() / n_nomask) if n_nomask else 0.0}
 
 
 def classifier_figures(patrol: MaskPatrol, crops: dict[str, list[tuple[str, np.ndarray, str]]],
                        totals: dict[str, int]) -> dict[str, Any]:
     """Labels as the app gives them, at the card's thresholds. With a 3-class model a face
     may be labelled "incorrect" (mask below the nose); these photos are labelled only
-    mask / no mask, so that label is right for neither and is not a caught unmasked face."""
+    mask / no mask, so that label is right for neither in accuracy and recall, but on an
+    unmasked face it raises the alert as "no mask" does: ``flagged`` counts it."""
     threshold, incorrect_threshold = patrol.threshold(Settings()), patrol.incorrect_threshold(Settings())
     preds: dict[str, dict[str, tuple[str, str]]] = {}
     for n, items in crops.items():
@@ -356,11 +361,12 @@ def table(report: dict[str, Any]) -> str:
                      f" {crops['boxes_beside_face'][n]:>13}")
     if "classifier" in crops:
         lines.append("")
-        lines.append("Classifier on crops from each detector's box (accuracy / no-mask recall):")
+        lines.append("Classifier on crops from each detector's box (accuracy / no-mask recall; "
+                     "flagged: unmasked called no mask or below nose):")
         for n, c in crops["classifier"].items():
             f, a = c["found_faces"], c["all_photos"]
             line = (f"{n:16} found faces {f['accuracy']:.1%} / {f['no_mask_recall']:.1%} ({f['faces']})"
-                    f"   all photos {a['accuracy']:.1%} / {a['no_mask_recall']:.1%}")
+                    f"   all photos {a['accuracy']:.1%} / {a['no_mask_recall']:.1%}, flagged {a['flagged']:.1%}")
             if "both_found" in c:
                 b = c["both_found"]
                 line += (f"   same faces as Haar ({b['this']['faces']}): this {b['this']['accuracy']:.1%} / "

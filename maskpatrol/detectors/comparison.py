@@ -20,8 +20,9 @@ METHOD = (
     "All {n_mask} masked and {n_nomask} unmasked photos of `chandrikadeb7`, each pasted in the middle of a "
     "grey canvas twice its size; a face counts as found when a box has its centre on the photo. "
     "Agreement: the share of photos where both detectors found a face whose classifier crops overlap "
-    "Haar's by IoU >= 0.5. Classifier: no-mask recall on all unmasked photos, a missed face counting as "
-    "not caught. Speed: median milliseconds per 640x480 frame with 3 photos, one thread, default "
+    "Haar's by IoU >= 0.5. Caught: the share of all unmasked photos whose face was found and called No mask "
+    "or Mask below nose (both raise the alert), a missed face counting as not caught; in brackets, called "
+    "No mask. Speed: median milliseconds per 640x480 frame with 3 photos, one thread, default "
     "settings, on the 2-core development machine ({load}). False boxes: {n_faceless} of "
     "scikit-image's sample photos without a face (cat, coffee, rocket, textures ...)."
 )
@@ -38,6 +39,7 @@ def figures_from_report(report: dict[str, Any]) -> dict[str, Any]:
             "found_mask": round(rates["mask"], 4), "found_no_mask": round(rates["no_mask"], 4),
             "agree": None if agree is None else round(agree["iou_ge_0_5"], 4),
             "no_mask_recall_all": round(crops["classifier"][name]["all_photos"]["no_mask_recall"], 4),
+            "flagged_all": round(crops["classifier"][name]["all_photos"]["flagged"], 4),
             "ms": round(frames[name]["ms_median"], 2),
             "false_real": f"{real['images_with_boxes']} of {real['images']}",
         }
@@ -75,11 +77,19 @@ def rows() -> list[dict[str, Any]]:
             "Masked faces found": f"{f['found_mask']:.1%}",
             "Unmasked faces found": f"{f['found_no_mask']:.1%}",
             "Boxes agree with Haar": "-" if f.get("agree") is None else f"{f['agree']:.1%}",
-            "Unmasked people caught": f"{f['no_mask_recall_all']:.1%}",
+            "Unmasked people caught": caught(f),
             "ms per 640x480 frame": f"{f['ms']:.1f}",
             "Faceless photos with a box": f"{f['false_real']}",
         })
     return out
+
+
+def caught(f: dict[str, Any]) -> str:
+    """Unmasked people flagged end to end and, in brackets, those called No mask; figures
+    written before the flagged share was measured show the second alone."""
+    if f.get("flagged_all") is None:
+        return f"{f['no_mask_recall_all']:.1%}"
+    return f"{f['flagged_all']:.1%} ({f['no_mask_recall_all']:.1%})"
 
 
 def percent(name: str, key: str) -> str:

@@ -58,6 +58,20 @@ def test_blazeface_agrees_with_haar_and_finds_far_more_masked_faces(subset, patr
     # End to end, a missed face counts as wrong: BlazeFace catches far more unmasked people.
     c = report["classifier"]
     assert c["blazeface"]["all_photos"]["no_mask_recall"] > c["haar"]["all_photos"]["no_mask_recall"] + 0.1, c
+    # An unmasked face called "Mask below nose" raises the alert too: flagged counts it.
+    for name in ("haar", "blazeface", "blazeface-full"):
+        a = c[name]["all_photos"]
+        assert a["no_mask_recall"] <= a["flagged"] <= report["found_rate"][name]["no_mask"] + 1e-9, (name, a)
+
+
+def test_caught_counts_every_label_that_raises_the_alert():
+    """"Unmasked people caught" end to end: a face called "Mask below nose" is caught (the app
+    raises its alert), a face called "Mask" or never found is not."""
+    truth = ["no_mask", "no_mask", "no_mask", "mask", "mask"]
+    pred = ["no_mask", "incorrect", "mask", "incorrect", "mask"]
+    scores = bench._scores(truth, pred, totals={"no_mask": 4, "mask": 2})  # one unmasked face not found
+    assert scores["no_mask_recall"] == 0.25 and scores["flagged"] == 0.5
+    assert scores["accuracy"] == pytest.approx(2 / 6)
 
 
 def test_report_script_runs_with_one_command_and_prints_json(data_dir):
@@ -105,3 +119,18 @@ def test_boxes_beside_the_face_are_counted_per_photo():
     report = bench.evaluate_crops(samples, {"haar": _FixedBoxes()})
     assert report["found_rate"]["haar"] == {"mask": 1.0, "no_mask": 1.0}
     assert report["boxes_beside_face"] == {"haar": 3}
+
+
+def test_the_apps_detector_table_shows_caught_with_called_no_mask_beside_it():
+    """The Model page's and docs' "Unmasked people caught" is the alert's share, with the share
+    called "No mask" in brackets: never less, and never more than the faces found."""
+    import re
+
+    from maskpatrol.detectors import comparison
+
+    rows = comparison.rows()
+    assert len(rows) == len(comparison.FIGURES) == 4
+    for row, f in zip(rows, comparison.FIGURES.values()):
+        caught, called = map(float, re.fullmatch(r"([\d.]+)% \(([\d.]+)%\)", row["Unmasked people caught"]).groups())
+        assert called <= caught <= 100 * f["found_no_mask"] + 0.05, row
+    assert comparison.caught({"no_mask_recall_all": 0.9}) == "90.0%"  # figures from before flagged was measured
