@@ -55,7 +55,7 @@ from maskpatrol.detectors.boxes import IDENTITY, Detection  # noqa: E402
 from maskpatrol.detectors.comparison import FIGURES_PATH, figures_from_report  # noqa: E402
 from maskpatrol.detectors.yunet import YuNetDetector  # noqa: E402
 from maskpatrol.images import load_image  # noqa: E402
-from maskpatrol.pipeline import MaskPatrol, Settings, label_for  # noqa: E402
+from maskpatrol.pipeline import MASK, MaskPatrol, Settings, label_for  # noqa: E402
 from maskpatrol.preprocess import CROP_SCALE, CROP_SHIFT_DOWN, square_crop  # noqa: E402
 
 Box = tuple[int, int, int, int]
@@ -177,14 +177,14 @@ def evaluate_crops(samples: Sequence[Sample], detectors: dict[str, Detector], pa
 
 
 def _scores(truth: Sequence[str], pred: Sequence[str], totals: dict[str, int] | None = None) -> dict[str, float]:
-    """Accuracy, no-mask recall and the share of unmasked faces flagged (called "no mask" or
-    "incorrect": both raise the app's alert); with ``totals`` the denominators are all photos,
+    """Accuracy, no-mask recall and the share of unmasked faces flagged (any label but "mask",
+    as ``Face.masked`` has it: "no mask" and "incorrect" both raise the app's alert); with ``totals`` the denominators are all photos,
     so a face the detector missed counts as wrong (and an unmasked one as not caught)."""
     truth, pred = np.asarray(truth), np.asarray(pred)
     n = sum(totals.values()) if totals else len(truth)
     n_nomask = totals["no_mask"] if totals else int((truth == "no_mask").sum())
     unmasked = truth == "no_mask"
-    flagged = unmasked & np.isin(pred, ["no_mask", "incorrect"])
+    flagged = unmasked & (pred != MASK)
     return {"faces": int(len(truth)),
             "accuracy": float((truth == pred).sum() / n) if n else 0.0,
             "no_mask_recall": float((unmasked & (pred == "no_mask")).sum() / n_nomask) if n_nomask else 0.0,

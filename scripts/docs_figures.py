@@ -101,7 +101,7 @@ def render_headline(metrics: dict[str, Any], rec: dict[str, Any]) -> str:
     det = comparison.FIGURES.get(DEFAULT_DETECTOR)
     if det:
         rows.append(f"| Unmasked people caught end to end (face found, alert raised) | "
-                    f"{det.get('flagged_all', det['no_mask_recall_all']):.1%} of "
+                    f"{det['flagged_all']:.1%} of "
                     f"{comparison.N_IMAGES.get('no_mask', 0):,} unmasked photos with `{DEFAULT_DETECTOR}`, the "
                     f"default detector | `bench_detectors.py` "
                     f"([detectors](docs/detectors.md#measured-figures)) |")

@@ -85,10 +85,7 @@ def rows() -> list[dict[str, Any]]:
 
 
 def caught(f: dict[str, Any]) -> str:
-    """Unmasked people flagged end to end and, in brackets, those called No mask; figures
-    written before the flagged share was measured show the second alone."""
-    if f.get("flagged_all") is None:
-        return f"{f['no_mask_recall_all']:.1%}"
+    """Unmasked people flagged end to end and, in brackets, those called No mask."""
     return f"{f['flagged_all']:.1%} ({f['no_mask_recall_all']:.1%})"
 
 
