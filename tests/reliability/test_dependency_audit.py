@@ -1,8 +1,9 @@
 """Known vulnerabilities in the pinned dependencies: pip-audit, plus what PyPI itself says.
 
-The audited set is this virtualenv, which ``make test`` builds from requirements.txt and
-requirements-dev.txt (the first test checks that every pin is what is installed), so the
-runtime pins, the dev pins and everything they pull in are covered.
+The audited set is this virtualenv, which ``make test`` builds from the locks
+requirements-dev.txt and requirements-batch.txt (the first test checks that every pin of
+them and of requirements.txt is what is installed), so every package the runtime, the
+tests and the batch command install is covered.
 
 pip-audit asks PyPI's per-release JSON (``/pypi/NAME/VERSION/json``) by default. Where
 that endpoint is not served (this project's CI reaches package registries through a proxy
@@ -25,12 +26,11 @@ import urllib.request
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
-from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from support import requirements as reqs
 from support.paths import ROOT
 
 pytestmark = pytest.mark.slow
@@ -40,15 +40,6 @@ AUDIT_TIMEOUT_S = 600
 HTTP_TIMEOUT_S = 30
 
 
-def _requirements(path: Path) -> list[Requirement]:
-    reqs = []
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            reqs.append(Requirement(line))
-    return reqs
-
-
 def _installed() -> dict[str, str]:
     return {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
 
@@ -56,12 +47,12 @@ def _installed() -> dict[str, str]:
 def test_every_pin_is_what_is_installed():
     """What is audited below is what the requirements files pin, not something else."""
     installed = _installed()
-    for path in (ROOT / "requirements.txt", ROOT / "requirements-dev.txt"):
-        for req in _requirements(path):
-            version = installed.get(canonicalize_name(req.name))
-            assert version is not None, f"{req.name} ({path.name}) is not installed: run make test"
-            assert req.specifier.contains(version, prereleases=True), \
-                f"{req.name} {version} installed, {path.name} pins {req.specifier}"
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-batch.txt"):
+        for entry in reqs.read(ROOT / name):
+            version = installed.get(entry.name)
+            assert version is not None, f"{entry.name} ({name}) is not installed: run make test"
+            assert entry.requirement.specifier.contains(version, prereleases=True), \
+                f"{entry.name} {version} installed, {name} pins {entry.requirement.specifier}"
 
 
 def _pypi_reachable() -> bool:
