@@ -1,10 +1,14 @@
 #!/bin/sh
 # Writes the Streamlit config for a Heroku dyno, then returns; the Procfile starts Streamlit.
 #
-# Why a file in $HOME and not in the repo: the slug may be read-only and the repo's own
-# .streamlit/ is for local runs. Why rewrite it on every start: Heroku picks $PORT per dyno
-# start, so the file is regenerated from scratch (never appended to), which also makes the
-# script safe to run twice.
+# What is the dyno's own: the port ($PORT), the address (all interfaces, for Heroku's router),
+# headless and no file watcher. The limits and protections below are also in the repo's
+# .streamlit/config.toml, which Streamlit reads on every host and which wins where both set a
+# key; the copies here must stay equal to it (tests/unit/test_streamlit_config.py checks).
+#
+# Why a file in $HOME and not in the repo: the slug may be read-only. Why rewrite it on every
+# start: Heroku picks $PORT per dyno start, so the file is regenerated from scratch (never
+# appended to), which also makes the script safe to run twice.
 set -eu
 
 port="${PORT:-8501}"

@@ -43,6 +43,19 @@ def chromium_path() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def network_namespace() -> None:
+    """Private network namespaces can be made (root, unshare, ip); skip (or fail, in CI,
+    under the browser tests' switch, which the webcam test's namespace shares) when not."""
+    from support.netns import namespace_unavailable
+
+    reason = namespace_unavailable()
+    if reason is not None:
+        if _require("MASKPATROL_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="module")
 def browser(chromium_path):
     """Headless Debian Chromium driven by Playwright (sync API), one per test module."""

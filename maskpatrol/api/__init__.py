@@ -3,7 +3,8 @@
 ``app.py`` hands :func:`api_routes` to ``st.App``; the routes answer under ``/api/v1`` with
 the CLI's JSON records (see ``docs/api.md``). Modules, one job each:
 
-- :mod:`.config`: settings from ``MASKPATROL_API*`` variables;
+- :mod:`.config`: settings from ``MASKPATROL_API*`` variables and the address
+  Streamlit listens on (who may call without a token);
 - :mod:`.routes`: the handlers and the route table;
 - :mod:`.access`: bearer token and per-client rate;
 - :mod:`.body`: content type, size limit, multipart, all in memory;
@@ -16,22 +17,19 @@ the CLI's JSON records (see ``docs/api.md``). Modules, one job each:
 from __future__ import annotations
 
 import logging
-import os
 
 from starlette.routing import BaseRoute
 
-from .config import ENABLED, TOKEN, ApiConfig, ApiConfigError, load_config
+from .config import ApiConfig, ApiConfigError, load_config
 from .routes import build_routes
 
 
-def api_routes(config: ApiConfig | None = None) -> list[BaseRoute]:
-    """The API's routes for this process's settings (none when the API is off); says in
-    the server log why it is off, so an operator is not left guessing."""
-    config = load_config() if config is None else config
+def api_routes(config: ApiConfig) -> list[BaseRoute]:
+    """The API's routes for this process's settings (when the API is off, one that answers
+    every request with a JSON 404 saying why); says the same in the server log, in one line,
+    so an operator is not left guessing."""
     if not config.enabled:
-        why = (f"{ENABLED}=off" if os.environ.get(ENABLED) else
-               f"a deployment (DYNO is set) without {TOKEN}; set the token, or {ENABLED}=on for an open API")
-        logging.getLogger(__name__).warning("Mask Patrol HTTP API is off: %s.", why)
+        logging.getLogger(__name__).warning("%s", config.off_message)
     return build_routes(config)
 
 

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]
 #: Route path -> its methods; also what a wrong method or an unknown path is told.
 METHODS = {"/detect": ("POST",), "/classify": ("POST",), "/health": ("GET",), "/openapi.json": ("GET",)}
+#: What the catch-all route under the prefix answers, so no method falls through to Streamlit.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def _json_errors(handler: Handler) -> Handler:
@@ -141,18 +143,29 @@ class Api:
                             f"{', '.join(PREFIX + p for p in METHODS)}.")
 
 
+def _api_off(config: ApiConfig) -> Handler:
+    """Every request while the API is off: a JSON 404 that says it is off here and why
+    (:attr:`ApiConfig.off_message`, the server log's line), not Streamlit's 405 or page shell."""
+    error = ApiError(404, str(config.off_message))
+
+    async def off(request: Request) -> Response:
+        return error_response(error)
+
+    return off
+
+
 def build_routes(config: ApiConfig) -> list[BaseRoute]:
-    """The routes to hand to ``st.App``; none when the API is turned off."""
+    """The routes to hand to ``st.App``; when the API is turned off, only a catch-all that
+    answers 404 saying so."""
     if not config.enabled:
-        return []
+        return [Mount(PREFIX, routes=[Route("/{rest:path}", _api_off(config), methods=ANY_METHOD)])]
     api = Api(config)
     handlers = {"/detect": api.detect, "/classify": api.classify, "/health": api.health,
                 "/openapi.json": api.openapi}
     routes: list[BaseRoute] = [Route(path, _json_errors(handlers[path]), methods=list(METHODS[path]))
                                for path in METHODS]
     # Last: any other path or method under the prefix gets a JSON 404/405, not plain text.
-    routes.append(Route("/{rest:path}", _json_errors(api.not_found),
-                        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]))
+    routes.append(Route("/{rest:path}", _json_errors(api.not_found), methods=ANY_METHOD))
     middleware = []
     if config.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(config.cors_origins),

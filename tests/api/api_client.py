@@ -1,8 +1,9 @@
 """Helpers for the HTTP API tests: a live server with API settings, and plain HTTP calls.
 
 The server is ``support.server.streamlit_server``: ``streamlit run app.py`` configured by
-setup.sh as on a dyno, on a free 127.0.0.1 port, so the API is tested behind the very
-entry ``make run`` and the Procfile start.
+setup.sh as on a dyno, on a free 127.0.0.1 port (or, ``isolated``, on every interface of a
+private network namespace), so the API is tested behind the very entry ``make run`` and the
+Procfile start. Every call goes through ``server.call``, so it reaches either kind.
 """
 
 from __future__ import annotations
@@ -21,22 +22,29 @@ import requests
 
 from support.paths import ROOT
 from support.server import Server, streamlit_server
+from maskpatrol.api import config
 
 API = "/api/v1"
-#: Every API variable, cleared for each test server so the developer's shell cannot leak in.
-API_VARIABLES = ("MASKPATROL_API", "MASKPATROL_API_TOKEN", "MASKPATROL_API_CORS_ORIGINS", "MASKPATROL_API_RATE",
-                 "MASKPATROL_API_WORKERS", "MASKPATROL_API_QUEUE", "MASKPATROL_API_BEHIND_PROXY", "DYNO")
+#: Every API variable and every hosting platform's marker, cleared for each test server so
+#: the developer's shell (or the CI's host) cannot leak in.
+API_VARIABLES = (config.ENABLED, config.TOKEN, config.OPEN, config.CORS_ORIGINS, config.RATE, config.WORKERS,
+                 config.QUEUE, config.BEHIND_PROXY, *sorted({host.variable for host in config.PROXY_HOSTS}))
 
 
 @contextlib.contextmanager
-def api_server(log_dir: Path, env: Mapping[str, str]) -> Iterator[Server]:
+def api_server(log_dir: Path, env: Mapping[str, str], isolated: bool = False) -> Iterator[Server]:
     """``streamlit run app.py`` with exactly these API settings (others unset)."""
     saved = {k: os.environ.pop(k) for k in API_VARIABLES if k in os.environ}
     try:
-        with streamlit_server(log_dir, extra_env=dict(env)) as server:
+        with streamlit_server(log_dir, extra_env=dict(env), isolated=isolated) as server:
             yield server
     finally:
         os.environ.update(saved)
+
+
+def get(server: Server, path: str, timeout: float = 60, **kwargs: Any) -> requests.Response:
+    """GET ``path`` (from the server's root) where the server can be reached."""
+    return server.call(requests.get, server.url + path, timeout=timeout, **kwargs)
 
 
 def post(server: Server, route: str, body: bytes | None = None, content_type: str | None = None,
@@ -47,8 +55,25 @@ def post(server: Server, route: str, body: bytes | None = None, content_type: st
     if content_type is not None:
         sent["Content-Type"] = content_type
     multipart = [("file", (name, data, "application/octet-stream")) for name, data in files] if files else None
-    return requests.post(server.url + API + route, data=body, files=multipart, params=params, headers=sent,
-                         timeout=timeout)
+    return server.call(requests.post, server.url + API + route, data=body, files=multipart, params=params,
+                       headers=sent, timeout=timeout)
+
+
+def assert_api_off(server: Server, image: bytes, *why: str) -> str:
+    """Every request under ``/api/v1`` (an analysis with a token, a GET, an unknown route)
+    answers the same JSON 404 saying the API is off on this server and why (each of ``why``
+    in its message), and the pages are still served. Returns the message, for comparing
+    with the server log's line."""
+    answers = [post(server, "/detect", image, "image/png", headers={"Authorization": "Bearer anything"}),
+               get(server, API + "/health"),
+               server.call(requests.delete, server.url + API + "/no/such/route", timeout=60)]
+    messages = {error_body(response, 404)["error"] for response in answers}
+    assert len(messages) == 1, messages
+    [message] = messages
+    assert "HTTP API is off on this server" in message and all(part in message for part in why), message
+    assert get(server, "/_stcore/health").text == "ok"
+    assert "<html" in get(server, "/photos").text.lower()
+    return message
 
 
 def error_body(response: requests.Response, status: int) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Access to the API on a deployment: the bearer token, CORS for listed origins, the
-per-client rate, ``MASKPATROL_API=off``, and a server whose model is missing (503). Real
-HTTP against ``streamlit run app.py``.
+per-client rate, ``MASKPATROL_API=off``, an open API refused at start behind a host's proxy,
+and a server whose model is missing (503). Real HTTP against ``streamlit run app.py``.
 
 The token server also sits "behind a proxy" (``MASKPATROL_API_BEHIND_PROXY=1``, as on
 Heroku), so each test can speak as its own client through ``X-Forwarded-For`` and the
@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from api_client import API, api_server, error_body, post
+from api_client import API, api_server, assert_api_off, error_body, post
 from support.images import png_bytes
 
 TOKEN = "s3cret-token-for-the-tests-0123456789"
@@ -109,17 +109,21 @@ def test_an_unlisted_origin_gets_no_cors_permission(server, image):
     assert "access-control-allow-origin" not in response.headers
 
 
-@pytest.mark.parametrize("env", [{"MASKPATROL_API": "off"}, {"DYNO": "web.1"}], ids=["api-off", "dyno-no-token"])
-def test_api_off_removes_the_routes_and_keeps_the_pages(tmp_path, image, env):
-    """Turned off, or a dyno without a token (the one-click deployment): no API at all."""
-    with api_server(tmp_path, env) as server:
-        # As before the API existed: a POST is refused by Streamlit, a GET gets the app shell.
-        response = post(server, "/detect", image, "image/png", headers={"Authorization": "Bearer anything"})
-        assert response.status_code == 405 and "application/json" not in response.headers.get("content-type", "")
-        health = requests.get(server.url + API + "/health", timeout=30)
-        assert health.headers["content-type"].startswith("text/html")
-        assert requests.get(server.url + "/_stcore/health", timeout=30).text == "ok"
-        assert "<html" in requests.get(server.url + "/photos", timeout=30).text.lower()
+def test_api_off_answers_404_saying_why_and_keeps_the_pages(tmp_path, image):
+    with api_server(tmp_path, {"MASKPATROL_API": "off"}) as server:
+        assert_api_off(server, image, "MASKPATROL_API=off")
+
+
+def test_an_open_api_asked_for_behind_a_hosts_proxy_stops_the_server_at_start(tmp_path):
+    """MASKPATROL_API=on without a token where other machines reach the server (here a
+    dyno's router, DYNO set): the server must not come up serving an open API. It exits, and
+    its log names the variables to set."""
+    with pytest.raises(RuntimeError, match="streamlit exited"):
+        with api_server(tmp_path, {"DYNO": "web.1", "MASKPATROL_API": "on"}):
+            pass
+    log = (tmp_path / "server.log").read_text(errors="replace")
+    assert "ApiConfigError" in log, log[-3000:]
+    assert all(name in log for name in ("MASKPATROL_API=on", "MASKPATROL_API_TOKEN", "MASKPATROL_API_OPEN=1"))
 
 
 def test_a_server_without_its_model_answers_503_saying_so(tmp_path, image):

@@ -84,6 +84,13 @@ def test_health_names_the_served_model_threshold_and_every_detector(server):
     assert health["limits"]["max_body_mb"] == 25
 
 
+def test_on_a_loopback_address_without_a_token_analysis_is_open(server, astronaut_png):
+    """Only this machine reaches a server on 127.0.0.1 (``make run``), so no token is asked for."""
+    response = post(server, "/detect", astronaut_png.read_bytes(), "image/png")
+    assert response.status_code == 200, response.text
+    assert response.json()["faces"][0]["label"] == "no_mask"
+
+
 def test_openapi_describes_each_route_and_offers_every_detector(server):
     doc = requests.get(server.url + API + "/openapi.json", timeout=30).json()
     assert doc["openapi"].startswith("3.1")

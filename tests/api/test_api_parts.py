@@ -1,4 +1,5 @@
-"""The API's parts without a server: settings, rate, slots, and the one shared model."""
+"""The API's parts without a server: rate, slots, the one shared model, the light start and the
+description. (Its settings: ``test_api_config.py``.)"""
 
 from __future__ import annotations
 
@@ -11,51 +12,9 @@ import pytest
 
 from support.paths import ROOT
 from maskpatrol.api.access import RateLimiter
-from maskpatrol.api.config import MAX_BODY_MB, ApiConfigError, load_config
+from maskpatrol.api.config import load_config
 from maskpatrol.api.errors import ApiError
 from maskpatrol.api.slots import AnalysisSlots
-
-
-def test_defaults_are_an_open_api_with_a_rate_limit_and_no_cors():
-    config = load_config({})
-    assert config.enabled and config.token is None and config.cors_origins == ()
-    assert config.rate_per_min == 60 and config.workers >= 1 and config.queue == 4
-    assert not config.behind_proxy
-    assert load_config({"DYNO": "web.1", "MASKPATROL_API_TOKEN": "x" * 16}).behind_proxy  # Heroku's router
-
-
-def test_a_deployment_serves_no_open_api_unless_asked_to():
-    """On a dyno, a forgotten token must not publish an open API; a token or an explicit
-    MASKPATROL_API=on turns it on."""
-    assert not load_config({"DYNO": "web.1"}).enabled
-    assert load_config({"DYNO": "web.1", "MASKPATROL_API_TOKEN": "x" * 16}).enabled
-    assert load_config({"DYNO": "web.1", "MASKPATROL_API": "on"}).enabled
-    assert not load_config({"MASKPATROL_API": "off", "MASKPATROL_API_TOKEN": "x" * 16}).enabled
-
-
-@pytest.mark.parametrize("env,variable", [
-    ({"MASKPATROL_API": "maybe"}, "MASKPATROL_API"),
-    ({"MASKPATROL_API_TOKEN": "short"}, "MASKPATROL_API_TOKEN"),
-    ({"MASKPATROL_API_RATE": "fast"}, "MASKPATROL_API_RATE"),
-    ({"MASKPATROL_API_WORKERS": "0"}, "MASKPATROL_API_WORKERS"),
-    ({"MASKPATROL_API_QUEUE": "-1"}, "MASKPATROL_API_QUEUE"),
-    ({"MASKPATROL_API_CORS_ORIGINS": "example.org"}, "MASKPATROL_API_CORS_ORIGINS"),
-    ({"MASKPATROL_API_CORS_ORIGINS": "https://example.org/app"}, "MASKPATROL_API_CORS_ORIGINS"),
-])
-def test_a_setting_that_cannot_work_stops_the_server_naming_the_variable(env, variable):
-    with pytest.raises(ApiConfigError, match=variable):
-        load_config(env)
-
-
-def test_origins_are_listed_without_trailing_slashes():
-    config = load_config({"MASKPATROL_API_CORS_ORIGINS": " https://a.example/ ,http://localhost:3000"})
-    assert config.cors_origins == ("https://a.example", "http://localhost:3000")
-
-
-def test_the_body_limit_is_the_one_the_pages_get():
-    """setup.sh (a dyno) and ``make run`` give uploads the same limit as the API."""
-    assert f"maxUploadSize = {MAX_BODY_MB}\n" in (ROOT / "setup.sh").read_text()
-    assert f"--server.maxUploadSize {MAX_BODY_MB} " in (ROOT / "Makefile").read_text()
 
 
 def test_rate_allows_a_minute_of_requests_at_once_then_refills_evenly():
@@ -174,7 +133,7 @@ def test_serving_the_api_loads_no_image_library_until_a_request_needs_it():
     runtimes must wait for the first request, so an unused server stays as small as before
     the API existed (54 MB instead of 123 MB, measured)."""
     heavy = ("numpy", "PIL", "cv2", "ai_edge_litert", "onnxruntime")
-    code = ("import sys, maskpatrol.api as api; api.api_routes(api.load_config({})); "
+    code = ("import sys, maskpatrol.api as api; api.api_routes(api.load_config({}, '127.0.0.1')); "
             f"print([m for m in {heavy!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
@@ -190,7 +149,7 @@ def test_the_description_gives_the_third_label_and_p_incorrect_and_the_records_f
     from maskpatrol.api.openapi import openapi_document
     from maskpatrol.pipeline import Face, image_record
 
-    doc = openapi_document(load_config({}))
+    doc = openapi_document(load_config({}, "127.0.0.1"))
     schemas = doc["components"]["schemas"]
     assert schemas["Face"]["properties"]["label"]["enum"] == ["mask", "no_mask", "incorrect"]
     assert "p_incorrect" in schemas["Face"]["required"] and "p_incorrect" in schemas["ClassifyRecord"]["required"]

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from support.figures import median_ms, ratio, steady_growth, write_report
+from support.netns import kill_namespace
 from maskpatrol.detectors import DETECTOR_LABELS, DetectorSettings
 from webcam_clip import build_clip, compose, load_face, pick_scene  # tests/e2e is on sys.path (rootdir-less test dir)
 
@@ -47,33 +46,6 @@ MIN_FPS = 2.0
 LEAK_FLOOR_MB = 20.0
 #: Threads: one more after every stop is a leak; a pool growing by one or two once is not.
 THREAD_LEAK_FLOOR = 2
-
-
-def _namespace_available() -> str | None:
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare(1) and ip(8) (util-linux, iproute2)"
-    if os.geteuid() != 0:
-        return "needs root for an isolated network namespace (unshare -n)"
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, timeout=30)
-    if probe.returncode != 0:
-        return f"unshare -n is not permitted here: {probe.stderr.decode(errors='replace').strip()}"
-    return None
-
-
-def _kill_namespace(pid: int) -> None:
-    """Kill the runner and everything it started (server, browser): exactly the processes
-    in its private network namespace, which nothing else on the machine shares."""
-    try:
-        netns = os.readlink(f"/proc/{pid}/ns/net")
-    except OSError:
-        return
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.readlink(entry / "ns" / "net") == netns:
-                    os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, ProcessLookupError):
-                continue
 
 
 class _WithDetector:
@@ -112,14 +84,9 @@ def _run_id(run: tuple[str, str | None]) -> str:
 
 
 @pytest.fixture(scope="module", params=RUNS, ids=[_run_id(r) for r in RUNS])
-def webcam_run(request, data_dir, patrol, chromium_path, artifacts, tmp_path_factory):
+def webcam_run(request, data_dir, patrol, chromium_path, network_namespace, artifacts, tmp_path_factory):
     """Build the clip, run the whole browser session once per detector run, return
     (scene, result, screenshot, detector name)."""
-    reason = _namespace_available()
-    if reason:
-        if os.environ.get("MASKPATROL_REQUIRE_BROWSER", "") not in ("", "0"):
-            pytest.fail(reason)
-        pytest.skip(reason)
     detector, pick = request.param
     work = tmp_path_factory.mktemp(f"webcam_{detector}")
     scene = pick_scene(data_dir, _WithDetector(patrol, detector))
@@ -137,7 +104,7 @@ def webcam_run(request, data_dir, patrol, chromium_path, artifacts, tmp_path_fac
     try:
         stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        _kill_namespace(proc.pid)
+        kill_namespace(proc.pid)
         stdout, stderr = proc.communicate(timeout=30)
         pytest.fail(f"webcam runner timed out after {RUN_TIMEOUT_S}s:\n{stderr[-3000:]}")
     lines = [line for line in stdout.splitlines() if line.startswith("WEBCAM_RESULT ")]

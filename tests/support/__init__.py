@@ -7,6 +7,8 @@ there themselves. ``conftest.py`` keeps fixtures only and imports what it needs 
 - :mod:`support.images`: generated test pictures (PNG bytes, a drawn mask);
 - :mod:`support.net`: a free loopback port, waiting for a server's health check;
 - :mod:`support.server`: one real ``streamlit run app.py`` configured as on Heroku;
+- :mod:`support.netns`: private network namespaces (root), for servers other machines must not reach;
 - :mod:`support.browser`: headless Chromium's flags and what a visitor does on a page;
-- :mod:`support.figures`: speed and memory figures written to ``tests/artifacts/``.
+- :mod:`support.figures`: speed and memory figures written to ``tests/artifacts/``;
+- :mod:`support.requirements`: the requirements files and their locks, read as pip reads them.
 """
