@@ -6,13 +6,15 @@ PORT   ?= 8501
 # Only this machine can reach a local run; HOST=0.0.0.0 shares it on your network.
 HOST   ?= 127.0.0.1
 
-.PHONY: run test train evaluate chromium clean models web web-classifier
+.PHONY: run test train evaluate chromium clean models web web-classifier lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# Stamps: reinstall only when a requirements file changes.
+# Stamps: reinstall only when a requirements file changes. Each file is a lock (`make lock`):
+# every package pinned with its hashes, so pip installs exactly those files or fails.
+# requirements-dev.txt holds the runtime's packages too, at the versions requirements.txt locks.
 $(VENV)/.runtime: requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
@@ -21,12 +23,11 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
-# The limits a deployment gets from setup.sh (25 MB uploads, departed sessions freed after
-# 15 s), so a local run behaves as the hosted one; headless: no first-run e-mail prompt.
+# The limits every host gets (25 MB uploads, departed sessions freed after 15 s) come from
+# .streamlit/config.toml, so a local run behaves as the hosted one; headless: no first-run
+# e-mail prompt.
 run: $(VENV)/.runtime
-	MALLOC_ARENA_MAX=2 $(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) \
-	  --server.headless true --server.maxUploadSize 25 --server.disconnectedSessionTTL 15 \
-	  --browser.gatherUsageStats false
+	$(PY) -m streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -101,3 +102,26 @@ $(VENV)/.batch: requirements-batch.txt $(VENV)/.dev
 	touch $@
 
 test: $(VENV)/.batch
+
+# Compile each requirements*.in (the direct dependencies, with why each is pinned) into its
+# .txt lock: every package it pulls in, pinned, with the hashes of all its files on PyPI. In
+# this order, since each .in holds the packages it shares with the one before at their locked
+# versions (its -c line). pip-compile uses pip's own resolver, for the Python it runs on: the
+# one of .python-version (Heroku's), in a venv of its own. Unchanged pins are kept;
+# LOCK_ARGS=--upgrade moves every package to its newest allowed release.
+# docs/dependencies.md says when and how.
+LOCK_TOOLS := pip==26.3 pip-tools==7.7.0
+LOCK_VENV  := $(VENV)/lock-tools
+# $(call pip_compile,INPUT,LOCK); the lock's header says how to make it again.
+pip_compile = CUSTOM_COMPILE_COMMAND="make lock    \# after editing $(1); docs/dependencies.md" \
+	$(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS) -o $(2) $(1)
+
+lock:
+	test -x $(LOCK_VENV)/bin/python || $(PYTHON) -m venv $(LOCK_VENV)
+	@$(LOCK_VENV)/bin/python -c 'import sys; want = open(".python-version").read().strip(); have = "%d.%d" % sys.version_info[:2]; \
+	  sys.exit(None if have == want else f"make lock resolves for Python {want} (.python-version), $(LOCK_VENV) has {have}: rm -r $(LOCK_VENV) and pass PYTHON=python{want}")'
+	$(LOCK_VENV)/bin/python -m pip install -q $(LOCK_TOOLS)
+	$(call pip_compile,requirements.in,requirements.txt)
+	$(call pip_compile,requirements-dev.in,requirements-dev.txt)
+	$(call pip_compile,requirements-batch.in,requirements-batch.txt)

@@ -13,8 +13,10 @@ This file has two roles, told apart by the name Python gives it:
 import streamlit as st
 
 from maskpatrol.logs import apply_log_level
+from maskpatrol.memory import tune_allocator
 
 apply_log_level()  # MASKPATROL_LOG_LEVEL, read once per process
+tune_allocator()  # freed picture buffers go back to the system (maskpatrol/memory.py)
 
 if __name__ == "__main__":
     st.set_page_config(page_title="Mask Patrol", page_icon="😷", layout="wide")
@@ -28,13 +30,25 @@ if __name__ == "__main__":
     ]
     st.navigation(pages).run()
 else:
+    import os
+
     from streamlit.runtime.pages_manager import PagesManager
 
-    from maskpatrol.api import api_routes
+    from maskpatrol.api import api_routes, load_config
 
     # The pages live in pages/, which Streamlit's legacy multipage mode also looks for: until
     # this script has called st.navigation once, a fresh server answers a first visit to a
     # page's address (a bookmark to /webcam after a dyno restart) by running that page file
     # alone, with the folder's file names as the menu. Our st.navigation is the only menu.
     PagesManager.uses_pages_directory = False
-    app = st.App(__file__, routes=api_routes())
+    # `streamlit run` has applied its flags, the config files and STREAMLIT_* variables before
+    # it imports this module, so server.address is the address it is about to listen on, which
+    # decides whether the API may be served without a token. Root-level secrets become
+    # variables when Streamlit loads them, after this import; loading them now lets a token
+    # set as a secret (Streamlit Community Cloud's only way to set one) count, while a variable
+    # still wins over a secret of the same name. A setting that cannot work raises
+    # ApiConfigError here, and the server stops before it serves anything.
+    variables = dict(os.environ)
+    st.secrets.load_if_toml_exists()
+    api_config = load_config({**os.environ, **variables}, st.get_option("server.address"))
+    app = st.App(__file__, routes=api_routes(api_config))

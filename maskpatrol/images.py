@@ -8,6 +8,7 @@ RGB ``uint8`` array or an :class:`ImageError` whose message can be shown as it i
 from __future__ import annotations
 
 import io
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 #: Refuse anything larger before decoding: 40 MP is above any phone camera and keeps a
 #: decoded image (120 MB as RGB) within a 512 MB dyno.
 MAX_PIXELS = 40_000_000
+
+#: Rows converted to RGB at a time (about 4 MB of a 12 MP picture): the RGB array is filled
+#: strip by strip, so no second full-size copy of the picture exists while it is converted.
+STRIP_BYTES = 4 * 1024 * 1024
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 #: Formats Pillow names differently that are one of ours: phone cameras write MPO (JPEG
@@ -36,6 +41,9 @@ Source = Union[bytes, bytearray, memoryview, str, Path]
 # of the Streamlit server decodes in its own thread.
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
+#: EXIF tag 0x0112: how the camera was held (1 = upright; 5-8 turn by 90 degrees).
+ORIENTATION_TAG = 0x0112
+
 
 class ImageError(ValueError):
     """An image we cannot use; the message is written for the person who supplied it."""
@@ -43,11 +51,25 @@ class ImageError(ValueError):
 
 @dataclass(frozen=True)
 class DecodedImage:
-    #: The first frame or page, upright, as RGB uint8 (H, W, 3).
+    #: The first frame or page, upright, as RGB uint8 (H, W, 3); smaller than the file's
+    #: picture when the caller asked for at most ``work_pixels`` (see :attr:`scale`).
     rgb: np.ndarray
     #: Frames or pages in the file (animated GIF/WEBP, multi-page TIFF), so a page can say
     #: that only the first was analysed. Read in the same pass as the pixels.
     frames: int = 1
+    #: The upright picture's own (width, height); None means that of ``rgb``.
+    full_size: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The picture's (width, height) as the file holds it, upright."""
+        return self.full_size or (int(self.rgb.shape[1]), int(self.rgb.shape[0]))
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """(x, y) factors from ``rgb``'s pixels to the file's: (1.0, 1.0) when not reduced."""
+        width, height = self.size
+        return width / self.rgb.shape[1], height / self.rgb.shape[0]
 
 
 def _open_bytes(source: Source) -> bytes:
@@ -83,12 +105,28 @@ def _grey_to_rgb(arr: np.ndarray) -> np.ndarray:
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:
-    """Convert any Pillow mode to RGB uint8, keeping what a person would see."""
+    """Convert any Pillow mode to RGB uint8, keeping what a person would see.
+
+    Strip by strip into one preallocated array: converting the whole picture at once
+    would hold Pillow's copy, the converted copy and NumPy's copy of it side by side."""
     mode = img.mode
     if mode.startswith("I") or mode == "F":
         # 16/32-bit grey and float: Pillow's own convert("L") clips to 0..255, which turns a
-        # normal 16-bit photo white. Stretch the real range instead.
+        # normal 16-bit photo white. Stretch the real range (of the whole picture) instead.
         return _grey_to_rgb(np.asarray(img))
+    width, height = img.size
+    rows = max(1, STRIP_BYTES // (4 * width))
+    out = np.empty((height, width, 3), dtype=np.uint8)
+    for top in range(0, height, rows):
+        bottom = min(height, top + rows)
+        out[top:bottom] = _strip_to_rgb(img.crop((0, top, width, bottom)))
+    return out
+
+
+def _strip_to_rgb(img: Image.Image) -> np.ndarray:
+    """One strip of :func:`_to_rgb`: every conversion here is per pixel, so strips give
+    exactly the pixels a whole-picture conversion would."""
+    mode = img.mode
     if mode == "P":
         img = img.convert("RGBA")
         mode = "RGBA"
@@ -97,8 +135,8 @@ def _to_rgb(img: Image.Image) -> np.ndarray:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    rgb = img.convert("RGB")
-    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    rgb = img if mode == "RGB" else img.convert("RGB")
+    return np.asarray(rgb, dtype=np.uint8)
 
 
 def _too_large(label: str, width: int, height: int, max_pixels: int) -> ImageError:
@@ -119,11 +157,43 @@ def _bomb_message(label: str, exc: Exception, max_pixels: int) -> str:
 
 def _upright(img: Image.Image) -> Image.Image:
     """Apply EXIF orientation. Broken EXIF never costs the user the photo: the pixels are
-    fine, so a malformed orientation tag is ignored rather than refused."""
+    fine, so a malformed orientation tag is ignored rather than refused. An upright picture
+    is returned as it is (``exif_transpose`` would copy it)."""
     try:
+        if img.getexif().get(ORIENTATION_TAG, 1) == 1:
+            return img
         return ImageOps.exif_transpose(img) or img
     except Exception:  # noqa: BLE001 - any EXIF parsing failure means "no usable orientation"
         return img
+
+
+def reduction(width: int, height: int, work_pixels: int | None) -> int:
+    """The smallest whole factor (1, 2, 4 or 8, then any) that brings a picture within
+    ``work_pixels``; 1 when it fits or there is no limit."""
+    if work_pixels is None or width * height <= work_pixels:
+        return 1
+    factor = 2
+    while math.ceil(width / factor) * math.ceil(height / factor) > work_pixels:
+        factor = factor * 2 if factor < 8 else factor + 1
+    return factor
+
+
+def _reduced(img: Image.Image, work_pixels: int | None) -> Image.Image:
+    """Load the pixels, at most ``work_pixels`` of them. A JPEG is decoded at 1/2, 1/4 or
+    1/8 scale by its decoder (the full picture never exists in memory); other formats are
+    decoded, then shrunk by box averaging."""
+    factor = reduction(img.width, img.height, work_pixels)
+    if factor > 1 and img.format in ("JPEG", "MPO"):
+        img.draft(img.mode, (img.width // min(factor, 8), img.height // min(factor, 8)))
+    img.load()
+    factor = reduction(img.width, img.height, work_pixels)
+    if factor > 1:
+        if img.mode.startswith("I;"):  # 16-bit grey: reduce() wants 32-bit
+            img = img.convert("I")
+        elif img.mode not in ("L", "LA", "RGB", "RGBA", "I", "F"):
+            img = img.convert("RGBA" if "A" in img.mode or img.mode == "P" else "RGB")
+        img = img.reduce(factor)
+    return img
 
 
 def _frames(img: Image.Image) -> int:
@@ -135,7 +205,7 @@ def _frames(img: Image.Image) -> int:
         return 1
 
 
-def _decode(data: bytes, label: str, max_pixels: int) -> DecodedImage:
+def _decode(data: bytes, label: str, max_pixels: int, work_pixels: int | None) -> DecodedImage:
     """Header checks first (format, pixel count), then the pixels of the first frame."""
     img = Image.open(io.BytesIO(data))
     fmt = FORMAT_ALIASES.get(img.format or "", img.format)
@@ -151,26 +221,38 @@ def _decode(data: bytes, label: str, max_pixels: int) -> DecodedImage:
     # Animated GIF/WEBP and multi-page TIFF: the first frame or page is the photo we analyse.
     frames = _frames(img)
     img.seek(0)
-    img.load()
-    img = _upright(img)
+    transposed = _upright_size(img)
+    img = _upright(_reduced(img, work_pixels))
     if img.width * img.height > max_pixels:  # rotation never grows it; a safety net only
         raise _too_large(label, img.width, img.height, max_pixels)
-    return DecodedImage(_to_rgb(img), frames)
+    return DecodedImage(_to_rgb(img), frames, (height, width) if transposed else (width, height))
 
 
-def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None = None) -> np.ndarray:
+def _upright_size(img: Image.Image) -> bool:
+    """Whether the EXIF orientation turns the picture by 90 degrees (width and height swap)."""
+    try:
+        return img.getexif().get(ORIENTATION_TAG, 1) in (5, 6, 7, 8)
+    except Exception:  # noqa: BLE001 - as in _upright: broken EXIF is no orientation
+        return False
+
+
+def load_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None = None,
+               work_pixels: int | None = None) -> np.ndarray:
     """Decode ``source`` (bytes or a path) to an RGB ``uint8`` array of shape (H, W, 3).
 
     The same as :func:`decode_image`, for callers that need only the pixels."""
-    return decode_image(source, max_pixels=max_pixels, name=name).rgb
+    return decode_image(source, max_pixels=max_pixels, name=name, work_pixels=work_pixels).rgb
 
 
-def decode_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None = None) -> DecodedImage:
+def decode_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | None = None,
+                 work_pixels: int | None = None) -> DecodedImage:
     """Decode ``source`` (bytes or a path): its first frame as RGB ``uint8`` and its frame count.
 
     EXIF orientation is applied so faces are upright, animated images and multi-page TIFFs
     give their first frame, and the pixel count is checked from the header, before any
-    pixel is decoded. Whatever the bytes are, the only exception is :class:`ImageError`
+    pixel is decoded. With ``work_pixels``, a larger picture is decoded shrunk by a whole
+    factor to at most that many pixels (:func:`reduction`); :attr:`DecodedImage.scale`
+    maps its pixels back to the file's. Whatever the bytes are, the only exception is :class:`ImageError`
     (a fuzz test holds us to that): a decoder's own error type, text or traceback never
     reaches a user.
     """
@@ -179,7 +261,7 @@ def decode_image(source: Source, *, max_pixels: int = MAX_PIXELS, name: str | No
     if not data:
         raise ImageError(f"{label} is empty (0 bytes)")
     try:
-        return _decode(data, label, max_pixels)
+        return _decode(data, label, max_pixels, work_pixels)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -209,4 +291,15 @@ def encode_png(rgb: np.ndarray) -> bytes:
     """PNG bytes of an RGB array, for downloads."""
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+#: Quality of the JPEG previews kept in memory: no visible loss at screen size.
+PREVIEW_JPEG_QUALITY = 90
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = PREVIEW_JPEG_QUALITY) -> bytes:
+    """JPEG bytes of an RGB array: a picture kept in memory at a tenth of its pixels' size."""
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
     return buf.getvalue()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -54,6 +54,13 @@ class Face:
         if self.label == INCORRECT:
             return self.p_incorrect
         return max(0.0, 1.0 - self.p_no_mask - self.p_incorrect)
+
+    def scaled(self, sx: float, sy: float | None = None) -> "Face":
+        """The same face with its box in pixels ``sx`` (across) and ``sy`` (down; default
+        ``sx``) times as large: from a preview or a shrunk picture to the photo, or back."""
+        sy = sx if sy is None else sy
+        x, y, w, h = self.box
+        return replace(self, box=(int(round(x * sx)), int(round(y * sy)), int(round(w * sx)), int(round(h * sy))))
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI/JSON schema of one face."""

@@ -27,9 +27,11 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from . import budget
+from .analysis import analyze_source, to_scale
 from .annotate import annotate
 from .detectors import DEFAULT_DETECTOR, DetectorSettings
-from .images import ImageError, decode_image, encode_png, load_image
+from .images import ImageError, decode_image, encode_jpeg, encode_png, load_image
 from .pipeline import DISPLAY_NAMES, INCORRECT, MASK, NO_MASK, Face, MaskPatrol, Settings, label_for, summarize
 from .preprocess import square_crop
 from .export import CSV_COLUMNS, cli_record, to_csv, to_json  # noqa: F401  (re-exported)
@@ -49,8 +51,8 @@ class ImageResult:
     """What the page knows about one uploaded photo after the pipeline ran.
 
     ``preview`` is the photo shrunk to at most :data:`PREVIEW_MAX_SIDE` (``preview_scale``
-    times the original), so annotations can be redrawn on every rerun without keeping the
-    full-resolution pixels in the cache.
+    times the original), as JPEG bytes, so annotations can be redrawn on every rerun while
+    the cache holds a few hundred kilobytes per photo, not the pixels.
     """
 
     name: str
@@ -58,11 +60,14 @@ class ImageResult:
     height: int | None = None
     faces: tuple[Face, ...] = ()
     error: str | None = None
-    preview: np.ndarray | None = field(default=None, repr=False, compare=False)
+    preview: bytes | None = field(default=None, repr=False, compare=False)
     preview_scale: float = 1.0
     thumbnails: tuple[bytes, ...] = field(default=(), repr=False, compare=False)
     #: Frames or pages in the file; only the first is analysed.
     frames: int = 1
+    #: Width and height of the pixels analysed, when the photo was shrunk to fit the
+    #: server's memory (:data:`maskpatrol.budget.WORK_PIXELS`); None when analysed whole.
+    analysed_size: tuple[int, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,6 +81,17 @@ class ImageResult:
             return None
         return (f"This file holds {self.frames} frames or pages (an animation or a multi-page "
                 "document); only the first was analysed. Save the others as separate images to check them.")
+
+    @property
+    def shrunk_note(self) -> str | None:
+        """Tells the user that a very large photo was analysed at a reduced size, where faces
+        far smaller than the photo may be missed."""
+        if self.analysed_size is None:
+            return None
+        w, h = self.analysed_size
+        return (f"This photo has {self.width * self.height / 1e6:.0f} megapixels; to stay within this server's "
+                f"memory it was analysed at {w}x{h} pixels, so the smallest face it can find is "
+                f"{self.width / w:.0f} times as wide as in a smaller photo. Crop the photo to check small faces.")
 
     @property
     def n_masked(self) -> int:
@@ -107,38 +123,46 @@ def _thumbnail(rgb: np.ndarray, box: Sequence[int], size: int) -> bytes:
     return encode_png(cv2.resize(crop, (size, size), interpolation=interp))
 
 
-def _preview(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+def _preview(rgb: np.ndarray, max_side: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     scale = min(1.0, max_side / max(h, w))
     if scale >= 1.0:
-        return rgb, 1.0
+        return rgb
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), scale
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def analyze_bytes(patrol: MaskPatrol, data: bytes, name: str,
                   detector: DetectorSettings = DetectorSettings(), *,
                   preview_max_side: int = PREVIEW_MAX_SIDE, thumb_px: int = THUMB_PX,
+                  work_pixels: int | None = budget.WORK_PIXELS,
                   timings: dict[str, float] | None = None) -> ImageResult:
     """Decode, detect, classify one uploaded file; never raises for a bad file.
 
     Faces are labelled with the model card's threshold; use :func:`relabel` for the
     user's. A file we cannot read becomes a result with ``error`` set (the message of
-    :class:`ImageError`), so one bad upload never stops the others.
+    :class:`ImageError`), so one bad upload never stops the others. The decoded picture
+    is dropped on return: the result keeps a JPEG preview and the face thumbnails only.
     """
     try:
-        decoded = decode_image(data, name=name)
+        analysis = analyze_source(patrol, data, Settings(detector, None), name=name, work_pixels=work_pixels,
+                                  timings=timings)
     except ImageError as exc:
         return ImageResult(name=name, error=str(exc))
-    rgb = decoded.rgb
-    try:
-        faces = patrol.analyze(rgb, Settings(detector, None), timings=timings)
-        thumbs = tuple(_thumbnail(rgb, f.box, thumb_px) for f in faces)
-        preview, scale = _preview(rgb, preview_max_side)
     except Exception as exc:  # a user sees a message, never a traceback
         return ImageResult(name=name, error=f"Could not process {name}: {exc}")
-    return ImageResult(name=name, width=int(rgb.shape[1]), height=int(rgb.shape[0]), faces=tuple(faces),
-                       preview=preview, preview_scale=scale, thumbnails=thumbs, frames=decoded.frames)
+    rgb = analysis.decoded.rgb
+    try:
+        thumbs = tuple(_thumbnail(rgb, f.box, thumb_px) for f in analysis.faces_analysed)
+        preview = _preview(rgb, preview_max_side)
+        jpeg = encode_jpeg(preview)
+    except Exception as exc:  # a user sees a message, never a traceback
+        return ImageResult(name=name, error=f"Could not process {name}: {exc}")
+    shrunk = (rgb.shape[1], rgb.shape[0]) != (analysis.width, analysis.height)
+    return ImageResult(name=name, width=analysis.width, height=analysis.height, faces=analysis.faces,
+                       preview=jpeg, preview_scale=preview.shape[1] / analysis.width, thumbnails=thumbs,
+                       frames=analysis.decoded.frames,
+                       analysed_size=(int(rgb.shape[1]), int(rgb.shape[0])) if shrunk else None)
 
 
 def relabel(result: ImageResult, threshold: float, incorrect_threshold: float | None = None) -> ImageResult:
@@ -154,19 +178,21 @@ def annotated_preview(result: ImageResult, show_probability: bool = True) -> np.
     """The preview with boxes and text labels ("Mask 97%"), boxes scaled to the preview."""
     if result.preview is None:
         raise ValueError(f"{result.name} has no preview (error: {result.error})")
-    s = result.preview_scale
-    scaled = [replace(f, box=tuple(int(round(v * s)) for v in f.box)) for f in result.faces]
-    return annotate(result.preview, scaled, show_probability)
+    return annotate(load_image(result.preview), to_scale(result.faces, result.preview_scale, result.preview_scale),
+                    show_probability)
 
 
-def annotated_png(data: bytes, result: ImageResult, show_probability: bool = True) -> bytes:
-    """Full-resolution annotated PNG, decoded again from the upload when asked for.
+def annotated_png(data: bytes, result: ImageResult, show_probability: bool = True,
+                  work_pixels: int | None = budget.WORK_PIXELS) -> bytes:
+    """Annotated PNG, decoded again from the upload when asked for, at the size the photo
+    was analysed (at most ``work_pixels``).
 
     Built only when the user clicks download: a 12 MP PNG takes about a second to encode,
     which would otherwise be paid on every rerun.
     """
-    rgb = load_image(data, name=result.name)
-    return encode_png(annotate(rgb, result.faces, show_probability))
+    decoded = decode_image(data, name=result.name, work_pixels=work_pixels)
+    sx, sy = decoded.scale
+    return encode_png(annotate(decoded.rgb, to_scale(result.faces, 1 / sx, 1 / sy), show_probability))
 
 
 def png_data_url(png: bytes) -> str:

@@ -8,12 +8,14 @@ thread-safe, so sharing it is safe and keeps memory at one model.
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 import streamlit as st
 
+from .budget import PhotoSlots, shared_slots
 from .detectors import DEFAULT_DETECTOR, DETECTOR_LABELS, DETECTOR_NAMES, DetectorSettings, default_min_score
 from .pipeline import MaskPatrol, Settings
-from .results import ImageResult, analyze_bytes
+from .results import ImageResult, analyze_bytes, annotated_png
 from .shared import shared_patrol
 
 
@@ -115,15 +117,33 @@ def _cached_analysis(digest: str, name: str, scale_factor: float, min_neighbors:
     # Only detector settings are in the key (including which detector runs); threshold and
     # display options are applied on every rerun by the page, so changing them never
     # reruns the pipeline.
-    # At most 24 entries of <= 1460 px previews (<= 6.4 MB each) bound the memory.
+    # At most 24 entries, each a JPEG preview and the face thumbnails, bound the memory.
     detector = DetectorSettings(scale_factor, min_neighbors, min_face_px, detector_name, min_score)
     return analyze_bytes(get_patrol(), _data, name, detector)
 
 
-def analyze_upload(data: bytes, name: str, detector: DetectorSettings) -> ImageResult:
+def analyze_upload(data: bytes, name: str, detector: DetectorSettings,
+                   on_wait: Callable[[PhotoSlots], None] | None = None) -> ImageResult:
     """The pipeline's result for one uploaded file, cached per file content and detector
-    settings (labels use the model card's threshold; apply the user's with ``relabel``)."""
-    return _cached_analysis(content_digest(data), name, float(detector.scale_factor),
-                            int(detector.min_neighbors), int(detector.min_face_px), data,
-                            detector_name=str(detector.name),
-                            min_score=None if detector.min_score is None else float(detector.min_score))
+    settings (labels use the model card's threshold; apply the user's with ``relabel``).
+
+    Runs in one of the server's photo slots (:mod:`maskpatrol.budget`); ``on_wait`` is
+    called when all are taken, before this visitor waits for one."""
+    with shared_slots().slot(on_wait):
+        return _cached_analysis(content_digest(data), name, float(detector.scale_factor),
+                                int(detector.min_neighbors), int(detector.min_face_px), data,
+                                detector_name=str(detector.name),
+                                min_score=None if detector.min_score is None else float(detector.min_score))
+
+
+def annotated_download(data: bytes, result: ImageResult, show_probability: bool) -> bytes:
+    """The annotated PNG a visitor downloads, made in a photo slot like an analysis."""
+    with shared_slots().slot():
+        return annotated_png(data, result, show_probability)
+
+
+def slots_busy_text(slots: PhotoSlots) -> str:
+    """What a visitor reads while their photo waits for a slot."""
+    photos = "photo" if slots.slots == 1 else f"{slots.slots} photos"
+    return (f"This server analyses {photos} at a time, to stay within its memory, and other visitors' "
+            "photos are being analysed now. Yours starts as soon as one is done.")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from maskpatrol import reports
 from maskpatrol.detectors import comparison
+from maskpatrol.html_table import html_table
 from maskpatrol.model_card import ModelNotFoundError, binary_branches, load_card
 from maskpatrol.paths import REPORTS_DIR, default_model_dir
 
@@ -72,12 +73,12 @@ if training:
     counts = training.get("counts", {})
     if counts:
         below = any(isinstance(c, dict) and "incorrect" in c for c in counts.values())
-        st.dataframe([{"Split": split, "Mask": c.get("mask"), "No mask": c.get("no_mask"),
-                       **({"Mask below nose": c.get("incorrect")} if below else {})}
-                      for split, c in counts.items()], hide_index=True)
+        st.html(html_table([{"Split": split, "Mask": c.get("mask"), "No mask": c.get("no_mask"),
+                             **({"Mask below nose": c.get("incorrect")} if below else {})}
+                            for split, c in counts.items()]))
 if card.metrics:
     st.subheader("Metrics recorded at training time")
-    st.dataframe(reports.metrics_rows(card.metrics), hide_index=True)
+    st.html(html_table(reports.metrics_rows(card.metrics)))
 three_class = reports.three_class_metrics(card.metrics)
 if three_class:
     st.subheader("Three classes: mask, mask below nose, no mask")
@@ -87,8 +88,8 @@ if three_class:
     for split, m in three_class.items():
         st.markdown(reports.three_class_heading(split, m))
         matrix, per_class = st.columns([3, 2])
-        matrix.dataframe(reports.confusion_rows(m), hide_index=True)
-        per_class.dataframe(reports.per_class_rows(m), hide_index=True)
+        matrix.html(html_table(reports.confusion_rows(m)))
+        per_class.html(html_table(reports.per_class_rows(m)))
 with st.expander("Preprocessing and the full model card"):
     st.json(raw)
 
@@ -105,7 +106,7 @@ if len(missing) == len(reports.EVALUATION_FILES):
 else:
     metrics = reports.read_json(report_dir / "metrics.json")
     if metrics and isinstance(metrics.get("metrics"), dict):
-        st.dataframe(reports.metrics_rows(metrics["metrics"]), hide_index=True)
+        st.html(html_table(reports.metrics_rows(metrics["metrics"])))
     else:
         how_to_make("`metrics.json`", reports.EVALUATE_COMMAND)
     # Three plots side by side, the mistakes gallery (wide) below them.
@@ -123,7 +124,7 @@ st.caption("Trained on one source, tested on the other: a model that learned mas
            "framing, keeps its accuracy.")
 cross = reports.read_json(report_dir / "cross_source.json") or raw.get("cross_source")
 if cross:
-    st.dataframe(reports.cross_source_rows(cross), hide_index=True)
+    st.html(html_table(reports.cross_source_rows(cross)))
 else:
     how_to_make("`cross_source.json`", reports.CROSS_SOURCE_COMMAND)
 
@@ -146,6 +147,6 @@ st.markdown(
     "Each neural detector frames faces a little differently from Haar, so its boxes are moved and scaled "
     "by a fixed, measured amount: the classifier sees the same crop whichever detector ran.")
 if comparison.FIGURES:
-    st.dataframe(comparison.rows(), hide_index=True)
+    st.html(html_table(comparison.rows()))
     st.caption(comparison.method())
     st.code(comparison.COMMAND, language="bash", wrap_lines=True)

@@ -10,8 +10,10 @@ from pathlib import Path
 import streamlit as st
 
 from maskpatrol import export, results
+from maskpatrol.budget import WORK_PIXELS
+from maskpatrol.html_table import html_table
 from maskpatrol.images import MAX_PIXELS, SUPPORTED_EXTENSIONS
-from maskpatrol.ui import analyze_upload, get_patrol, sidebar_settings
+from maskpatrol.ui import analyze_upload, annotated_download, get_patrol, sidebar_settings, slots_busy_text
 
 st.title(":material/photo_library: Photos")
 patrol = get_patrol()
@@ -39,13 +41,16 @@ if not files:
 # Analyse all files first (a progress bar for a batch), then show everything. Downloads use
 # on_click="ignore": saving a file must not rerun the page under the user's cursor.
 progress = st.progress(0.0, text="Starting ...") if len(files) > 1 else None
+waiting = st.empty()
 judged: list[results.ImageResult] = []
 with st.spinner("Looking for faces ...") if progress is None else contextlib.nullcontext():
     for i, f in enumerate(files):
         if progress is not None:
             progress.progress(i / len(files), text=f"Analysing {f.name} ({i + 1} of {len(files)}) ...")
-        judged.append(results.relabel(analyze_upload(f.getvalue(), f.name, settings.detector), threshold,
-                                      incorrect_threshold))
+        result = analyze_upload(f.getvalue(), f.name, settings.detector,
+                                on_wait=lambda slots: waiting.info(slots_busy_text(slots), icon=":material/hourglass_top:"))
+        waiting.empty()
+        judged.append(results.relabel(result, threshold, incorrect_threshold))
 if progress is not None:
     progress.empty()
 
@@ -57,7 +62,7 @@ if len(judged) > 1:
         text = results.not_masked_text(judged)
         st.warning(f"Across these photos, {text}." if ":" in text else f"{text} across these photos.",
                    icon=":material/warning:")
-    st.dataframe(results.summary_rows(judged, three_class or None), hide_index=True)
+    st.html(html_table(results.summary_rows(judged, three_class or None)))
 
 with st.container(horizontal=True):
     st.download_button("Results (CSV)", export.to_csv(judged), file_name="mask_patrol_results.csv",
@@ -82,6 +87,8 @@ for i, (f, r) in enumerate(zip(files, judged)):
         st.markdown(f"#### {r.summary}")
         if r.first_frame_note:
             st.info(r.first_frame_note, icon=":material/burst_mode:")
+        if r.shrunk_note:
+            st.info(r.shrunk_note, icon=":material/photo_size_select_large:")
         if r.n_unmasked:
             st.warning(f"{results.not_masked_text([r])}.", icon=":material/warning:")
         elif r.faces:
@@ -93,13 +100,12 @@ for i, (f, r) in enumerate(zip(files, judged)):
                     + "\n".join(f"- {tip}" for tip in results.no_face_advice(r, settings.detector)),
                     icon=":material/search:")
         if r.faces:
-            st.dataframe(results.face_rows(r, show_prob, three_class or None), hide_index=True,
-                         column_config={"Thumbnail": st.column_config.ImageColumn("Face", width="small"),
-                                        "Face": st.column_config.NumberColumn("#", width="small"),
-                                        "p(no mask)": st.column_config.NumberColumn(format="%.3f"),
-                                        "p(mask below nose)": st.column_config.NumberColumn(format="%.3f")})
+            st.html(html_table(results.face_rows(r, show_prob, three_class or None), images=("Thumbnail",),
+                               headers={"Face": "#", "Thumbnail": "Face"},
+                               formats={"p(no mask)": ".3f", "p(mask below nose)": ".3f"}))
             st.download_button(
                 "Annotated image (PNG)", file_name=f"{Path(r.name).stem}.annotated.png", mime="image/png",
                 key=f"photos_png_{i}", icon=":material/download:", on_click="ignore",
-                help="Full resolution; built when you click.",
-                data=lambda data=f.getvalue(), r=r, show_prob=show_prob: results.annotated_png(data, r, show_prob))
+                help=f"At the size the photo was analysed (full size up to {WORK_PIXELS // 1_000_000} megapixels); "
+                     "built when you click.",
+                data=lambda f=f, r=r, show_prob=show_prob: annotated_download(f.getvalue(), r, show_prob))

@@ -3,6 +3,9 @@
 Each function mirrors the CLI's ``detect --json`` / ``classify --json`` loop (decode with
 :mod:`maskpatrol.images`, the shared pipeline, :func:`image_record`), so a file gives the
 same record, error message included, whether posted here or named on the command line.
+Each image is analysed in one of the server's photo slots, shared with the Photos page, and
+a picture over :data:`~maskpatrol.budget.WORK_PIXELS` is analysed shrunk (boxes in its own
+pixels), so the API keeps to the same memory budget (:mod:`maskpatrol.budget`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ..analysis import analyze_source
+from ..budget import WORK_PIXELS, shared_slots
 from ..images import ImageError, load_image
 from ..pipeline import Settings, image_record
 from ..preprocess import center_square
@@ -32,9 +37,9 @@ def detect_records(uploads: Sequence[Upload], settings: Settings) -> list[Outcom
     records = []
     for upload in uploads:
         try:
-            rgb = load_image(upload.data, name=upload.name)
-            faces = patrol.analyze(rgb, settings)
-            outcome = Outcome(image_record(upload.name, faces, int(rgb.shape[1]), int(rgb.shape[0])))
+            with shared_slots().slot():
+                analysis = analyze_source(patrol, upload.data, settings, name=upload.name, work_pixels=WORK_PIXELS)
+            outcome = Outcome(image_record(upload.name, analysis.faces, analysis.width, analysis.height))
         except ImageError as exc:
             outcome = Outcome(image_record(upload.name, error=str(exc)), 400)
         except Exception as exc:  # never a traceback: the caller reads what went wrong
@@ -51,8 +56,9 @@ def classify_records(uploads: Sequence[Upload], threshold: float | None) -> list
         record: dict[str, Any] = {"path": upload.name, "label": None, "p_no_mask": None, "p_incorrect": None, "error": None}
         status = 200
         try:
-            face = center_square(load_image(upload.data, name=upload.name))
-            [result] = patrol.classify_faces([face], threshold)
+            with shared_slots().slot():
+                face = center_square(load_image(upload.data, name=upload.name, work_pixels=WORK_PIXELS))
+                [result] = patrol.classify_faces([face], threshold)
             record.update(label=result.label, p_no_mask=round(result.p_no_mask, 6),
                           p_incorrect=round(result.p_incorrect, 6))
         except ImageError as exc:

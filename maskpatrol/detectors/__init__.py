@@ -29,6 +29,11 @@ class DetectorSettings:
     #: means the model's measured default (see :func:`default_min_score`). Haar has no such
     #: score and ignores it (its strictness is ``min_neighbors``).
     min_score: float | None = None
+    #: YuNet: scale each tile of a pass from its own part of the picture, instead of the
+    #: whole picture first, so no whole scaled copy is held (26 MB for a 10 MP picture);
+    #: boxes move by up to half a scaled pixel. The server sets it for photos it has already
+    #: shrunk to fit its memory (:mod:`maskpatrol.analysis`).
+    scale_tiles: bool = False
 
 
 #: Faces are searched down to this fraction of ``min_face_px``, by every detector: the box

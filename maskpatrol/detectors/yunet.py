@@ -70,9 +70,15 @@ MAX_TILE_SIDE = 1024
 #: ... overlapping by this much, so that a face up to the overlap is whole in some tile
 #: (bigger faces are the next, coarser pass's job).
 TILE_OVERLAP = 256
+#: Pixels of the picture around a tile's own part that its resize also reads (interpolation
+#: needs neighbours), with ``DetectorSettings.scale_tiles``.
+TILE_CONTEXT_PX = 4
 #: A candidate box this close (pixels of the scaled copy) to a tile edge inside the picture
 #: is taken as cut by it.
 TILE_EDGE_MARGIN = 4
+#: After a picture larger than this (a photo, not a video frame), the arena's memory is
+#: given back; frames keep it, so that the next frame finds its buffers ready.
+RELEASE_ABOVE_PIXELS = 2_000_000
 #: One onnxruntime thread per session, as for the classifier and BlazeFace: concurrent
 #: sessions and the webcam threads use the other core.
 NUM_THREADS = 1
@@ -208,9 +214,24 @@ class _Runner:
         options.intra_op_num_threads = NUM_THREADS
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # no warnings on stderr for unused initialisers
+        # No memory pattern: planned per input shape, it reserves every intermediate tensor
+        # at once (66 MB for a 1024 px tile, against 33 MB reused as the graph runs), and
+        # it is not faster here (docs/performance.md).
+        options.enable_mem_pattern = False
         self.session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]
+        self.blob = np.zeros((1, 3, 0, 0), np.float32)
+
+    def release(self) -> None:
+        """Give the memory onnxruntime's arena took for large inputs back: one tiny run
+        that shrinks the arena when it ends (the arena otherwise keeps its largest size)."""
+        import onnxruntime as ort
+
+        options = ort.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        tiny = np.zeros((1, 3, STRIDES[-1], STRIDES[-1]), np.float32)
+        self.session.run(self.output_names, {self.input_name: tiny}, options)
         self.blob = np.zeros((1, 3, 0, 0), np.float32)
 
     def run(self, rgb: np.ndarray, min_score: float) -> tuple[np.ndarray, np.ndarray]:
@@ -246,21 +267,24 @@ class YuNetDetector:
         self.transform = transform
         self._pool: Pool[_Runner] = Pool(lambda: _Runner(path))
 
-    def _candidates(self, rgb: np.ndarray, min_face_px: int, min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    def _candidates(self, rgb: np.ndarray, min_face_px: int, min_score: float,
+                    scale_tiles: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Every pass's candidates in original pixels, merged by NMS, best first."""
         height, width = rgb.shape[:2]
         found, scores = [], []
         with self._pool.borrow() as runner:
             for p in plan_passes(width, height, min_face_px):
-                if (p.width, p.height) == (width, height):
-                    scaled = rgb
-                else:
-                    interp = cv2.INTER_AREA if p.scale < 1 else cv2.INTER_LINEAR
-                    scaled = cv2.resize(rgb, (p.width, p.height), interpolation=interp)
                 # Exact per-axis ratios, so boxes map back without drift at the far edge.
                 sx, sy = width / p.width, height / p.height
+                interp = cv2.INTER_AREA if p.scale < 1 else cv2.INTER_LINEAR
+                scaled = None
+                if len(p.tiles) == 1 or not scale_tiles:
+                    scaled = rgb if (p.width, p.height) == (width, height) else cv2.resize(
+                        rgb, (p.width, p.height), interpolation=interp)
                 for x, y, w, h in p.tiles:
-                    cand, sc = runner.run(scaled[y:y + h, x:x + w], min_score)
+                    tile = (scaled[y:y + h, x:x + w] if scaled is not None
+                            else scaled_tile(rgb, (x, y, w, h), sx, sy, interp))
+                    cand, sc = runner.run(tile, min_score)
                     if len(p.tiles) > 1:
                         cand, sc = _whole_in_tile(cand, sc, (x, y, w, h), p.width, p.height)
                     if not len(sc):
@@ -271,6 +295,9 @@ class YuNetDetector:
                     cand[:, 5::2] = (cand[:, 5::2] + y) * sy
                     found.append(cand)
                     scores.append(sc)
+                del scaled  # before the next pass makes its own copy
+            if width * height > RELEASE_ABOVE_PIXELS:
+                runner.release()
         if not found:
             return np.empty((0, 14), np.float32), np.empty(0, np.float32)
         cand, sc = np.concatenate(found), np.concatenate(scores)
@@ -280,7 +307,7 @@ class YuNetDetector:
     def _found(self, rgb: np.ndarray, settings: DetectorSettings) -> tuple[np.ndarray, np.ndarray]:
         _check_rgb(rgb)
         min_score = DEFAULT_MIN_SCORE if settings.min_score is None else float(settings.min_score)
-        return self._candidates(rgb, settings.min_face_px, min_score)
+        return self._candidates(rgb, settings.min_face_px, min_score, settings.scale_tiles)
 
     def detections(self, rgb: np.ndarray, settings: DetectorSettings = DetectorSettings()) -> list[Detection]:
         """Faces as YuNet frames them (score, box and landmarks), best first."""
@@ -299,6 +326,24 @@ class YuNetDetector:
         side = np.maximum(xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1])
         xyxy = xyxy[side * HAAR_SIZE >= smallest_searched_face(settings.min_face_px)]
         return self.transform.to_boxes(xyxy, rgb.shape[:2], 1.0)
+
+
+def scaled_tile(rgb: np.ndarray, tile: tuple[int, int, int, int], sx: float, sy: float,
+                interp: int) -> np.ndarray:
+    """The pixels of ``tile`` (x, y, w, h in the picture scaled by 1/``sx``, 1/``sy``), resized
+    from that tile's own part of ``rgb`` with :data:`TILE_CONTEXT_PX` around it, so a pass
+    never holds the whole scaled picture; within half a scaled pixel of the whole resize."""
+    height, width = rgb.shape[:2]
+    x, y, w, h = tile
+    m = TILE_CONTEXT_PX
+    x0, y0 = max(0, math.floor(x * sx) - m), max(0, math.floor(y * sy) - m)
+    x1, y1 = min(width, math.ceil((x + w) * sx) + m), min(height, math.ceil((y + h) * sy) + m)
+    part = cv2.resize(rgb[y0:y1, x0:x1], None, fx=1.0 / sx, fy=1.0 / sy, interpolation=interp)
+    ox, oy = round(x - x0 / sx), round(y - y0 / sy)
+    out = part[oy:oy + h, ox:ox + w]
+    if out.shape[:2] != (h, w):  # the picture's far edge, a pixel short after rounding
+        out = cv2.copyMakeBorder(out, 0, h - out.shape[0], 0, w - out.shape[1], cv2.BORDER_REPLICATE)
+    return out
 
 
 def _whole_in_tile(cand: np.ndarray, scores: np.ndarray, tile: tuple[int, int, int, int],

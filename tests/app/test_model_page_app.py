@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from support.html_table import read_table
 from support.paths import ROOT
 from maskpatrol import results
 from maskpatrol.model_card import load_card
@@ -68,10 +69,10 @@ def test_reports_are_shown_when_present(tmp_path, monkeypatch):
     at = run_page("model.py")
     assert not any("not found" in i.value for i in at.info)
     assert len(at.image) == len(FIGURES)
-    tables = [d.value for d in at.dataframe]
-    evaluation = next(t for t in tables if "Split" in t.columns and "all_test" in set(t["Split"]))
-    assert list(evaluation["Faces"]) == [100, 60] and evaluation["No-mask recall"][0] == "96.0%"
-    cross = next(t for t in tables if "Experiment" in t.columns)
+    tables = [read_table(h.value) for h in at.html]
+    evaluation = next(t for t in tables if "Split" in t and "all_test" in set(t["Split"]))
+    assert evaluation["Faces"] == ["100", "60"] and evaluation["No-mask recall"][0] == "96.0%"
+    cross = next(t for t in tables if "Experiment" in t)
     assert cross["Accuracy"][0] == "71.0%"
 
 
@@ -188,16 +189,16 @@ def test_three_class_card_shows_its_confusion_matrix_per_class_metrics_and_thres
     assert "**all_test**: 1,000 faces, accuracy 94.8%" in text
     assert "broken" not in text  # a malformed split is left out, not a crash
     assert any("Three classes" in h.value for h in at.subheader)
-    tables = [d.value for d in at.dataframe]
-    matrix = next(t for t in tables if "True class" in t.columns)
-    assert list(matrix["True class"]) == ["Mask", "No mask", "Mask below nose"]
-    assert list(matrix.columns[1:4]) == ["Called Mask", "Called No mask", "Called Mask below nose"]
-    assert list(matrix["Called Mask below nose"]) == [18, 1, 175] and list(matrix["Faces"]) == [400, 400, 200]
-    per_class = next(t for t in tables if "Class" in t.columns and "Recall" in t.columns)
-    assert list(per_class["Recall"]) == ["95.0%", "99.5%", "87.5%"]
-    assert per_class["Precision"][2] == "90.0%" and list(per_class["Faces"]) == [400, 400, 200]
-    counts = next(t for t in tables if "Split" in t.columns and "Mask below nose" in t.columns)
-    assert counts["Mask below nose"][list(counts["Split"]).index("train")] == 500
+    tables = [read_table(h.value) for h in at.html]
+    matrix = next(t for t in tables if "True class" in t)
+    assert matrix["True class"] == ["Mask", "No mask", "Mask below nose"]
+    assert list(matrix)[1:4] == ["Called Mask", "Called No mask", "Called Mask below nose"]
+    assert matrix["Called Mask below nose"] == ["18", "1", "175"] and matrix["Faces"] == ["400", "400", "200"]
+    per_class = next(t for t in tables if "Class" in t and "Recall" in t)
+    assert per_class["Recall"] == ["95.0%", "99.5%", "87.5%"]
+    assert per_class["Precision"][2] == "90.0%" and per_class["Faces"] == ["400", "400", "200"]
+    counts = next(t for t in tables if "Split" in t and "Mask below nose" in t)
+    assert counts["Mask below nose"][counts["Split"].index("train")] == "500"
 
 
 def test_binary_card_shows_no_three_class_section(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from support.html_table import read_table
 from support.images import paint_mask, png_bytes
 from support.paths import ROOT
 from maskpatrol.pipeline import MaskPatrol
@@ -98,8 +99,8 @@ def test_real_face_gives_annotated_image_summary_warning_and_table(page, astro_p
     assert page.image[0].captions[0].startswith("1 face: 0 mask, 1 no mask")
     assert "#### 1 face: 0 mask, 1 no mask" in markdown(page)
     assert any("not wearing a mask" in w.value for w in page.warning)
-    table = page.dataframe[0].value
-    assert list(table["Label"]) == ["No mask"] and float(table["p(no mask)"][0]) > 0.5
+    table = read_table(page.html[0].value)
+    assert table["Label"] == ["No mask"] and float(table["p(no mask)"][0]) > 0.5
     assert table["Thumbnail"][0].startswith("data:image/png;base64,")
     labels = [b.label for b in page.download_button]
     assert any("CSV" in x for x in labels) and any("JSON" in x for x in labels) and any("PNG" in x for x in labels)
@@ -114,9 +115,9 @@ def test_corrupt_file_shows_error_and_good_file_beside_it_is_processed(page, ast
     assert "empty.png is empty" in errors[1]
     assert len(page.image) == 1 and page.image[0].captions[0].startswith("1 face: 0 mask, 1 no mask")
     assert "**3 photos, 1 face: 0 mask, 1 no mask; 2 photos could not be read**" in markdown(page)
-    overall = page.dataframe[0].value
+    overall = read_table(page.html[0].value)
     assert list(overall["Photo"]) == ["broken.jpg", "astronaut.png", "empty.png"]
-    assert list(overall["No mask"].fillna(-1)) == [-1, 1, -1]
+    assert overall["No mask"] == ["", "1", ""]
 
 
 def test_detector_settings_change_results(page, astro_png, calls):
@@ -135,21 +136,21 @@ def test_detector_settings_change_results(page, astro_png, calls):
 def test_threshold_relabels_without_rerunning_the_pipeline(page, astro_png, calls):
     upload(page, ("astronaut.png", astro_png))
     assert calls["n"] == 1
-    p = float(page.dataframe[0].value["p(no mask)"][0])
+    p = float(read_table(page.html[0].value)["p(no mask)"][0])
     assert p > 0.5
     page.slider(key="photos_threshold").set_value(0.99).run()
-    label_at_099 = page.dataframe[0].value["Label"][0]
+    label_at_099 = read_table(page.html[0].value)["Label"][0]
     assert label_at_099 == ("No mask" if p >= 0.99 else "Mask")
     page.slider(key="photos_threshold").set_value(0.01).run()
-    assert page.dataframe[0].value["Label"][0] == "No mask"
+    assert read_table(page.html[0].value)["Label"][0] == "No mask"
     assert calls["n"] == 1
 
 
 def test_show_probabilities_does_not_rerun_the_pipeline(page, astro_png, calls):
     upload(page, ("astronaut.png", astro_png))
-    assert "p(no mask)" in page.dataframe[0].value.columns
+    assert "p(no mask)" in read_table(page.html[0].value)
     page.toggle(key="photos_show_prob").set_value(False).run()
-    assert "p(no mask)" not in page.dataframe[0].value.columns
+    assert "p(no mask)" not in read_table(page.html[0].value)
     assert page.image  # still shown, redrawn from the cached preview
     assert calls["n"] == 1
 
@@ -165,7 +166,7 @@ def test_masked_face_is_reported_as_masked(page, masked_png):
     assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
     assert any("The face found wears a mask" in x.value for x in page.success)
     assert not page.warning
-    assert list(page.dataframe[0].value["Label"]) == ["Mask"]
+    assert list(read_table(page.html[0].value)["Label"]) == ["Mask"]
 
 
 def test_threshold_across_a_doubtful_face_flips_its_label(page, doubtful, calls):
@@ -173,10 +174,10 @@ def test_threshold_across_a_doubtful_face_flips_its_label(page, doubtful, calls)
     upload(page, ("doubtful.png", data))
     below, above = np.floor(p * 100) / 100 - 0.02, np.ceil(p * 100) / 100 + 0.02
     page.slider(key="photos_threshold").set_value(round(float(below), 2)).run()
-    assert list(page.dataframe[0].value["Label"]) == ["No mask"]
+    assert list(read_table(page.html[0].value)["Label"]) == ["No mask"]
     assert "#### 1 face: 0 mask, 1 no mask" in markdown(page)
     page.slider(key="photos_threshold").set_value(round(float(above), 2)).run()
-    assert list(page.dataframe[0].value["Label"]) == ["Mask"]
+    assert list(read_table(page.html[0].value)["Label"]) == ["Mask"]
     assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
     assert calls["n"] == 1  # relabelled from the cache, the pipeline ran once
 
@@ -204,7 +205,7 @@ def test_the_default_detector_finds_the_masked_face_haar_misses(page, white_mask
     upload(page, ("white_mask.png", white_mask_png))
     assert not page.exception
     assert "#### 1 face: 1 mask, 0 no mask" in markdown(page)
-    assert list(page.dataframe[0].value["Label"]) == ["Mask"]
+    assert list(read_table(page.html[0].value)["Label"]) == ["Mask"]
     # YuNet's knob is its confidence; Haar's knobs are hidden; Smallest face stays.
     keys = {s.key for s in page.slider}
     assert "photos_min_neighbors" not in keys and "photos_scale_factor" not in keys
@@ -268,8 +269,8 @@ def test_binary_model_keeps_two_labels_in_the_legend_and_tables(calls, monkeypat
     assert "**Mask** (thin box) or **No mask** (thick box)" in page.caption[0].value
     assert "Mask below nose" not in " ".join(c.value for c in page.caption)
     upload(page, ("a.png", astro_png), ("m.png", masked_png))
-    assert "Mask below nose" not in page.dataframe[0].value.columns
-    assert "p(mask below nose)" not in page.dataframe[1].value.columns
+    assert "Mask below nose" not in read_table(page.html[0].value)
+    assert "p(mask below nose)" not in read_table(page.html[1].value)
 
 
 def test_three_class_model_shows_mask_below_nose_everywhere(calls, monkeypatch, astro_png, masked_png):
@@ -282,13 +283,13 @@ def test_three_class_model_shows_mask_below_nose_everywhere(calls, monkeypatch, 
     at.run()
     assert legend_explains_mask_below_nose(" ".join(c.value for c in at.caption))
     upload(at, ("bare.png", astro_png), ("chin.png", masked_png))
-    overall = at.dataframe[0].value
-    assert list(overall.columns[2:5]) == ["Mask", "Mask below nose", "No mask"]
-    assert list(overall["Mask below nose"]) == [0, 1] and list(overall["No mask"]) == [1, 0]
+    overall = read_table(at.html[0].value)
+    assert list(overall)[2:5] == ["Mask", "Mask below nose", "No mask"]
+    assert overall["Mask below nose"] == ["0", "1"] and overall["No mask"] == ["1", "0"]
     assert "**2 photos, 2 faces: 0 mask, 1 mask below nose, 1 no mask**" in markdown(at)
     assert ("Across these photos, 2 people are not properly masked: 1 without a mask, 1 with the mask below "
             "the nose.") in [w.value for w in at.warning]
-    chin = at.dataframe[2].value
+    chin = read_table(at.html[2].value)
     assert list(chin["Label"]) == ["Mask below nose"] and float(chin["p(mask below nose)"][0]) > 0.5
     assert "#### 1 face: 0 mask, 1 mask below nose, 0 no mask" in markdown(at)
     assert not at.success  # a mask below the nose is not "wears a mask"

@@ -14,6 +14,7 @@ from support.images import png_bytes
 from maskpatrol import cli
 from maskpatrol import results
 from maskpatrol.detectors import DetectorSettings
+from maskpatrol.images import encode_jpeg, load_image
 from maskpatrol.pipeline import Face
 
 
@@ -26,7 +27,8 @@ def test_astronaut_result_has_one_unmasked_face_preview_and_thumbnail(astro):
     assert astro.ok and (astro.width, astro.height) == (512, 512)
     assert astro.summary == "1 face: 0 mask, 1 no mask"
     assert astro.n_unmasked == 1 and astro.n_masked == 0
-    assert astro.preview is not None and astro.preview.shape == (512, 512, 3) and astro.preview_scale == 1.0
+    assert astro.preview is not None and load_image(astro.preview).shape == (512, 512, 3)
+    assert astro.preview_scale == 1.0
     thumb = Image.open(io.BytesIO(astro.thumbnails[0]))
     assert thumb.size == (results.THUMB_PX, results.THUMB_PX)
 
@@ -49,15 +51,32 @@ def test_too_many_pixels_is_refused_before_decoding(patrol):
     assert not r.ok and "too large" in r.error
 
 
+def test_a_photo_over_the_work_size_is_judged_shrunk_with_boxes_in_its_own_pixels(patrol, astronaut_rgb):
+    import cv2
+
+    big = cv2.resize(astronaut_rgb, (2048, 2048), interpolation=cv2.INTER_AREA)
+    whole = results.analyze_bytes(patrol, png_bytes(big), "big.png", work_pixels=None)
+    shrunk = results.analyze_bytes(patrol, png_bytes(big), "big.png", work_pixels=1024 * 1024)
+    assert (shrunk.width, shrunk.height) == (2048, 2048)
+    face = min(whole.faces, key=lambda f: abs(f.box[0] - 4 * 174) + abs(f.box[1] - 4 * 67))
+    near = min(shrunk.faces, key=lambda f: abs(f.box[0] - face.box[0]) + abs(f.box[1] - face.box[1]))
+    assert near.label == face.label == "no_mask"
+    assert all(abs(a - b) <= 0.08 * face.box[2] for a, b in zip(near.box, face.box)), (near.box, face.box)
+    # The download is drawn at the size that was analysed, boxes mapped onto it.
+    png = Image.open(io.BytesIO(results.annotated_png(png_bytes(big), shrunk, work_pixels=1024 * 1024)))
+    assert png.size == (1024, 1024)
+
+
 def test_large_photo_gets_small_preview_with_boxes_scaled(patrol, astronaut_rgb):
     import cv2
 
     big = cv2.resize(astronaut_rgb, (2048, 2048), interpolation=cv2.INTER_LINEAR)
     r = results.analyze_bytes(patrol, png_bytes(big), "big.png")
-    assert r.ok and r.width == 2048 and max(r.preview.shape[:2]) == results.PREVIEW_MAX_SIDE
+    preview = load_image(r.preview)
+    assert r.ok and r.width == 2048 and max(preview.shape[:2]) == results.PREVIEW_MAX_SIDE
     assert len(r.faces) >= 1
     shown = results.annotated_preview(r, True)
-    assert shown.shape == r.preview.shape
+    assert shown.shape == preview.shape
     # The no-mask box (thick, red) is drawn where the full-resolution box lands after scaling.
     # Her face: at 4x the 512 px photo, around (900, 450); an upscaled photo has more
     # faint look-alikes (the helmet, a glove) the detector may box too.
@@ -130,7 +149,7 @@ def test_summary_rows_and_overall_summary(astro):
 # these checks hold whichever model is shipped).
 THREE = results.ImageResult(name="three.png", width=640, height=480, faces=(
     Face((10, 20, 100, 100), 0.04, "mask", 0.03), Face((200, 20, 100, 100), 0.10, "incorrect", 0.81),
-    Face((400, 20, 100, 100), 0.92, "no_mask", 0.05)), preview=np.full((480, 640, 3), 128, np.uint8))
+    Face((400, 20, 100, 100), 0.92, "no_mask", 0.05)), preview=encode_jpeg(np.full((480, 640, 3), 128, np.uint8)))
 
 
 def test_mask_below_nose_is_counted_apart_and_as_not_properly_masked():
