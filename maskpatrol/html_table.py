@@ -13,13 +13,19 @@ from typing import Any, Collection, Mapping, Sequence
 
 #: One style for every table, scoped to its class.
 STYLE = """<style>
-table.mp-table { border-collapse: collapse; font-size: 0.875rem; margin-bottom: 1rem; }
+table.mp-table { border-collapse: collapse; font-size: 0.875rem; margin-bottom: 1rem;
+  display: block; overflow-x: auto; max-width: 100%; }
 table.mp-table th, table.mp-table td { border-bottom: 1px solid rgba(128, 128, 128, 0.3);
-  padding: 0.25rem 0.6rem; text-align: left; vertical-align: middle; }
+  padding: 0.25rem 0.6rem; text-align: left; vertical-align: middle; white-space: nowrap; }
+table.mp-table td.mp-long { white-space: normal; min-width: 16rem; }
 table.mp-table th { font-weight: 600; }
 table.mp-table td.mp-number { text-align: right; font-variant-numeric: tabular-nums; }
 table.mp-table img { width: 48px; height: 48px; display: block; }
 </style>"""
+
+
+#: Texts longer than this (an error message) wrap; shorter ones stay on one line.
+LONG_TEXT = 40
 
 
 def _cell(key: str, value: Any, images: Collection[str], formats: Mapping[str, str]) -> str:
@@ -31,7 +37,9 @@ def _cell(key: str, value: Any, images: Collection[str], formats: Mapping[str, s
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         text = format(value, formats[key]) if key in formats else str(value)
         return f'<td data-column="{column}" class="mp-number">{escape(text)}</td>'
-    return f'<td data-column="{column}">{escape(str(value))}</td>'
+    text = str(value)
+    wrap = ' class="mp-long"' if len(text) > LONG_TEXT else ""
+    return f'<td data-column="{column}"{wrap}>{escape(text)}</td>'
 
 
 def html_table(rows: Sequence[Mapping[str, Any]], *, images: Collection[str] = (),

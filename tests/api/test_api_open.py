@@ -232,8 +232,8 @@ def test_uploads_are_never_written_to_disk(server, server_tmp):
     # Starlette's form parser would otherwise spill a part into a temporary file.
     big = png_bytes(np.random.default_rng(0).integers(0, 256, (1200, 1600, 3), dtype=np.uint8))
     assert len(big) > 4 * MB
-    # Models loaded first: importing onnxruntime (YuNet) writes its own session-id file,
-    # ".ses", into TMPDIR; that is the library's, not an upload. Only new files count.
+    # Models loaded first, so that any file a library writes at start is not counted: only
+    # files that appear during the upload do.
     assert post(server, "/detect", png_bytes(np.zeros((64, 64, 3), np.uint8)), "image/png").status_code == 200
     before = {p.name for p in server_tmp.rglob("*")}
     seen: set[str] = set()
