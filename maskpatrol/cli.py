@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .analysis import Analysis, Failure, classify, classify_record, could_not_process, detect, detect_record
 from .annotate import annotate
 from .batch import command as batch_command
 from .detectors import DEFAULT_DETECTOR, DETECTOR_NAMES, DetectorSettings
-from .images import SUPPORTED_EXTENSIONS, ImageError, encode_png, load_image
+from .folders import files_in, subfolder_hint
+from .images import SUPPORTED_EXTENSIONS, encode_png
 from .model_card import ModelNotFoundError
 from .paths import default_model_dir
 from .pipeline import MaskPatrol, Settings, image_record, summarize
-from .preprocess import center_square
 from .video import (VIDEO_DETECTOR_DEFAULTS, VIDEO_EXTENSIONS, Progress, VideoCancelled, VideoError,
                     annotate_video)
 
@@ -184,28 +184,31 @@ def run_detect(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     if args.annotate_dir:
         args.annotate_dir.mkdir(parents=True, exist_ok=True)
     for path, relative, listing_error in expand_inputs(args.images, args.recursive):
-        row = image_record(path)
         if listing_error:
-            row["error"], failed = listing_error, True
-            _emit(row, args.json, text)
+            _emit(image_record(path, error=listing_error), args.json, text)
+            failed = True
             continue
-        try:
-            rgb = load_image(path)
-            faces = patrol.analyze(rgb, settings)
-            row = image_record(path, faces, int(rgb.shape[1]), int(rgb.shape[0]))
-            if args.annotate_dir:
-                name = Path(path).stem + ".annotated.png"
-                out = args.annotate_dir / (relative.parent / name if relative is not None else name)
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(encode_png(annotate(rgb, faces)))
-            if not args.json:
-                row["summary"] = summarize(faces)
-        except ImageError as exc:
-            row["error"], failed = str(exc), True
-        except Exception as exc:  # never a traceback: report and go on
-            row["error"], failed = f"could not process {path}: {exc}", True
+        analysis = detect(patrol, path, settings, name=path)
+        row = detect_record(path, analysis)
+        if not isinstance(analysis, Failure):
+            try:
+                if args.annotate_dir:
+                    _write_annotated(analysis, args.annotate_dir, path, relative)
+                if not args.json:
+                    row["summary"] = summarize(analysis.faces)
+            except Exception as exc:  # never a traceback: report and go on
+                row["error"] = could_not_process(path, exc)
+        failed = failed or row["error"] is not None
         _emit(row, args.json, text)
     return 1 if failed else 0
+
+
+def _write_annotated(analysis: Analysis, folder: Path, path: str, relative: Path | None) -> None:
+    """The annotated PNG of ``path``, under ``folder`` at its place in its FOLDER argument."""
+    name = Path(path).stem + ".annotated.png"
+    out = folder / (relative.parent / name if relative is not None else name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(encode_png(annotate(analysis.decoded.rgb, analysis.faces)))
 
 
 def run_classify(args: argparse.Namespace, patrol: MaskPatrol) -> int:
@@ -213,16 +216,8 @@ def run_classify(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     text = partial(_classify_row, three_class=patrol.card.has_incorrect)
 
     for path in args.images:
-        row: dict[str, Any] = {"path": path, "label": None, "p_no_mask": None, "p_incorrect": None, "error": None}
-        try:
-            face = center_square(load_image(path))
-            [result] = patrol.classify_faces([face], args.threshold)
-            row.update(label=result.label, p_no_mask=round(result.p_no_mask, 6),
-                       p_incorrect=round(result.p_incorrect, 6))
-        except ImageError as exc:
-            row["error"], failed = str(exc), True
-        except Exception as exc:
-            row["error"], failed = f"could not process {path}: {exc}", True
+        row = classify_record(path, classify(patrol, path, args.threshold, name=path))
+        failed = failed or row["error"] is not None
         _emit(row, args.json, text)
     return 1 if failed else 0
 
@@ -231,41 +226,26 @@ def run_classify(args: argparse.Namespace, patrol: MaskPatrol) -> int:
 
 
 def _is_image(path: Path) -> bool:
-    return path.suffix.lower().lstrip(".") in SUPPORTED_EXTENSIONS and not path.name.startswith(".")
-
-
-def images_in(folder: Path, recursive: bool) -> list[Path]:
-    """The supported images in ``folder`` (and its subfolders when ``recursive``), sorted by
-    their path relative to ``folder`` so that runs are repeatable on any file system.
-    Hidden files and folders (``.git``, macOS ``._photo.jpg``) are skipped."""
-    found: list[Path] = []
-    if recursive:
-        for root, dirs, files in os.walk(folder):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found.extend(Path(root) / f for f in files if _is_image(Path(f)))
-    else:
-        found = [p for p in folder.iterdir() if p.is_file() and _is_image(p)]
-    return sorted(found, key=lambda p: p.relative_to(folder).parts)
+    return path.suffix.lower().lstrip(".") in SUPPORTED_EXTENSIONS
 
 
 def expand_inputs(items: Sequence[str], recursive: bool) -> list[tuple[str, Path | None, str | None]]:
     """(path to report, path relative to its FOLDER argument or None, error) per image, in
-    order: files as given, each folder replaced by its images."""
+    order: files as given, each folder replaced by its images (:func:`maskpatrol.folders.files_in`)."""
     out: list[tuple[str, Path | None, str | None]] = []
     for item in items:
         folder = Path(item)
         if not folder.is_dir():
             out.append((item, None, None))
             continue
-        try:
-            images = images_in(folder, recursive)
-        except OSError as exc:
-            out.append((item, None, f"Could not list the folder {item}: {exc.strerror or exc}"))
+        files, listing_error = files_in(item, recursive)
+        if listing_error:
+            out.append((item, None, listing_error))
             continue
+        images = [p for p in files if _is_image(p)]
         if not images:
-            hint = "" if recursive else " (add --recursive to look in subfolders)"
             out.append((item, None, f"No supported images ({', '.join(SUPPORTED_EXTENSIONS)}) "
-                                    f"in the folder {item}{hint}"))
+                                    f"in the folder {item}{subfolder_hint(recursive)}"))
         out.extend((str(p), p.relative_to(folder), None) for p in images)
     return out
 
@@ -313,7 +293,7 @@ def run_video(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     except OSError as exc:
         row["error"], status = f"could not write {exc.filename or args.out}: {exc.strerror or exc}", 1
     except Exception as exc:  # never a traceback: report and exit
-        row["error"], status = f"could not process {args.video}: {exc}", 1
+        row["error"], status = could_not_process(str(args.video), exc), 1
     _emit(row, args.json, _video_row)
     return status
 

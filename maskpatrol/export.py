@@ -8,12 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from .pipeline import image_record
-
-if TYPE_CHECKING:  # results imports this module to re-export it
-    from .results import ImageResult
+from .results import ImageResult
 
 #: CSV columns: one row per face (or one per photo without faces or with an error),
 #: named after the CLI's JSON fields so both exports read alike. ``label`` is "mask",

@@ -1,12 +1,13 @@
-"""The one pipeline every consumer calls: detect -> crop -> classify (batched) -> Face."""
+"""The one pipeline every consumer calls: detect -> crop -> classify (batched) -> Face -> Counts."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from collections import Counter
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -67,6 +68,60 @@ class Face:
         return {"box": [int(v) for v in self.box], "label": self.label,
                 "p_no_mask": round(float(self.p_no_mask), 6),
                 "p_incorrect": round(float(self.p_incorrect), 6)}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many faces got each label, in one photo or frame or added up over many (``a + b``).
+
+    Every panel, summary, table, CSV and JSON reads its numbers here, so what counts as not
+    properly masked is decided in this one place. A new kind of count is a new field with
+    a default: ``Counts()`` and ``+`` take it up unchanged."""
+
+    mask: int = 0
+    no_mask: int = 0
+    #: Masks below the nose; always 0 with a binary model.
+    incorrect: int = 0
+
+    @classmethod
+    def of(cls, faces: Iterable[Face]) -> "Counts":
+        return cls.of_labels(f.label for f in faces)
+
+    @classmethod
+    def of_labels(cls, labels: Iterable[str | None]) -> "Counts":
+        """From labels as records and rows carry them; None (a row without a face) is skipped."""
+        seen = Counter(labels)
+        return cls(mask=seen[MASK], no_mask=seen[NO_MASK], incorrect=seen[INCORRECT])
+
+    @property
+    def total(self) -> int:
+        """Faces, whatever their label."""
+        return self.mask + self.no_mask + self.incorrect
+
+    @property
+    def not_masked(self) -> int:
+        """Not properly masked: no mask, or a mask below the nose, which protects little."""
+        return self.no_mask + self.incorrect
+
+    @property
+    def alert(self) -> bool:
+        """Someone is not properly masked: what raises the warnings."""
+        return self.not_masked > 0
+
+    @property
+    def summary(self) -> str:
+        """"5 faces: 3 mask, 1 mask below nose, 1 no mask", the wording pages and the CLI
+        share. The middle part appears only when such a face was seen."""
+        n = self.total
+        if n == 0:
+            return "No faces found"
+        middle = f", {self.incorrect} mask below nose" if self.incorrect else ""
+        return f"{n} face{'s' if n != 1 else ''}: {self.mask} mask{middle}, {self.no_mask} no mask"
+
+    def __add__(self, other: "Counts") -> "Counts":
+        if not isinstance(other, Counts):
+            return NotImplemented
+        return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
 
 
 def image_record(path: str, faces: Sequence[Face] = (), width: int | None = None,
@@ -172,13 +227,6 @@ class MaskPatrol:
         return self.faces_from_probs(boxes, probs, settings)
 
 
-def summarize(faces: Sequence[Face]) -> str:
-    """"5 faces: 3 mask, 1 mask below nose, 1 no mask" — the wording pages and the CLI
-    share. The middle part appears only when such a face was seen."""
-    n = len(faces)
-    if n == 0:
-        return "No faces found"
-    masked = sum(f.masked for f in faces)
-    below = sum(f.incorrect for f in faces)
-    middle = f", {below} mask below nose" if below else ""
-    return f"{n} face{'s' if n != 1 else ''}: {masked} mask{middle}, {n - masked - below} no mask"
+def summarize(faces: Iterable[Face]) -> str:
+    """:attr:`Counts.summary` of ``faces``: "5 faces: 3 mask, 1 mask below nose, 1 no mask"."""
+    return Counts.of(faces).summary

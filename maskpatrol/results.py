@@ -10,12 +10,12 @@ probabilities and :func:`relabel` applies the user's threshold afresh on every r
 
 Three labels: "Mask", "No mask" and, with a 3-class model, "Mask below nose" (the mask
 leaves the nose or mouth uncovered). A mask below the nose is NOT properly masked: it is
-counted with the unmasked in warnings (:attr:`ImageResult.n_unmasked`) but shown in its
+counted with the unmasked in warnings (``Counts.not_masked``) but shown in its
 own column. Its columns appear when such a face was seen or the caller asks for them
 (``show_incorrect``, from the model card), so a binary model's tables are unchanged.
 
-The downloads are in :mod:`maskpatrol.export` and the Model page's reports in
-:mod:`maskpatrol.reports`; their names are re-exported here for existing imports.
+The downloads are in :mod:`maskpatrol.export`, which builds on this module, and the Model
+page's reports in :mod:`maskpatrol.reports`.
 """
 
 from __future__ import annotations
@@ -28,16 +28,12 @@ import cv2
 import numpy as np
 
 from . import budget
-from .analysis import analyze_source, to_scale
+from .analysis import Failure, detect, failure, to_scale
 from .annotate import annotate
 from .detectors import DEFAULT_DETECTOR, DetectorSettings
-from .images import ImageError, decode_image, encode_jpeg, encode_png, load_image
-from .pipeline import DISPLAY_NAMES, INCORRECT, MASK, NO_MASK, Face, MaskPatrol, Settings, label_for, summarize
+from .images import decode_image, encode_jpeg, encode_png, load_image
+from .pipeline import DISPLAY_NAMES, INCORRECT, MASK, NO_MASK, Counts, Face, MaskPatrol, Settings, label_for
 from .preprocess import square_crop
-from .export import CSV_COLUMNS, cli_record, to_csv, to_json  # noqa: F401  (re-exported)
-from .reports import (CROSS_SOURCE_COMMAND, EVALUATE_COMMAND, EVALUATION_FILES, REPORT_FIGURES,  # noqa: F401
-                      REPORTS_ENV_VAR, UNPUBLISHED, cross_source_rows, metrics_rows, missing_reports, read_json,
-                      reports_dir)
 
 #: Longest side of the on-screen preview. Streamlit shows images at most 2 x 730 px wide,
 #: so anything larger is shrunk anyway; shrinking first keeps reruns and the cache small.
@@ -94,26 +90,12 @@ class ImageResult:
                 f"{self.width / w:.0f} times as wide as in a smaller photo. Crop the photo to check small faces.")
 
     @property
-    def n_masked(self) -> int:
-        return sum(f.masked for f in self.faces)
-
-    @property
-    def n_no_mask(self) -> int:
-        return sum(f.label == NO_MASK for f in self.faces)
-
-    @property
-    def n_incorrect(self) -> int:
-        """Faces with a mask below the nose or on the chin."""
-        return sum(f.incorrect for f in self.faces)
-
-    @property
-    def n_unmasked(self) -> int:
-        """Not properly masked: no mask, or a mask below the nose (what warnings count)."""
-        return len(self.faces) - self.n_masked
+    def counts(self) -> Counts:
+        return Counts.of(self.faces)
 
     @property
     def summary(self) -> str:
-        return summarize(self.faces) if self.ok else "Could not be read"
+        return self.counts.summary if self.ok else "Could not be read"
 
 
 def _thumbnail(rgb: np.ndarray, box: Sequence[int], size: int) -> bytes:
@@ -140,24 +122,21 @@ def analyze_bytes(patrol: MaskPatrol, data: bytes, name: str,
     """Decode, detect, classify one uploaded file; never raises for a bad file.
 
     Faces are labelled with the model card's threshold; use :func:`relabel` for the
-    user's. A file we cannot read becomes a result with ``error`` set (the message of
-    :class:`ImageError`), so one bad upload never stops the others. The decoded picture
-    is dropped on return: the result keeps a JPEG preview and the face thumbnails only.
+    user's. A file we cannot read becomes a result with ``error`` set (in the words of
+    :mod:`maskpatrol.analysis`, as the CLI and the API give them), so one bad upload never
+    stops the others. The decoded picture is dropped on return: the result keeps a JPEG
+    preview and the face thumbnails only.
     """
-    try:
-        analysis = analyze_source(patrol, data, Settings(detector, None), name=name, work_pixels=work_pixels,
-                                  timings=timings)
-    except ImageError as exc:
-        return ImageResult(name=name, error=str(exc))
-    except Exception as exc:  # a user sees a message, never a traceback
-        return ImageResult(name=name, error=f"Could not process {name}: {exc}")
+    analysis = detect(patrol, data, Settings(detector, None), name=name, work_pixels=work_pixels, timings=timings)
+    if isinstance(analysis, Failure):
+        return ImageResult(name=name, error=analysis.message)
     rgb = analysis.decoded.rgb
     try:
         thumbs = tuple(_thumbnail(rgb, f.box, thumb_px) for f in analysis.faces_analysed)
         preview = _preview(rgb, preview_max_side)
         jpeg = encode_jpeg(preview)
     except Exception as exc:  # a user sees a message, never a traceback
-        return ImageResult(name=name, error=f"Could not process {name}: {exc}")
+        return ImageResult(name=name, error=failure(name, exc).message)
     shrunk = (rgb.shape[1], rgb.shape[0]) != (analysis.width, analysis.height)
     return ImageResult(name=name, width=analysis.width, height=analysis.height, faces=analysis.faces,
                        preview=jpeg, preview_scale=preview.shape[1] / analysis.width, thumbnails=thumbs,
@@ -205,24 +184,29 @@ INCORRECT_LEGEND = ("**Mask below nose**: the mask leaves the nose or mouth unco
                     "properly masked, like **No mask**, in the warnings.")
 
 
+def total_counts(results: Sequence[ImageResult]) -> Counts:
+    """The faces of every photo that could be read, counted together."""
+    return sum((r.counts for r in results if r.ok), Counts())
+
+
 def not_masked_text(results: Sequence[ImageResult]) -> str:
     """The warning's words: "2 people are not wearing a mask", or with a mask below the
     nose among them "3 people are not properly masked: 2 without a mask, 1 with the mask
     below the nose" (the binary wording is unchanged)."""
-    no_mask = sum(r.n_no_mask for r in results if r.ok)
-    below = sum(r.n_incorrect for r in results if r.ok)
-    n = no_mask + below
+    counts = total_counts(results)
+    n = counts.not_masked
     who = "person is" if n == 1 else "people are"
-    if not below:
+    if not counts.incorrect:
         return f"{n} {who} not wearing a mask"
-    return f"{n} {who} not properly masked: {no_mask} without a mask, {below} with the mask below the nose"
+    return (f"{n} {who} not properly masked: {counts.no_mask} without a mask, {counts.incorrect} with the mask "
+            "below the nose")
 
 
 def _shows_incorrect(results: Sequence[ImageResult], show_incorrect: bool | None) -> bool:
     """Whether tables get the "Mask below nose" columns: as asked, else when one was seen."""
     if show_incorrect is not None:
         return show_incorrect
-    return any(r.n_incorrect for r in results)
+    return any(r.counts.incorrect for r in results)
 
 
 def face_rows(result: ImageResult, show_probability: bool = True,
@@ -251,11 +235,12 @@ def summary_rows(results: Sequence[ImageResult], show_incorrect: bool | None = N
     incorrect_column = _shows_incorrect(results, show_incorrect)
     rows = []
     for r in results:
-        row: dict[str, Any] = {"Photo": r.name, "Faces": len(r.faces) if r.ok else None,
-                               DISPLAY_NAMES[MASK]: r.n_masked if r.ok else None}
+        counts = r.counts
+        row: dict[str, Any] = {"Photo": r.name, "Faces": counts.total if r.ok else None,
+                               DISPLAY_NAMES[MASK]: counts.mask if r.ok else None}
         if incorrect_column:
-            row[DISPLAY_NAMES[INCORRECT]] = r.n_incorrect if r.ok else None
-        row[DISPLAY_NAMES[NO_MASK]] = r.n_no_mask if r.ok else None
+            row[DISPLAY_NAMES[INCORRECT]] = counts.incorrect if r.ok else None
+        row[DISPLAY_NAMES[NO_MASK]] = counts.no_mask if r.ok else None
         row["Result"] = r.summary if r.ok else f"Error: {r.error}"
         rows.append(row)
     return rows
@@ -263,11 +248,10 @@ def summary_rows(results: Sequence[ImageResult], show_incorrect: bool | None = N
 
 def overall_summary(results: Sequence[ImageResult]) -> str:
     """'3 photos, 7 faces: 5 mask, 2 no mask; 1 photo could not be read'."""
-    good = [r for r in results if r.ok]
-    faces = [f for r in good for f in r.faces]
-    n_bad = len(results) - len(good)
+    counts = total_counts(results)
+    n_bad = sum(not r.ok for r in results)
     text = f"{len(results)} photo{'s' if len(results) != 1 else ''}, "
-    text += summarize(faces) if faces else "no faces found"
+    text += counts.summary if counts.total else "no faces found"
     if n_bad:
         text += f"; {n_bad} photo{'s' if n_bad != 1 else ''} could not be read"
     return text

@@ -54,11 +54,10 @@ with st.spinner("Looking for faces ...") if progress is None else contextlib.nul
 if progress is not None:
     progress.empty()
 
-unmasked = sum(r.n_unmasked for r in judged)
 if len(judged) > 1:
     st.subheader("Summary")
     st.markdown(f"**{results.overall_summary(judged)}**")
-    if unmasked:
+    if results.total_counts(judged).alert:
         text = results.not_masked_text(judged)
         st.warning(f"Across these photos, {text}." if ":" in text else f"{text} across these photos.",
                    icon=":material/warning:")
@@ -89,7 +88,7 @@ for i, (f, r) in enumerate(zip(files, judged)):
             st.info(r.first_frame_note, icon=":material/burst_mode:")
         if r.shrunk_note:
             st.info(r.shrunk_note, icon=":material/photo_size_select_large:")
-        if r.n_unmasked:
+        if r.counts.alert:
             st.warning(f"{results.not_masked_text([r])}.", icon=":material/warning:")
         elif r.faces:
             found = "The face found wears" if len(r.faces) == 1 else f"All {len(r.faces)} faces found wear"

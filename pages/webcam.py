@@ -70,12 +70,12 @@ def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], f
     top = st.columns(2)
     bottom = st.columns(3 if SEES_BELOW_NOSE else 2)
     dash = "–"
-    top[0].metric("Faces", snap.faces if snap else dash)
+    top[0].metric("Faces", snap.counts.total if snap else dash)
     top[1].metric("FPS", f"{snap.fps:.1f}" if snap else dash, help=fps_help)
-    bottom[0].metric("Masked", snap.masked if snap else dash)
+    bottom[0].metric("Masked", snap.counts.mask if snap else dash)
     if SEES_BELOW_NOSE:
-        bottom[1].metric("Mask below nose", snap.incorrect if snap else dash, help=BELOW_NOSE_HELP)
-    bottom[-1].metric("No mask", snap.no_mask if snap else dash)
+        bottom[1].metric("Mask below nose", snap.counts.incorrect if snap else dash, help=BELOW_NOSE_HELP)
+    bottom[-1].metric("No mask", snap.counts.no_mask if snap else dash)
     if SEES_BELOW_NOSE:
         st.caption("A mask below the nose counts as **not properly masked**: it raises the alert, as no mask does.")
     if snap is None:
@@ -84,9 +84,9 @@ def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], f
         st.caption("Stopped: the last reading of the previous stream.")
     elif snap.error:
         st.warning(f"Some frames could not be analysed: {snap.error}")
-    if snap is not None and snap.alert:
+    if snap is not None and snap.counts.alert:
         st.error(alert_text(snap), icon=":material/warning:")
-    elif snap is not None and snap.faces:
+    elif snap is not None and snap.counts.total:
         st.success("Every face found wears a mask" + (" over the nose" if SEES_BELOW_NOSE else ""))
     data = live.panel.chart_data()
     if data["seconds"]:

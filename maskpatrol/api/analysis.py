@@ -1,8 +1,7 @@
 """The work one API request asks for, run on a worker thread: the CLI's records, per image.
 
-Each function mirrors the CLI's ``detect --json`` / ``classify --json`` loop (decode with
-:mod:`maskpatrol.images`, the shared pipeline, :func:`image_record`), so a file gives the
-same record, error message included, whether posted here or named on the command line.
+Each image goes through :mod:`maskpatrol.analysis`, as the CLI's do, so a file gives
+the same record, error message included, whether posted here or named on the command line.
 Each image is analysed in one of the server's photo slots, shared with the Photos page, and
 a picture over :data:`~maskpatrol.budget.WORK_PIXELS` is analysed shrunk (boxes in its own
 pixels), so the API keeps to the same memory budget (:mod:`maskpatrol.budget`).
@@ -10,14 +9,13 @@ pixels), so the API keeps to the same memory budget (:mod:`maskpatrol.budget`).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from ..analysis import analyze_source
+from ..analysis import Failure, classify, classify_record, detect, detect_record
 from ..budget import WORK_PIXELS, shared_slots
-from ..images import ImageError, load_image
-from ..pipeline import Settings, image_record
-from ..preprocess import center_square
+from ..pipeline import Settings
 from ..shared import shared_patrol
 from .body import Upload
 
@@ -31,20 +29,23 @@ class Outcome:
     status: int = 200
 
 
+def _status(outcome: object) -> int:
+    if isinstance(outcome, Failure):
+        return 400 if outcome.bad_input else 500
+    return 200
+
+
+def _photo_slot() -> AbstractContextManager:
+    return shared_slots().slot()
+
+
 def detect_records(uploads: Sequence[Upload], settings: Settings) -> list[Outcome]:
     """One ``detect --json`` record per upload; a bad image gets ``error`` and the rest go on."""
     patrol = shared_patrol()
     records = []
     for upload in uploads:
-        try:
-            with shared_slots().slot():
-                analysis = analyze_source(patrol, upload.data, settings, name=upload.name, work_pixels=WORK_PIXELS)
-            outcome = Outcome(image_record(upload.name, analysis.faces, analysis.width, analysis.height))
-        except ImageError as exc:
-            outcome = Outcome(image_record(upload.name, error=str(exc)), 400)
-        except Exception as exc:  # never a traceback: the caller reads what went wrong
-            outcome = Outcome(image_record(upload.name, error=f"could not process {upload.name}: {exc}"), 500)
-        records.append(outcome)
+        analysis = detect(patrol, upload.data, settings, name=upload.name, work_pixels=WORK_PIXELS, slot=_photo_slot)
+        records.append(Outcome(detect_record(upload.name, analysis), _status(analysis)))
     return records
 
 
@@ -53,17 +54,6 @@ def classify_records(uploads: Sequence[Upload], threshold: float | None) -> list
     patrol = shared_patrol()
     records = []
     for upload in uploads:
-        record: dict[str, Any] = {"path": upload.name, "label": None, "p_no_mask": None, "p_incorrect": None, "error": None}
-        status = 200
-        try:
-            with shared_slots().slot():
-                face = center_square(load_image(upload.data, name=upload.name, work_pixels=WORK_PIXELS))
-                [result] = patrol.classify_faces([face], threshold)
-            record.update(label=result.label, p_no_mask=round(result.p_no_mask, 6),
-                          p_incorrect=round(result.p_incorrect, 6))
-        except ImageError as exc:
-            record["error"], status = str(exc), 400
-        except Exception as exc:
-            record["error"], status = f"could not process {upload.name}: {exc}", 500
-        records.append(Outcome(record, status))
+        face = classify(patrol, upload.data, threshold, name=upload.name, work_pixels=WORK_PIXELS, slot=_photo_slot)
+        records.append(Outcome(classify_record(upload.name, face), _status(face)))
     return records

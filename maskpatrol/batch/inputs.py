@@ -10,11 +10,11 @@ file systems, which Ray Data uses too.
 from __future__ import annotations
 
 import glob
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from ..folders import files_in, subfolder_hint
 from ..images import SUPPORTED_EXTENSIONS
 from ..video import VIDEO_EXTENSIONS
 
@@ -60,18 +60,6 @@ def _media(names: Iterable[str]) -> list[InputItem]:
     return out
 
 
-def _folder(folder: Path, recursive: bool) -> list[str]:
-    """Sorted like ``detect``: by path relative to the folder; hidden files and folders skipped."""
-    found: list[Path] = []
-    if recursive:
-        for root, dirs, files in os.walk(folder):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            found.extend(Path(root) / f for f in files)
-    else:
-        found = [p for p in folder.iterdir() if p.is_file()]
-    return [str(p) for p in sorted(found, key=lambda p: p.relative_to(folder).parts)]
-
-
 def _uri(uri: str, recursive: bool) -> list[InputItem]:
     from pyarrow import fs as pafs  # ships with ray[data]; only needed for URIs
 
@@ -89,8 +77,7 @@ def _uri(uri: str, recursive: bool) -> list[InputItem]:
 
 
 def _empty(item: str, recursive: bool) -> str:
-    hint = "" if recursive else " (add --recursive to look in subfolders)"
-    return f"No images or videos in {item}{hint}"
+    return f"No images or videos in {item}{subfolder_hint(recursive)}"
 
 
 def _list_file(path: Path, recursive: bool, seen: set[Path]) -> list[InputItem]:
@@ -115,10 +102,8 @@ def _expand(items: Sequence[str], recursive: bool, seen: set[Path]) -> list[Inpu
             continue
         path = Path(item)
         if path.is_dir():
-            try:
-                found = _media(_folder(path, recursive))
-            except OSError as exc:
-                found = [InputItem(item, None, f"Could not list the folder {item}: {exc.strerror or exc}")]
+            files, listing_error = files_in(item, recursive)
+            found = [InputItem(item, None, listing_error)] if listing_error else _media(map(str, files))
             out.extend(found or [InputItem(item, None, _empty(item, recursive))])
         elif path.suffix.lower() in LIST_SUFFIXES and path.is_file():
             out.extend(_list_file(path.resolve(), recursive, seen))

@@ -25,6 +25,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 import ray
 
+from ..pipeline import Counts
 from ..runtime import usable_cpus
 from .inputs import IMAGE, VIDEO, InputItem
 from .rows import Row, error_row
@@ -102,12 +103,11 @@ class Totals:
 
 def part_counts(paths: Sequence[str], kinds: Sequence[Optional[str]], rows: Sequence[Row]) -> dict[str, int]:
     """The numbers one part adds to :class:`Totals`."""
+    counts = Counts.of_labels(r["label"] for r in rows)
     return {"inputs": len(paths), "images": sum(k == IMAGE for k in kinds),
             "videos": sum(k == VIDEO for k in kinds),
             "frames": len({(r["path"], r["frame"]) for r in rows if r["frame"] is not None}),
-            "faces": sum(r["label"] is not None for r in rows),
-            "no_mask": sum(r["label"] == "no_mask" for r in rows),
-            "incorrect": sum(r["label"] == "incorrect" for r in rows),
+            "faces": counts.total, "no_mask": counts.no_mask, "incorrect": counts.incorrect,
             "errors": sum(r["error"] is not None for r in rows)}
 
 

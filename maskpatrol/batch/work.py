@@ -1,9 +1,10 @@
 """One input -> its rows, with the shared pipeline. No Ray here: the Ray workers call this,
 and so can anything else (tests, a notebook).
 
-The steps and the error messages are those of ``detect`` (photos) and ``video`` (videos),
-so that a batch row and the single-machine commands give the same numbers and the same
-words for a bad file. A failure ends as an error row; nothing raised here stops a job.
+The steps and the error messages are those of ``detect`` (photos: :mod:`maskpatrol.analysis`)
+and ``video`` (videos), so that a batch row and the single-machine commands give the same
+numbers and the same words for a bad file. A failure ends as an error row; nothing raised
+here stops a job.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import IO, Any, Iterator
 import av
 import numpy as np
 
+from ..analysis import Failure, analyze_source, could_not_process, detect, failure
 from ..audio_track import AudioTrack
 from ..detectors import DetectorSettings
-from ..images import ImageError, load_image
+from ..images import ImageError, Source
 from ..pipeline import MaskPatrol, Settings
 from ..video import VIDEO_DETECTOR_DEFAULTS, VideoError
 from ..video.read import frame_rate, open_input, upright_rgb, video_frames
@@ -51,22 +53,27 @@ def _open_uri(uri: str) -> IO[bytes]:
     return filesystem.open_input_file(path)
 
 
+def _read(path: str) -> Source:
+    """A local path as it is (decoding reads it); a URI's bytes."""
+    if not is_uri(path):
+        return path
+    try:
+        with _open_uri(path) as f:
+            return f.read()
+    except FileNotFoundError:  # in the words decoding gives a missing local path
+        raise ImageError(f"File not found: {path}") from None
+
+
 def analyse_image(patrol: MaskPatrol, path: str, settings: Settings) -> list[Row]:
     """The rows of one photo: ``detect``'s steps and error wording."""
     try:
-        if is_uri(path):
-            with _open_uri(path) as f:
-                rgb = load_image(f.read(), name=path)
-        else:
-            rgb = load_image(path)
-        faces = patrol.analyze(rgb, settings)
-        return face_rows(path, IMAGE, faces, int(rgb.shape[1]), int(rgb.shape[0]))
-    except ImageError as exc:
-        return [error_row(path, IMAGE, str(exc))]
-    except FileNotFoundError:  # a URI (local paths are reported by load_image, in these words)
-        return [error_row(path, IMAGE, f"File not found: {path}")]
+        source = _read(path)
     except Exception as exc:  # a worker never dies for one file
-        return [error_row(path, IMAGE, f"could not process {path}: {exc}")]
+        return [error_row(path, IMAGE, failure(path, exc).message)]
+    analysis = detect(patrol, source, settings, name=path)
+    if isinstance(analysis, Failure):
+        return [error_row(path, IMAGE, analysis.message)]
+    return face_rows(path, IMAGE, analysis.faces, analysis.width, analysis.height)
 
 
 def video_frames_rgb(source: Any) -> Iterator[tuple[int, float, np.ndarray]]:
@@ -96,8 +103,8 @@ def analyse_video(patrol: MaskPatrol, path: str, settings: Settings, every: int 
             frames += 1
             if index % every:
                 continue
-            faces = patrol.analyze(rgb, settings)
-            rows.extend(face_rows(path, "video", faces, int(rgb.shape[1]), int(rgb.shape[0]),
+            judged = analyze_source(patrol, rgb, settings)
+            rows.extend(face_rows(path, "video", judged.faces, judged.width, judged.height,
                                   frame=index, time_s=round(t, 3)))
         if not frames:
             raise VideoError("The video has no frames we can decode")
@@ -108,7 +115,7 @@ def analyse_video(patrol: MaskPatrol, path: str, settings: Settings, every: int 
     except av.error.FFmpegError as exc:
         rows.append(error_row(path, "video", f"The video could not be decoded or encoded: {exc}"))
     except Exception as exc:  # a worker never dies for one file
-        rows.append(error_row(path, "video", f"could not process {path}: {exc}"))
+        rows.append(error_row(path, "video", could_not_process(path, exc)))
     finally:
         if handle is not None:
             handle.close()

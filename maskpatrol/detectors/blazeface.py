@@ -23,7 +23,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from ..paths import MODELS_DIR
 from ..pool import Pool
-from . import Box, DetectorSettings, smallest_searched_face
+from .base import Box, DetectorSettings, smallest_searched_face
 from .boxes import IDENTITY, BoxTransform, Detection  # noqa: F401  (IDENTITY: re-exported)
 from .ssd_anchors import (FULL_RANGE_ANCHORS, SHORT_RANGE_ANCHORS, AnchorOptions, decode, generate_anchors,
                           iou_one_to_many, scores_from_logits, weighted_nms)

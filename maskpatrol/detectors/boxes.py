@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import Box
+from .base import Box
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 from ..paths import CASCADE_PATH
 from ..pool import Pool
 from ..runtime import configure_opencv_threads
-from . import Box, DetectorSettings, smallest_searched_face
+from .base import Box, DetectorSettings, smallest_searched_face
 
 #: The side, in pixels of the downscaled frame, that the smallest searched face is shrunk
 #: to: the cascade's own 24x24 window. OpenCV scans windows up to twice the cascade size

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..paths import MODELS_DIR
 from ..pool import Pool
-from . import Box, DetectorSettings, smallest_searched_face
+from .base import Box, DetectorSettings, smallest_searched_face
 from .boxes import BoxTransform, Detection
 
 #: The vendored model (see ``models/yunet/SOURCE.md``): dynamic input size, so each pass

@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ..pipeline import Face, Settings
+from ..pipeline import Counts, Face, Settings
 
 
 @dataclass(frozen=True)
@@ -44,26 +44,14 @@ class FrameResult:
     """What one processed frame showed; small on purpose, ~25 of these arrive per second."""
 
     time: float  # clock seconds when processing finished
-    faces: int
-    masked: int  # properly masked: faces = masked + no_mask + incorrect
-    no_mask: int
+    counts: Counts  # empty for a frame that could not be analysed
     analysis_ms: float
     fps: float  # frames processed per second, measured when this frame finished
     error: str | None = None
-    #: Faces with a mask below the nose; always 0 with a binary model, which cannot tell.
-    incorrect: int = 0
 
     @classmethod
     def from_faces(cls, faces: Sequence[Face], when: float, analysis_ms: float, fps: float) -> "FrameResult":
-        masked = sum(f.masked for f in faces)
-        incorrect = sum(f.incorrect for f in faces)
-        return cls(when, len(faces), masked, len(faces) - masked - incorrect, analysis_ms, fps,
-                   incorrect=incorrect)
-
-    @property
-    def not_masked(self) -> int:
-        """Faces not properly masked: no mask, or a mask below the nose."""
-        return self.no_mask + self.incorrect
+        return cls(when, Counts.of(faces), analysis_ms, fps)
 
 
 class ResultQueue:

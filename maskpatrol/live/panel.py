@@ -8,6 +8,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..pipeline import Counts
 from .channel import FrameResult
 from .fps import Clock
 
@@ -16,24 +17,11 @@ from .fps import Clock
 class Snapshot:
     """What the live panel shows for the last second."""
 
-    faces: int
-    masked: int  # properly masked: faces = masked + no_mask + incorrect
-    no_mask: int
+    counts: Counts
     fps: float
     analysis_ms: float
     frames: int  # results summarised in this snapshot
     error: str | None = None
-    #: Faces with a mask below the nose (0 with a binary model).
-    incorrect: int = 0
-
-    @property
-    def not_masked(self) -> int:
-        """People not properly masked: a mask below the nose protects little, so it counts."""
-        return self.no_mask + self.incorrect
-
-    @property
-    def alert(self) -> bool:
-        return self.not_masked > 0
 
 
 def _people(n: int) -> str:
@@ -44,23 +32,21 @@ def alert_text(snap: Snapshot) -> str:
     """The panel's alert, "" when there is none. Without a "mask below the nose" in view
     the wording is what it was before the third class: "1 person without a mask in view".
     With one it says that such a mask does not count as properly masked."""
-    if not snap.alert:
+    counts = snap.counts
+    if not counts.alert:
         return ""
-    if not snap.incorrect:
-        return f"{_people(snap.no_mask)} without a mask in view"
+    if not counts.incorrect:
+        return f"{_people(counts.no_mask)} without a mask in view"
     below = "with a mask below the nose"
-    if not snap.no_mask:
-        return f"Not properly masked: {_people(snap.incorrect)} {below}"
-    return f"Not properly masked: {_people(snap.no_mask)} without a mask, {snap.incorrect} {below}"
+    if not counts.no_mask:
+        return f"Not properly masked: {_people(counts.incorrect)} {below}"
+    return f"Not properly masked: {_people(counts.no_mask)} without a mask, {counts.incorrect} {below}"
 
 
 @dataclass(frozen=True)
 class HistoryPoint:
     time: float
-    faces: int
-    masked: int
-    no_mask: int
-    incorrect: int = 0
+    counts: Counts
 
 
 #: Share of the last second's frames (and at least two frames, when there are two) in which
@@ -93,17 +79,17 @@ def summarize_window(results: Sequence[FrameResult], now: float, window_s: float
     error = next((r.error for r in reversed(recent) if r.error is not None), None)
     ok = [r for r in recent if r.error is None]
     if not ok:
-        return Snapshot(0, 0, 0, recent[-1].fps, 0.0, 0, error)
-    counts = Counter((r.faces, r.no_mask, r.incorrect) for r in ok)
-    last_seen = {(r.faces, r.no_mask, r.incorrect): r.time for r in ok}
-    mode = max(counts, key=lambda k: (counts[k], last_seen[k]))  # ties: the more recent reading
+        return Snapshot(Counts(), recent[-1].fps, 0.0, 0, error)
+    readings = Counter(r.counts for r in ok)
+    last_seen = {r.counts: r.time for r in ok}
+    mode = max(readings, key=lambda k: (readings[k], last_seen[k]))  # ties: the more recent reading
     need = min(len(ok), max(2, round(ALERT_SHARE * len(ok))))
-    not_masked = max(mode[1] + mode[2], _seen_in([r.not_masked for r in ok], need))
-    no_mask = min(not_masked, max(mode[1], _seen_in([r.no_mask for r in ok], need)))
-    faces = max(mode[0], _seen_in([r.faces for r in ok], need), not_masked)
+    not_masked = max(mode.not_masked, _seen_in([r.counts.not_masked for r in ok], need))
+    no_mask = min(not_masked, max(mode.no_mask, _seen_in([r.counts.no_mask for r in ok], need)))
+    faces = max(mode.total, _seen_in([r.counts.total for r in ok], need), not_masked)
     mean_ms = sum(r.analysis_ms for r in ok) / len(ok)
-    return Snapshot(faces, faces - not_masked, no_mask, ok[-1].fps, mean_ms, len(ok), error,
-                    incorrect=not_masked - no_mask)
+    return Snapshot(Counts(mask=faces - not_masked, no_mask=no_mask, incorrect=not_masked - no_mask),
+                    ok[-1].fps, mean_ms, len(ok), error)
 
 
 class LivePanel:
@@ -126,7 +112,7 @@ class LivePanel:
             self._recent.popleft()
         snap = summarize_window(list(self._recent), now, self.window_s)
         if snap is not None and snap.frames:
-            self.history.append(HistoryPoint(now, snap.faces, snap.masked, snap.no_mask, snap.incorrect))
+            self.history.append(HistoryPoint(now, snap.counts))
         while self.history and self.history[0].time < now - self.history_s:
             self.history.popleft()
         self.last = snap
@@ -139,10 +125,10 @@ class LivePanel:
         points = list(self.history)
         return {
             "seconds": [round(p.time - now, 1) for p in points],
-            "Faces": [p.faces for p in points],
-            "Masked": [p.masked for p in points],
-            "Mask below nose": [p.incorrect for p in points],
-            "No mask": [p.no_mask for p in points],
+            "Faces": [p.counts.total for p in points],
+            "Masked": [p.counts.mask for p in points],
+            "Mask below nose": [p.counts.incorrect for p in points],
+            "No mask": [p.counts.no_mask for p in points],
         }
 
     def reset(self) -> None:

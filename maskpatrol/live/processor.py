@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..annotate import annotate
-from ..pipeline import MaskPatrol
+from ..pipeline import Counts, MaskPatrol
 from .channel import FrameResult, OptionsBox, ResultQueue
 from .fps import Clock, FpsMeter
 
@@ -71,7 +71,7 @@ class LiveProcessor:
                 first = self.errors == 1
             if first:
                 LOGGER.exception("live frame analysis failed")
-            self.results.put(FrameResult(self.clock(), 0, 0, 0, 0.0, self.meter.fps(), error=str(exc)))
+            self.results.put(FrameResult(self.clock(), Counts(), 0.0, self.meter.fps(), error=str(exc)))
             return frame
 
     def reset(self) -> None:

@@ -30,6 +30,7 @@ from .augment import augment_one
 from .evaluate import face_image, held_out, predict_sample_classes
 from .metrics import (binary_metrics, choose_incorrect_threshold, choose_threshold, flagged_not_masked,
                       three_class_labels, three_class_metrics)
+from .synth_data import Painter, load_arrays
 
 MIN_RECALL = 0.995
 DEGRADED_VIEWS = 3
@@ -43,7 +44,7 @@ def validation_scores(predict: Callable[[list[np.ndarray]], np.ndarray], val: li
     plus degraded views of the validation images, 256 faces per call."""
     y = np.array([s.label for s in val])
     scores = [predict([face_image(s, seed) for s in val[i:i + 256]]) for i in range(0, len(val), 256)]
-    images, _ = data.load_arrays(val, seed=seed)
+    images, _ = load_arrays(val, seed=seed)
     rng = np.random.default_rng([seed, 99])
     for _ in range(DEGRADED_VIEWS):
         views = [augment_one(img, rng, flat=False) for img in images]
@@ -159,8 +160,6 @@ def main(argv: list[str] | None = None) -> int:
     samples = data.discover(args.data, third_class=three)
     val = data.select(samples, "validation", sources)
     if three:
-        from .synth_data import Painter
-
         val = Painter.shared(seed).drawable(val)
     calibrate(card, args.model, samples, val, seed=seed)
     return 0

@@ -37,9 +37,6 @@ converts to LiteRT and to ONNX like any other, and serving still makes one call 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
-import io
 import json
 import os
 import sys
@@ -51,6 +48,7 @@ import numpy as np
 from ..model_card import CARD_NAME, binary_branch_names
 from ..paths import MODEL_BASENAME, REPO_ROOT, data_dir_from_env
 from . import data
+from .artifacts import save_model, stamp
 
 
 #: Every network's logits are averaged over the face and its left-right mirror, inside the
@@ -199,12 +197,10 @@ def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir:
     fill the metrics on it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
 
     from ..preprocess import to_model_input
     from .calibrate import calibrate, validation_scores
     from .synth_data import Painter
-    from .train import code_version
 
     binary_dirs = [Path(d) for d in binary_dirs]
     binary_cards = [json.loads((d / CARD_NAME).read_text()) for d in binary_dirs]
@@ -230,11 +226,7 @@ def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir:
     print(f"Blend weight of the binary network{'s' if len(binary) > 1 else ''}: {weight:.2f} "
           "(lowest validation log loss)", flush=True)
     model = compose(binary, three, weight, mirror)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    keras_path, tflite_path = out_dir / f"{MODEL_BASENAME}.keras", out_dir / f"{MODEL_BASENAME}.tflite"
-    model.save(keras_path)
-    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every tensor spec
-        tflite_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    keras_path, tflite_path = save_model(model, out_dir)
 
     binary_words = f"the mean of the {len(binary)} binary networks" if len(binary) > 1 else "the binary network"
     card = {key: three_card[key] for key in ("input_size", "preprocessing")}
@@ -262,9 +254,7 @@ def build(binary_dirs: Sequence[Path], three_dir: Path, out_dir: Path, data_dir:
                      "minutes": round(sum(c["training"]["minutes"] for c in [*binary_cards, three_card]), 2),
                      "sources": sorted({s for c in [*binary_cards, three_card] for s in c["training"]["sources"]}),
                      "counts": three_card["training"]["counts"]},
-        "model_bytes": tflite_path.stat().st_size,
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "code_version": code_version(),
+        **stamp(tflite_path),
     })
     card = calibrate(card, out_dir, samples, val, test=test, seed=seed)
     print(f"Wrote {keras_path}, {tflite_path} ({card['model_bytes'] / 1024:.0f} KB) and {CARD_NAME}", flush=True)

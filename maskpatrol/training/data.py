@@ -1,10 +1,10 @@
-"""Finding, splitting and loading the face folders described in the data README."""
+"""Finding, splitting and loading the face folders described in the data README, and
+choosing the unmasked faces that get a drawn mask (drawing them is ``synth_data``'s job)."""
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ..preprocess import center_square
+from .synth import INCORRECT_STYLES
 
 CLASS_NAMES = ("mask", "no_mask", "incorrect")
 MASK, NO_MASK, INCORRECT = 0, 1, 2
@@ -32,6 +33,9 @@ CHANDRIKA_VAL, CHANDRIKA_TEST = 0.10, 0.20
 #: trained with seed 1235 had 532 of the 775 chandrikadeb7 test faces in its training set.)
 SPLIT_SEED = 1234
 SPLITS = ("train", "validation", "test")
+#: Share of unmasked faces drawn on with a mask worn wrongly, and with one worn properly.
+INCORRECT_SHARE = 0.5
+CORRECT_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def _stable_fraction(key: str, seed: int) -> float:
     return int(digest[:8], 16) / 0xFFFFFFFF
 
 
-def _seed_int(key: str) -> int:
+def seed_int(key: str) -> int:
     """A stable 32-bit integer for a name, to seed one sample's random drawing."""
     return int(hashlib.md5(key.encode()).hexdigest()[:8], 16)
 
@@ -101,8 +105,6 @@ def discover(data_dir: str | Path, third_class: bool = False) -> list[Sample]:
     if not samples:
         raise FileNotFoundError(f"no face images found under {root}")
     if third_class:
-        from .synth_data import synthetic_samples
-
         mfn = root / "maskedfacenet"
         for cls_dir in sorted(mfn.glob("*")) if mfn.is_dir() else []:
             label = _folder_label(cls_dir.name)
@@ -111,6 +113,24 @@ def discover(data_dir: str | Path, third_class: bool = False) -> list[Sample]:
                             for p in _images(cls_dir)]
         samples += synthetic_samples(samples, SPLIT_SEED)
     return samples
+
+
+def synthetic_samples(samples: list[Sample], seed: int) -> list[Sample]:
+    """Synthetic samples for the unmasked real faces in ``samples``, chosen by a hash of the
+    file name (stable whatever else is in the folder). Every one is drawn on an unmasked face
+    of the two real sources and stays in that face's split, so no face is drawn on in
+    training and then judged in evaluation."""
+    out: list[Sample] = []
+    for s in samples:
+        if s.label != NO_MASK or s.source not in SOURCES:
+            continue
+        key = f"{s.source}/{s.path.name}"
+        if _stable_fraction(f"incorrect:{key}", seed) < INCORRECT_SHARE:
+            style = INCORRECT_STYLES[int(_stable_fraction(f"style:{key}", seed) * 1e6) % len(INCORRECT_STYLES)]
+            out.append(Sample(s.path, INCORRECT, "synthetic", s.split, style))
+        if _stable_fraction(f"correct:{key}", seed) < CORRECT_SHARE:
+            out.append(Sample(s.path, MASK, "synthetic", s.split, "correct"))
+    return out
 
 
 def select(samples: list[Sample], split: str | None = None, sources: tuple[str, ...] | None = None) -> list[Sample]:
@@ -129,26 +149,6 @@ def load_square(path: Path, size: int) -> np.ndarray:
     face = center_square(read_rgb(path))
     interp = cv2.INTER_AREA if face.shape[0] > size else cv2.INTER_LINEAR
     return cv2.resize(face, (size, size), interpolation=interp)
-
-
-def load_arrays(samples: list[Sample], size: int = PRELOAD_SIZE, workers: int = 4,
-                seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
-    """Images as a uint8 (N, size, size, 3) array and labels as int (N,). Synthetic samples
-    are drawn here (the same picture for the same seed); call ``synth_data.drawable`` first
-    to drop those whose face the detector cannot place."""
-    out = np.empty((len(samples), size, size, 3), np.uint8)
-    if any(s.style for s in samples):
-        from .synth_data import Painter
-
-        painter = Painter.shared(seed)
-
-    def one(i: int) -> None:
-        s = samples[i]
-        out[i] = painter.square(s, size) if s.style else load_square(s.path, size)
-
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(one, range(len(samples))))
-    return out, np.array([s.label for s in samples], dtype=np.int64)
 
 
 def counts(samples: list[Sample]) -> dict[str, dict[str, int]]:

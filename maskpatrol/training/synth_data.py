@@ -1,9 +1,8 @@
-"""Which unmasked faces get a drawn mask, and drawing them: the synthetic samples.
+"""Drawing the synthetic samples' masks, and loading faces into memory with them drawn.
 
-Every synthetic sample is drawn on an unmasked face of the two real sources and stays in
-that face's split, so no face is drawn on in training and then judged in evaluation. The
-same face may appear in training three ways (bare, mask below the nose, mask worn properly):
-that contrast is what teaches the network to look at where the mask sits.
+Which unmasked faces get a drawn mask, and in which split, is ``data.synthetic_samples``.
+The same face may appear in training three ways (bare, mask below the nose, mask worn
+properly): that contrast is what teaches the network to look at where the mask sits.
 """
 
 from __future__ import annotations
@@ -17,32 +16,13 @@ import numpy as np
 
 from ..preprocess import center_square
 from . import data
-from .synth import INCORRECT_STYLES, Landmarks, paint_mask
+from .synth import Landmarks, paint_mask
 
-#: Share of unmasked faces drawn on with a mask worn wrongly, and with one worn properly.
-INCORRECT_SHARE = 0.5
-CORRECT_SHARE = 0.25
 #: Side at which masks are drawn (then shrunk to the preload size): the outline's
 #: anti-aliasing needs more pixels than the 96 px kept in memory.
 DRAW_SIZE = 192
 #: Lowest YuNet score whose landmarks are trusted to place a mask.
 MIN_LANDMARK_SCORE = 0.6
-
-
-def synthetic_samples(samples: list[data.Sample], seed: int) -> list[data.Sample]:
-    """Synthetic samples for the unmasked real faces in ``samples``, chosen by a hash of the
-    file name (stable whatever else is in the folder)."""
-    out: list[data.Sample] = []
-    for s in samples:
-        if s.label != data.NO_MASK or s.source not in data.SOURCES:
-            continue
-        key = f"{s.source}/{s.path.name}"
-        if data._stable_fraction(f"incorrect:{key}", seed) < INCORRECT_SHARE:
-            style = INCORRECT_STYLES[int(data._stable_fraction(f"style:{key}", seed) * 1e6) % len(INCORRECT_STYLES)]
-            out.append(data.Sample(s.path, data.INCORRECT, "synthetic", s.split, style))
-        if data._stable_fraction(f"correct:{key}", seed) < CORRECT_SHARE:
-            out.append(data.Sample(s.path, data.MASK, "synthetic", s.split, "correct"))
-    return out
 
 
 class Painter:
@@ -91,7 +71,7 @@ class Painter:
         lm = self.landmarks(sample.path, face)
         if lm is None:
             raise ValueError(f"no face landmarks in {sample.path}; filter with drawable() first")
-        rng = np.random.default_rng([self.seed, data._seed_int(f"{sample.style}:{sample.source}:{sample.path.name}")])
+        rng = np.random.default_rng([self.seed, data.seed_int(f"{sample.style}:{sample.source}:{sample.path.name}")])
         painted, _ = paint_mask(face, lm, sample.style, rng)  # type: ignore[arg-type]
         return painted
 
@@ -104,3 +84,21 @@ class Painter:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(self.landmarks, todo))
         return [s for s in samples if not s.style or self._landmarks[s.path] is not None]
+
+
+def load_arrays(samples: list[data.Sample], size: int = data.PRELOAD_SIZE, workers: int = 4,
+                seed: int = 1234) -> tuple[np.ndarray, np.ndarray]:
+    """Images as a uint8 (N, size, size, 3) array and labels as int (N,). Synthetic samples
+    are drawn here (the same picture for the same seed); call ``Painter.drawable`` first
+    to drop those whose face the detector cannot place."""
+    out = np.empty((len(samples), size, size, 3), np.uint8)
+    if any(s.style for s in samples):
+        painter = Painter.shared(seed)
+
+    def one(i: int) -> None:
+        s = samples[i]
+        out[i] = painter.square(s, size) if s.style else data.load_square(s.path, size)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(one, range(len(samples))))
+    return out, np.array([s.label for s in samples], dtype=np.int64)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import datetime as dt
 import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -18,8 +14,10 @@ import numpy as np
 from ..paths import MODEL_BASENAME, REPO_ROOT, data_dir_from_env
 from ..preprocess import CROP_SCALE, CROP_SHIFT_DOWN, INPUT_SIZE, PIXEL_OFFSET, PIXEL_SCALE, scale_pixels
 from . import data
+from .artifacts import save_model, stamp
 from .augment import augment_batch, plain_view
 from .calibrate import calibrate
+from .synth_data import Painter, load_arrays
 
 #: Per-network training budget in minutes, as the shipped model was trained (2-core machine):
 #: the mask / no-mask network early-stopped after 37 epochs in 24.5 min; the 3-class network,
@@ -35,15 +33,6 @@ MAX_MINUTES = {"binary": 25.0, "three": 45.0}
 #: same split. One, as shipped: a second one has not yet been measured fairly (2026-12-01 its
 #: figures came from a run whose split followed the training seed, see ``data.SPLIT_SEED``).
 BINARY_NETWORKS = 1
-
-
-def code_version() -> str:
-    try:
-        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT,
-                             capture_output=True, text=True, timeout=10)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def _limit(samples: list[data.Sample], limit: int | None, seed: int) -> list[data.Sample]:
@@ -93,7 +82,6 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
     ``max_minutes`` the network gets the budget it was shipped with (``MAX_MINUTES``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
 
     from .model import build_model
 
@@ -109,14 +97,12 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
     train_s = _limit(data.select(all_samples, "train", train_sources), limit, seed)
     val_s = _limit(data.select(all_samples, "validation", train_sources), limit and max(16, limit // 2), seed)
     if third_class:
-        from .synth_data import Painter
-
         print("Finding landmarks to draw masks on ...", flush=True)
         painter = Painter.shared(seed)
         train_s, val_s = painter.drawable(train_s), painter.drawable(val_s)
     print(f"Loading {len(train_s)} training and {len(val_s)} validation faces from {data_dir} ...", flush=True)
-    x_train, y_train = data.load_arrays(train_s, seed=seed)
-    x_val_raw, y_val = data.load_arrays(val_s, seed=seed)
+    x_train, y_train = load_arrays(train_s, seed=seed)
+    x_val_raw, y_val = load_arrays(val_s, seed=seed)
     x_val = scale_pixels(plain_view(x_val_raw))
     per_class = np.bincount(y_train, minlength=len(class_names))
     # Balanced class weights: each class contributes the same share of the loss.
@@ -166,12 +152,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
     epochs_run = len(history.history["loss"])
     train_minutes = (time.time() - started) / 60.0
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    keras_path = out_dir / f"{MODEL_BASENAME}.keras"
-    tflite_path = out_dir / f"{MODEL_BASENAME}.tflite"
-    model.save(keras_path)
-    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every tensor spec
-        tflite_path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    keras_path, tflite_path = save_model(model, out_dir)
 
     card = {
         "name": MODEL_BASENAME,
@@ -200,9 +181,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
             "batch_size": batch_size,
             "limit": limit,
         },
-        "model_bytes": tflite_path.stat().st_size,
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "code_version": code_version(),
+        **stamp(tflite_path),
     }
     card = calibrate(card, out_dir, all_samples, val_s, test=test and not limit, seed=seed)
     print(f"\nWrote {keras_path}, {tflite_path} ({card['model_bytes'] / 1024:.0f} KB) and model_card.json "

@@ -5,8 +5,8 @@ list of objects, so memory stays flat however long the video is.
 
 Three labels are counted apart: ``mask``, ``no_mask`` and ``incorrect`` (a mask below the
 nose, from a 3-class model; always 0 with a binary one), so ``mask + no_mask + incorrect ==
-faces`` in every frame. "Not properly masked" is ``no_mask + incorrect``: a mask below the
-nose protects no better than none, so the warnings count both (``frames_not_masked``).
+faces`` in every frame. Each frame reads back as a :class:`~maskpatrol.pipeline.Counts`,
+whose rule for "not properly masked" the warnings use (``frames_not_masked``).
 Before the third class ``no_mask`` held every face not labelled mask; with a binary model
 it still does, and the CSV's new ``incorrect`` column comes last so existing readers keep
 working.
@@ -20,7 +20,7 @@ from array import array
 from dataclasses import dataclass
 from typing import IO, Iterator, Optional, Sequence
 
-from ..pipeline import NO_MASK, Face
+from ..pipeline import Counts, Face
 
 #: No time-left estimate before this many frames and seconds.
 ETA_MIN_FRAMES = 10
@@ -87,25 +87,26 @@ class FrameCounts:
         self.analyzed = array("b")
 
     def append(self, time_s: float, faces: Sequence[Face], analyzed: bool) -> None:
+        counts = Counts.of(faces)
         self.time_s.append(time_s)
-        self.faces.append(min(len(faces), 65535))
-        self.no_mask.append(min(sum(f.label == NO_MASK for f in faces), 65535))
-        self.incorrect.append(min(sum(f.incorrect for f in faces), 65535))
+        self.faces.append(min(counts.total, 65535))
+        self.no_mask.append(min(counts.no_mask, 65535))
+        self.incorrect.append(min(counts.incorrect, 65535))
         self.analyzed.append(1 if analyzed else 0)
 
     def __len__(self) -> int:
         return len(self.faces)
 
-    def not_masked(self, i: int) -> int:
-        """Faces not properly masked in frame ``i``: no mask or a mask below the nose."""
-        return self.no_mask[i] + self.incorrect[i]
+    def __iter__(self) -> Iterator[Counts]:
+        """Each frame's counts, in order."""
+        for n, bad, below in zip(self.faces, self.no_mask, self.incorrect):
+            yield Counts(mask=n - bad - below, no_mask=bad, incorrect=below)
 
     def rows(self) -> Iterator[tuple[int, float, int, int, int, int, int]]:
         """(frame, time_s, faces, mask, no_mask, analyzed, incorrect) per frame, frame
         numbers from 0 (the order of ``CSV_HEADER``)."""
-        for i in range(len(self)):
-            n, bad, below = self.faces[i], self.no_mask[i], self.incorrect[i]
-            yield i, round(self.time_s[i], 3), n, n - bad - below, bad, self.analyzed[i], below
+        for i, (t, c, analyzed) in enumerate(zip(self.time_s, self, self.analyzed)):
+            yield i, round(t, 3), c.total, c.mask, c.no_mask, analyzed, c.incorrect
 
     def write_csv(self, out: IO[str]) -> None:
         writer = csv.writer(out, lineterminator="\n")
@@ -189,7 +190,7 @@ class VideoResult:
     @property
     def frames_not_masked(self) -> int:
         """Frames with someone not properly masked: no mask, or a mask below the nose."""
-        return sum(1 for bad, below in zip(self.counts.no_mask, self.counts.incorrect) if bad or below)
+        return sum(1 for c in self.counts if c.alert)
 
     def not_masked_text(self) -> str | None:
         """The page's warning, or None when everyone seen was properly masked. A binary

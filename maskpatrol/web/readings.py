@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..live import FpsMeter, FrameResult
+from ..pipeline import Counts
 
 #: Rows accepted per report: 4 s of a 60 fps camera (reports come every second).
 MAX_ROWS = 240
@@ -29,7 +30,7 @@ MAX_ERROR_CHARS = 300
 ROW_LENGTH = 6
 
 
-def _row(row: Any) -> tuple[float, int, int, int, int, float] | None:
+def _row(row: Any) -> tuple[float, Counts, float] | None:
     if not isinstance(row, (list, tuple)) or len(row) != ROW_LENGTH:
         return None
     try:
@@ -39,10 +40,10 @@ def _row(row: Any) -> tuple[float, int, int, int, int, float] | None:
         return None
     if not (0 <= age_ms <= 60_000 and 0 <= ms <= 60_000):
         return None
-    if not (0 <= faces <= MAX_FACES and min(masked, no_mask, incorrect) >= 0
-            and masked + no_mask + incorrect == faces):
+    counts = Counts(mask=masked, no_mask=no_mask, incorrect=incorrect)
+    if not (0 <= faces <= MAX_FACES and min(masked, no_mask, incorrect) >= 0 and counts.total == faces):
         return None
-    return age_ms, faces, masked, no_mask, incorrect, ms
+    return age_ms, counts, ms
 
 
 @dataclass
@@ -68,14 +69,14 @@ class BrowserFeed:
         error = report.get("error")
         error = str(error)[:MAX_ERROR_CHARS] if error else None
         out: list[FrameResult] = []
-        for age_ms, faces, masked, no_mask, incorrect, ms in sorted(rows, key=lambda r: -r[0]):  # oldest first
+        for age_ms, counts, ms in sorted(rows, key=lambda r: -r[0]):  # oldest first
             when = now - age_ms / 1000.0
             fps = self.meter.tick(when)
             self.frames += 1
             self.analysis_ms_total += ms
-            out.append(FrameResult(when, faces, masked, no_mask, ms, fps, incorrect=incorrect))
+            out.append(FrameResult(when, counts, ms, fps))
         if error:
-            out.append(FrameResult(now, 0, 0, 0, 0.0, self.meter.fps(now), error=error))
+            out.append(FrameResult(now, Counts(), 0.0, self.meter.fps(now), error=error))
         return out
 
     def stats(self) -> tuple[int, float]:

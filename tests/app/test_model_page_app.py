@@ -11,12 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from support.html_table import read_table
 from support.paths import ROOT
-from maskpatrol import results
+from maskpatrol import reports
 from maskpatrol.model_card import load_card
 from maskpatrol.paths import MODELS_DIR
 
 TIMEOUT = 60
-FIGURES = [f for f, _, _ in results.REPORT_FIGURES]
+FIGURES = [f for f, _, _ in reports.REPORT_FIGURES]
 
 
 def run_page(name: str) -> AppTest:
@@ -32,10 +32,10 @@ def metric(m: dict) -> dict:
 
 
 def test_missing_reports_say_how_to_produce_them(tmp_path, monkeypatch):
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "nothing-here"))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path / "nothing-here"))
     at = run_page("model.py")
     [note] = [i.value for i in at.info if "No evaluation reports" in i.value]
-    for name in results.EVALUATION_FILES:
+    for name in reports.EVALUATION_FILES:
         assert name in note
     assert sum("python -m maskpatrol.evaluate" in c.value for c in at.code) == 1
     assert not at.image
@@ -48,7 +48,7 @@ def test_missing_reports_say_how_to_produce_them(tmp_path, monkeypatch):
 
 def test_partly_missing_reports_are_named_one_by_one(tmp_path, monkeypatch):
     Image.fromarray(np.zeros((30, 30, 3), np.uint8)).save(tmp_path / "roc_curve.png")
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path))
     at = run_page("model.py")
     infos = " ".join(i.value for i in at.info)
     for name in ("metrics.json", "confusion_matrix.png", "calibration.png", "mistakes.png"):
@@ -65,7 +65,7 @@ def test_reports_are_shown_when_present(tmp_path, monkeypatch):
     (tmp_path / "cross_source.json").write_text(json.dumps(
         {"train kaggle12k -> test chandrikadeb7": {"threshold": 0.3, "epochs": 5,
                                                     "chandrikadeb7/test": metric({"accuracy": 0.71})}}))
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path))
     at = run_page("model.py")
     assert not any("not found" in i.value for i in at.info)
     assert len(at.image) == len(FIGURES)
@@ -78,7 +78,7 @@ def test_reports_are_shown_when_present(tmp_path, monkeypatch):
 
 def test_broken_metrics_file_is_treated_as_missing(tmp_path, monkeypatch):
     (tmp_path / "metrics.json").write_text("{truncated")
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path))
     at = run_page("model.py")
     assert any("`metrics.json` not found" in i.value for i in at.info)
 
@@ -109,7 +109,7 @@ def card_with_binary_networks(tmp_path, monkeypatch, n: int) -> dict:
                                     "wearing": {**branches["wearing"], "epochs_run": 18}}
     (tmp_path / "model_card.json").write_text(json.dumps(card))
     monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     return card
 
 
@@ -136,7 +136,7 @@ def test_card_with_two_binary_networks_names_both_and_says_they_are_averaged(mon
 
 
 def test_shipped_card_says_how_the_networks_share_the_mask_or_no_mask_call(monkeypatch, tmp_path):
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     at = run_page("model.py")
     line = next(m.value for m in at.markdown if m.value.startswith("**Blend**"))
     card = json.loads((MODELS_DIR / "model_card.json").read_text())
@@ -146,7 +146,7 @@ def test_shipped_card_says_how_the_networks_share_the_mask_or_no_mask_call(monke
 
 
 def test_shipped_card_says_each_face_is_also_seen_mirrored(monkeypatch, tmp_path):
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     card = json.loads((MODELS_DIR / "model_card.json").read_text())
     [line] = [m.value for m in run_page("model.py").markdown if m.value.startswith("**Mirror**")]
     views = card["mirror_comparison"]
@@ -182,7 +182,7 @@ def three_class_card(tmp_path) -> dict:
 def test_three_class_card_shows_its_confusion_matrix_per_class_metrics_and_threshold(tmp_path, monkeypatch):
     three_class_card(tmp_path)
     monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     at = run_page("model.py")
     text = " ".join(m.value for m in at.markdown)
     assert "**Mask below nose threshold**: 0.420" in text and "90% recall of masks below the nose" in text
@@ -208,7 +208,7 @@ def test_binary_card_shows_no_three_class_section(tmp_path, monkeypatch):
     card.get("metrics", {}).pop("three_class", None)
     (tmp_path / "model_card.json").write_text(json.dumps(card))
     monkeypatch.setenv("MASKPATROL_MODEL_DIR", str(tmp_path))
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path / "no-reports"))
     at = run_page("model.py")
     assert not any("Three classes" in h.value for h in at.subheader)
     assert "Mask below nose threshold" not in " ".join(m.value for m in at.markdown)

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from support.paths import ROOT
 from maskpatrol.live import FrameResult, LiveSession
+from maskpatrol.pipeline import Counts
 
 PAGE = str(ROOT / "pages" / "webcam.py")
 TIMEOUT = 120
@@ -40,8 +41,8 @@ def show_stream(at: AppTest, faces: int, masked: int, incorrect: int, later_s: f
     """A second of frames in the panel (``later_s`` after now), as after a stream that just stopped."""
     live: LiveSession = at.session_state["webcam_live"]
     now = live.panel.clock() + later_s
-    live.panel.update([FrameResult(now - 1.0 + i * 0.04, faces, masked, faces - masked - incorrect, 20.0, 25.0,
-                                   incorrect=incorrect) for i in range(25)], now)
+    counts = Counts(masked, faces - masked - incorrect, incorrect)
+    live.panel.update([FrameResult(now - 1.0 + i * 0.04, counts, 20.0, 25.0) for i in range(25)], now)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
 

@@ -10,5 +10,6 @@ there themselves. ``conftest.py`` keeps fixtures only and imports what it needs 
 - :mod:`support.netns`: private network namespaces (root), for servers other machines must not reach;
 - :mod:`support.browser`: headless Chromium's flags and what a visitor does on a page;
 - :mod:`support.figures`: speed and memory figures written to ``tests/artifacts/``;
-- :mod:`support.requirements`: the requirements files and their locks, read as pip reads them.
+- :mod:`support.requirements`: the requirements files and their locks, read as pip reads them;
+- :mod:`support.records`: what every front end writes for fixed generated inputs (``tests/data/records/``).
 """

@@ -1,13 +1,18 @@
 """A picture gives the same faces, in its own pixels, whether it was analysed whole or
-shrunk to fit the server's memory (with the real shipped model)."""
+shrunk to fit the server's memory (with the real shipped model); a failure gives the same
+words and record in every front end."""
 
 from __future__ import annotations
+
+import contextlib
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from maskpatrol.analysis import analyze_source, to_scale
+from maskpatrol.analysis import (Analysis, Failure, analyze_source, classify, classify_record, detect, detect_record,
+                                 to_scale)
 from maskpatrol.images import ImageError
 from maskpatrol.pipeline import MASK, NO_MASK, Face, Settings
 from support.images import png_bytes
@@ -107,3 +112,92 @@ def test_to_scale_scales_across_and_down_separately_and_keeps_the_rest():
     assert [f.box for f in scaled] == [(20, 10, 60, 20), (2, 2, 10, 4)]  # 1.5 and 3.5 round to even
     assert [(f.p_no_mask, f.label, f.p_incorrect) for f in scaled] == \
         [(f.p_no_mask, f.label, f.p_incorrect) for f in FACES]
+
+
+# --- one error policy, one wording, one record per command --------------------------------
+
+
+def boom(*args, **kwargs):
+    raise RuntimeError("boom")
+
+
+def test_a_file_that_cannot_be_used_fails_as_bad_input_in_the_image_errors_words(patrol):
+    outcome = detect(patrol, b"not a picture at all", name="notes.txt")
+    assert outcome == Failure("notes.txt is not an image we can read (supported: JPEG, PNG, WEBP, BMP, GIF, TIFF)",
+                              bad_input=True)
+    assert classify(patrol, b"", name="empty.jpg") == Failure("empty.jpg is empty (0 bytes)", bad_input=True)
+
+
+def test_a_failure_of_ours_is_returned_as_could_not_process_not_raised(patrol, astronaut_rgb, monkeypatch):
+    monkeypatch.setattr(patrol, "analyze", boom)
+    monkeypatch.setattr(patrol, "classify_faces", boom)
+    expected = Failure("could not process a.png: boom", bad_input=False)
+    assert detect(patrol, png_bytes(astronaut_rgb), name="a.png") == expected
+    assert classify(patrol, png_bytes(astronaut_rgb), name="a.png") == expected
+
+
+def test_every_front_end_words_a_failure_of_ours_alike(patrol, astronaut_png, monkeypatch, capsys):
+    from maskpatrol import cli, results
+    from maskpatrol.api.analysis import classify_records, detect_records
+    from maskpatrol.api.body import Upload
+    from maskpatrol.batch.work import BatchSettings, analyse
+    from maskpatrol.pipeline import MaskPatrol
+
+    monkeypatch.setattr(MaskPatrol, "analyze", boom)
+    monkeypatch.setattr(MaskPatrol, "classify_faces", boom)
+    path, data = str(astronaut_png), astronaut_png.read_bytes()
+    words = f"could not process {path}: boom"
+    assert cli.main(["detect", "--json", path]) == 1
+    assert json.loads(capsys.readouterr().out)["error"] == words
+    assert cli.main(["classify", "--json", path]) == 1
+    assert json.loads(capsys.readouterr().out)["error"] == words
+    [row] = analyse(patrol, path, "image", BatchSettings())
+    assert row["error"] == words
+    assert results.analyze_bytes(patrol, data, path).error == words
+    for outcomes in (detect_records([Upload(path, data)], Settings()), classify_records([Upload(path, data)], None)):
+        assert [(o.status, o.record["error"]) for o in outcomes] == [(500, words)]
+
+
+def test_the_slot_is_held_while_the_input_is_decoded_and_analysed(patrol, astronaut_rgb, monkeypatch):
+    held = []
+
+    @contextlib.contextmanager
+    def slot():
+        held.append(True)
+        yield
+        held.append(False)
+
+    original = patrol.analyze
+    monkeypatch.setattr(patrol, "analyze", lambda *a, **k: (held.append("analysed"), original(*a, **k))[1])
+    assert isinstance(detect(patrol, png_bytes(astronaut_rgb), name="a.png", slot=slot), Analysis)
+    assert held == [True, "analysed", False]
+
+
+def test_a_slot_that_cannot_be_had_is_a_failure_of_ours(patrol, astronaut_rgb):
+    assert detect(patrol, png_bytes(astronaut_rgb), name="a.png", slot=boom) == \
+        Failure("could not process a.png: boom", bad_input=False)
+
+
+def test_pixels_already_decoded_are_analysed_as_they_are(patrol, astronaut_rgb):
+    analysis = analyze_source(patrol, astronaut_rgb)
+    assert (analysis.width, analysis.height) == (512, 512)
+    assert analysis.faces == tuple(patrol.analyze(astronaut_rgb))
+
+
+def test_the_records_are_the_clis_json_schemas(patrol, astronaut_rgb):
+    analysis = detect(patrol, astronaut_rgb, name="a.png")
+    [face] = analysis.faces
+    assert detect_record("a.png", analysis) == {"path": "a.png", "width": 512, "height": 512,
+                                                "faces": [face.to_dict()], "error": None}
+    crop = classify(patrol, astronaut_rgb, name="a.png")
+    assert list(classify_record("a.png", crop)) == ["path", "label", "p_no_mask", "p_incorrect", "error"]
+    assert classify_record("a.png", crop) == {"path": "a.png", **{k: crop.to_dict()[k] for k in
+                                              ("label", "p_no_mask", "p_incorrect")}, "error": None}
+
+
+def test_the_record_of_a_failure_has_only_its_path_and_error():
+    failed = Failure("x.png is empty (0 bytes)", bad_input=True)
+    assert detect_record("x.png", failed) == {"path": "x.png", "width": None, "height": None, "faces": [],
+                                              "error": "x.png is empty (0 bytes)"}
+    assert classify_record("x.png", failed) == {"path": "x.png", "label": None, "p_no_mask": None,
+                                                "p_incorrect": None, "error": "x.png is empty (0 bytes)"}

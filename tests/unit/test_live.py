@@ -13,7 +13,7 @@ from maskpatrol.annotate import NO_MASK_RGB
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.live import (FpsMeter, FrameResult, LiveOptions, LivePanel, LiveProcessor, LiveSession,
                              OptionsBox, ResultQueue, Snapshot, alert_text, summarize_window)
-from maskpatrol.pipeline import INCORRECT, MASK, NO_MASK, Face, Settings
+from maskpatrol.pipeline import INCORRECT, MASK, NO_MASK, Counts, Face, Settings
 
 
 class FakeClock:
@@ -27,7 +27,7 @@ class FakeClock:
 def result(t: float, faces: int = 1, masked: int = 1, fps: float = 25.0, error: str | None = None,
            incorrect: int = 0) -> FrameResult:
     """One frame's counts; faces neither masked nor below the nose are unmasked."""
-    return FrameResult(t, faces, masked, faces - masked - incorrect, 10.0, fps, error, incorrect=incorrect)
+    return FrameResult(t, Counts(masked, faces - masked - incorrect, incorrect), 10.0, fps, error)
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_processor_annotates_the_frame_and_queues_counts(patrol, frame_640):
     q = ResultQueue()
     proc = LiveProcessor(patrol, OptionsBox(), q)
     out, res = proc.process_rgb(frame_640.copy())
-    assert (res.faces, res.masked, res.no_mask) == (1, 0, 1)
+    assert (res.counts.total, res.counts.mask, res.counts.no_mask) == (1, 0, 1)
     assert out.shape == frame_640.shape and not np.array_equal(out, frame_640)
     # The thick red "No mask" box is drawn on the returned frame.
     red = np.all(out == np.array(NO_MASK_RGB, np.uint8), axis=-1)
@@ -125,7 +125,7 @@ def test_callback_takes_and_returns_av_frames(patrol, frame_640):
     frame.pts = 1234
     out = proc(frame)
     assert isinstance(out, av.VideoFrame) and (out.width, out.height) == (640, 480)
-    assert proc.results.drain()[0].no_mask == 1
+    assert proc.results.drain()[0].counts.no_mask == 1
 
 
 def test_settings_changed_mid_stream_apply_to_the_next_frame(patrol, frame_640):
@@ -137,8 +137,8 @@ def test_settings_changed_mid_stream_apply_to_the_next_frame(patrol, frame_640):
     _, second = proc.process_rgb(frame_640)
     box.set(LiveOptions(Settings(threshold=0.99999)))  # almost nothing counts as unmasked
     _, third = proc.process_rgb(frame_640)
-    assert first.no_mask == 1 and second.faces == 0
-    assert third.faces == 1 and third.masked == 1
+    assert first.counts.no_mask == 1 and second.counts.total == 0
+    assert third.counts.total == 1 and third.counts.mask == 1
 
 
 def test_mirror_view_flips_the_picture_and_the_boxes(patrol, frame_640):
@@ -185,7 +185,7 @@ def test_processor_is_safe_across_threads(patrol, frame_640):
     for th in threads:
         th.join(120)
     assert not errors
-    assert [(r.faces, r.no_mask) for r in q.drain()] == [(1, 1)] * 12
+    assert [(r.counts.total, r.counts.no_mask) for r in q.drain()] == [(1, 1)] * 12
 
 
 # --- what the panel shows --------------------------------------------------------------
@@ -194,8 +194,8 @@ def test_summary_is_what_most_frames_of_the_last_second_showed():
     rs = [result(10.0 + i * 0.04, faces=2, masked=1) for i in range(25)]
     rs[12] = result(rs[12].time, faces=1, masked=1)  # one frame where the detector blinked
     snap = summarize_window(rs, now=11.0)
-    assert (snap.faces, snap.masked, snap.no_mask) == (2, 1, 1)
-    assert snap.alert and snap.frames == 25 and snap.fps == 25.0
+    assert (snap.counts.total, snap.counts.mask, snap.counts.no_mask) == (2, 1, 1)
+    assert snap.counts.alert and snap.frames == 25 and snap.fps == 25.0
 
 
 def test_an_unmasked_face_seen_in_a_fifth_of_the_frames_raises_the_alert():
@@ -205,7 +205,7 @@ def test_an_unmasked_face_seen_in_a_fifth_of_the_frames_raises_the_alert():
     for i in (2, 6, 10, 14, 18, 22):
         rs[i] = result(rs[i].time, faces=2, masked=1)
     snap = summarize_window(rs, now=11.0)
-    assert (snap.faces, snap.masked, snap.no_mask) == (2, 1, 1) and snap.alert
+    assert (snap.counts.total, snap.counts.mask, snap.counts.no_mask) == (2, 1, 1) and snap.counts.alert
 
 
 def test_a_second_unmasked_person_seen_now_and_then_is_counted():
@@ -213,13 +213,13 @@ def test_a_second_unmasked_person_seen_now_and_then_is_counted():
     for i in range(0, 25, 3):  # 9 of 25 frames also find a second unmasked face
         rs[i] = result(rs[i].time, faces=2, masked=0)
     snap = summarize_window(rs, now=11.0)
-    assert (snap.faces, snap.masked, snap.no_mask) == (2, 0, 2)
+    assert (snap.counts.total, snap.counts.mask, snap.counts.no_mask) == (2, 0, 2)
 
 
 def test_a_face_whose_label_flickers_counts_once_as_unmasked():
     rs = [result(10.0 + i * 0.04, faces=1, masked=1 if i % 3 else 0) for i in range(25)]
     snap = summarize_window(rs, now=11.0)
-    assert (snap.faces, snap.masked, snap.no_mask) == (1, 0, 1) and snap.alert
+    assert (snap.counts.total, snap.counts.mask, snap.counts.no_mask) == (1, 0, 1) and snap.counts.alert
 
 
 @pytest.mark.parametrize("fps", [25, 4])
@@ -228,7 +228,7 @@ def test_one_frame_with_an_unmasked_face_is_a_blink_not_an_alert(fps):
     rs = [result(10.0 + i / fps, faces=1, masked=1) for i in range(fps)]
     rs[fps // 2] = result(rs[fps // 2].time, faces=1, masked=0)
     snap = summarize_window(rs, now=10.0 + 1.0)
-    assert (snap.faces, snap.masked, snap.no_mask) == (1, 1, 0) and not snap.alert
+    assert (snap.counts.total, snap.counts.mask, snap.counts.no_mask) == (1, 1, 0) and not snap.counts.alert
 
 
 def test_a_mask_below_the_nose_seen_in_a_fifth_of_the_frames_raises_the_alert():
@@ -238,8 +238,8 @@ def test_a_mask_below_the_nose_seen_in_a_fifth_of_the_frames_raises_the_alert():
     for i in (1, 6, 11, 16, 21):
         rs[i] = result(rs[i].time, faces=1, masked=0, incorrect=1)
     snap = summarize_window(rs, now=11.0)
-    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (1, 0, 1, 0)
-    assert snap.alert and snap.not_masked == 1
+    assert (snap.counts.total, snap.counts.mask, snap.counts.incorrect, snap.counts.no_mask) == (1, 0, 1, 0)
+    assert snap.counts.alert and snap.counts.not_masked == 1
 
 
 @pytest.mark.parametrize("fps", [25, 4])
@@ -247,14 +247,14 @@ def test_one_frame_with_a_mask_below_the_nose_is_a_blink_not_an_alert(fps):
     rs = [result(10.0 + i / fps, faces=1, masked=1) for i in range(fps)]
     rs[fps // 2] = result(rs[fps // 2].time, faces=1, masked=0, incorrect=1)
     snap = summarize_window(rs, now=10.0 + 1.0)
-    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (1, 1, 0, 0) and not snap.alert
+    assert snap.counts == Counts(mask=1) and not snap.counts.alert
 
 
 def test_a_face_between_no_mask_and_below_the_nose_counts_once_as_no_mask():
     """Both readings are not properly masked; the worse one wins, as in label_for."""
     rs = [result(10.0 + i * 0.04, faces=1, masked=0, incorrect=0 if i % 3 == 0 else 1) for i in range(25)]
     snap = summarize_window(rs, now=11.0)
-    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (1, 0, 0, 1)
+    assert (snap.counts.total, snap.counts.mask, snap.counts.incorrect, snap.counts.no_mask) == (1, 0, 0, 1)
 
 
 def test_three_people_three_labels_with_the_third_seen_now_and_then():
@@ -264,12 +264,12 @@ def test_three_people_three_labels_with_the_third_seen_now_and_then():
     for i in (0, 4, 8, 12, 16, 20):
         rs[i] = result(rs[i].time, faces=3, masked=1, incorrect=1)
     snap = summarize_window(rs, now=11.0)
-    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask) == (3, 1, 1, 1)
+    assert (snap.counts.total, snap.counts.mask, snap.counts.incorrect, snap.counts.no_mask) == (3, 1, 1, 1)
 
 
 def test_the_alert_says_a_mask_below_the_nose_is_not_properly_masked():
     def snap(masked: int, no_mask: int, incorrect: int = 0) -> Snapshot:
-        return Snapshot(masked + no_mask + incorrect, masked, no_mask, 25.0, 10.0, 25, incorrect=incorrect)
+        return Snapshot(Counts(masked, no_mask, incorrect), 25.0, 10.0, 25)
 
     # A binary model's wording is unchanged.
     assert alert_text(snap(1, 1)) == "1 person without a mask in view"
@@ -285,7 +285,7 @@ def test_frame_counts_split_the_three_labels():
     faces = [Face(box, 0.05, MASK), Face(box, 0.9, NO_MASK), Face(box, 0.1, INCORRECT, 0.85),
              Face(box, 0.2, INCORRECT, 0.7)]
     res = FrameResult.from_faces(faces, when=1.0, analysis_ms=5.0, fps=25.0)
-    assert (res.faces, res.masked, res.no_mask, res.incorrect, res.not_masked) == (4, 1, 1, 2, 3)
+    assert res.counts == Counts(mask=1, no_mask=1, incorrect=2) and res.counts.not_masked == 3
 
 
 def test_processor_draws_a_mask_below_the_nose_and_counts_it(frame_640):
@@ -299,7 +299,7 @@ def test_processor_draws_a_mask_below_the_nose_and_counts_it(frame_640):
 
     proc = LiveProcessor(ThreeClass(), OptionsBox(), ResultQueue())  # type: ignore[arg-type]
     out, res = proc.process_rgb(frame_640)
-    assert (res.faces, res.masked, res.no_mask, res.incorrect) == (1, 0, 0, 1)
+    assert res.counts == Counts(incorrect=1)
     amber = np.all(out == np.array(INCORRECT_RGB, np.uint8), axis=-1)
     assert amber.sum() > 200
     # Dashed: along the box's left edge, some rows are amber and some are not.
@@ -311,13 +311,13 @@ def test_summary_follows_a_change_and_goes_blank_when_frames_stop():
     rs = [result(10.0 + i * 0.04, faces=1, masked=1) for i in range(25)]
     rs += [result(11.0 + i * 0.04, faces=1, masked=0) for i in range(25)]
     snap = summarize_window(rs, now=12.0)
-    assert (snap.masked, snap.no_mask) == (0, 1)
+    assert (snap.counts.mask, snap.counts.no_mask) == (0, 1)
     assert summarize_window(rs, now=20.0) is None
 
 
 def test_summary_reports_errors():
     snap = summarize_window([result(10.0, error="boom")], now=10.1)
-    assert snap is not None and snap.error == "boom" and snap.faces == 0
+    assert snap is not None and snap.error == "boom" and snap.counts.total == 0
 
 
 def test_panel_keeps_one_minute_of_history():
@@ -360,7 +360,7 @@ def test_session_resets_on_a_new_stream_and_stays_bounded(patrol, frame_640):
         session.processor.process_rgb(frame_640)
     assert len(session.results) == 8
     snap = session.refresh()
-    assert snap is not None and snap.no_mask == 1
+    assert snap is not None and snap.counts.no_mask == 1
     assert session.on_playing(True) is False  # still the same stream
     session.on_playing(False)
     assert session.on_playing(True) is True  # a new stream starts from zero

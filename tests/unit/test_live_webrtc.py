@@ -201,7 +201,7 @@ def test_the_panel_counts_a_masked_and_an_unmasked_person_sent_over_webrtc(patro
             assert await until(lambda: session.processor.frames >= 3 * FPS, CONNECT_S + SETTLE_S)
             snap = session.refresh()  # what the page shows, as on its once-a-second refresh
             assert snap is not None and snap.error is None
-            assert (snap.faces, snap.masked, snap.no_mask) == (2, 1, 1) and snap.alert
+            assert (snap.counts.total, snap.counts.mask, snap.counts.no_mask) == (2, 1, 1) and snap.counts.alert
             # The annotated video comes back to the browser at the camera's size.
             assert await until(lambda: stream.received >= FPS, SETTLE_S)
             assert stream.last_received.shape == (480, 640, 3)
@@ -216,7 +216,7 @@ def test_a_setting_changed_mid_stream_reaches_the_callback_without_a_restart(pat
         async with streaming(session, lambda i: astronaut_frame) as stream:
             assert await until(lambda: session.processor.frames >= FPS, CONNECT_S)
             before = session.refresh()
-            assert (before.faces, before.no_mask) == (1, 1)
+            assert (before.counts.total, before.counts.no_mask) == (1, 1)
             pc, frames_then = stream.worker.pc, session.processor.frames
             # What the page does on a rerun after the threshold slider moved to the top.
             session.options.set(LiveOptions(Settings(threshold=0.99999)))
@@ -224,7 +224,7 @@ def test_a_setting_changed_mid_stream_reaches_the_callback_without_a_restart(pat
 
             def masked_now() -> bool:
                 seen.extend(session.results.drain())
-                return any(r.masked == 1 and r.no_mask == 0 for r in seen)
+                return any(r.counts.mask == 1 and r.counts.no_mask == 0 for r in seen)
 
             assert await until(masked_now, SETTLE_S)
             # Same connection and the same count going on: the stream never restarted.
@@ -248,7 +248,7 @@ def test_a_frame_that_fails_passes_through_and_the_stream_goes_on(patrol, astron
             failed = [r for r in results if r.error is not None]
             assert [r.error for r in failed] == ["analysis broke on this frame"]
             assert session.processor.errors == 1
-            assert results[-1].error is None and results[-1].no_mask == 1
+            assert results[-1].error is None and results[-1].counts.no_mask == 1
             assert stream.worker.pc.connectionState == "connected"
 
     run(scenario())

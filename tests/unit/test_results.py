@@ -12,7 +12,7 @@ from PIL import Image
 
 from support.images import png_bytes
 from maskpatrol import cli
-from maskpatrol import results
+from maskpatrol import export, reports, results
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.images import encode_jpeg, load_image
 from maskpatrol.pipeline import Face
@@ -26,7 +26,7 @@ def astro(patrol, astronaut_rgb):
 def test_astronaut_result_has_one_unmasked_face_preview_and_thumbnail(astro):
     assert astro.ok and (astro.width, astro.height) == (512, 512)
     assert astro.summary == "1 face: 0 mask, 1 no mask"
-    assert astro.n_unmasked == 1 and astro.n_masked == 0
+    assert astro.counts.not_masked == 1 and astro.counts.mask == 0
     assert astro.preview is not None and load_image(astro.preview).shape == (512, 512, 3)
     assert astro.preview_scale == 1.0
     thumb = Image.open(io.BytesIO(astro.thumbnails[0]))
@@ -105,7 +105,7 @@ def test_annotated_png_is_full_resolution_and_marked(astro, astronaut_rgb):
 def test_json_export_matches_the_cli_schema(astro, astronaut_png, capsys):
     cli.main(["detect", "--json", str(astronaut_png)])
     cli_row = json.loads(capsys.readouterr().out.splitlines()[0])
-    [ours] = json.loads(results.to_json([astro]))
+    [ours] = json.loads(export.to_json([astro]))
     assert set(ours) == set(cli_row)
     assert {k: v for k, v in ours.items() if k != "path"} == {k: v for k, v in cli_row.items() if k != "path"}
 
@@ -115,9 +115,9 @@ def test_csv_has_a_row_per_face_and_per_failed_or_empty_photo(astro):
     empty = results.ImageResult(name="wall.png", width=100, height=80)
     two = results.ImageResult(name="two.png", width=10, height=10,
                         faces=(Face((1, 2, 3, 4), 0.1, "mask"), Face((5, 6, 7, 8), 0.9, "no_mask")))
-    rows = list(csv.DictReader(io.StringIO(results.to_csv([astro, bad, empty, two]))))
+    rows = list(csv.DictReader(io.StringIO(export.to_csv([astro, bad, empty, two]))))
     assert [r["path"] for r in rows] == ["astronaut.png", "broken.jpg", "wall.png", "two.png", "two.png"]
-    assert tuple(rows[0]) == results.CSV_COLUMNS
+    assert tuple(rows[0]) == export.CSV_COLUMNS
     assert rows[0]["label"] == "no_mask" and float(rows[0]["p_no_mask"]) > 0.5 and rows[0]["face"] == "1"
     assert 0.0 <= float(rows[0]["p_incorrect"]) <= 1.0
     assert rows[1]["error"] == "broken.jpg is corrupt" and rows[1]["label"] == ""
@@ -153,8 +153,8 @@ THREE = results.ImageResult(name="three.png", width=640, height=480, faces=(
 
 
 def test_mask_below_nose_is_counted_apart_and_as_not_properly_masked():
-    assert (THREE.n_masked, THREE.n_incorrect, THREE.n_no_mask) == (1, 1, 1)
-    assert THREE.n_unmasked == 2  # the warnings count the mask below the nose too
+    assert (THREE.counts.mask, THREE.counts.incorrect, THREE.counts.no_mask) == (1, 1, 1)
+    assert THREE.counts.not_masked == 2  # the warnings count the mask below the nose too
     assert THREE.summary == "3 faces: 1 mask, 1 mask below nose, 1 no mask"
 
 
@@ -191,11 +191,11 @@ def test_summary_rows_count_mask_below_nose_between_mask_and_no_mask(astro):
 
 
 def test_exports_carry_the_third_label_and_p_incorrect():
-    rows = list(csv.DictReader(io.StringIO(results.to_csv([THREE]))))
-    assert tuple(rows[0]) == results.CSV_COLUMNS and results.CSV_COLUMNS[-1] == "p_incorrect"
+    rows = list(csv.DictReader(io.StringIO(export.to_csv([THREE]))))
+    assert tuple(rows[0]) == export.CSV_COLUMNS and export.CSV_COLUMNS[-1] == "p_incorrect"
     assert [(r["label"], float(r["p_incorrect"])) for r in rows] == [("mask", 0.03), ("incorrect", 0.81),
                                                                        ("no_mask", 0.05)]
-    [record] = json.loads(results.to_json([THREE]))
+    [record] = json.loads(export.to_json([THREE]))
     assert [(f["label"], f["p_incorrect"]) for f in record["faces"]] == [("mask", 0.03), ("incorrect", 0.81),
                                                                           ("no_mask", 0.05)]
 
@@ -224,23 +224,23 @@ def test_no_face_advice_follows_photo_and_settings():
 
 
 def test_reports_dir_and_readers(tmp_path, monkeypatch):
-    monkeypatch.setenv(results.REPORTS_ENV_VAR, str(tmp_path))
-    assert results.reports_dir() == tmp_path
-    assert results.read_json(tmp_path / "metrics.json") is None
+    monkeypatch.setenv(reports.REPORTS_ENV_VAR, str(tmp_path))
+    assert reports.reports_dir() == tmp_path
+    assert reports.read_json(tmp_path / "metrics.json") is None
     (tmp_path / "bad.json").write_text("{not json")
-    assert results.read_json(tmp_path / "bad.json") is None
+    assert reports.read_json(tmp_path / "bad.json") is None
 
 
 def test_metrics_and_cross_source_rows():
     m = {"n": 10, "tp": 4, "tn": 5, "fp": 1, "fn": 0, "accuracy": 0.9, "precision": 0.8, "recall": 1.0,
          "specificity": 5 / 6, "roc_auc": 0.95, "threshold": 0.3}
-    [row] = results.metrics_rows({"all_test": m, "note": "ignored"})
+    [row] = reports.metrics_rows({"all_test": m, "note": "ignored"})
     assert row["Split"] == "all_test" and row["Accuracy"] == "90.0%" and row["No-mask recall"] == "100.0%"
     assert row["Missed unmasked"] == 0 and row["False alarms"] == 1 and row["ROC AUC"] == "0.9500"
     nan = dict(m, precision=float("nan"))
-    assert results.metrics_rows({"x": nan})[0]["Precision"] == "n/a"
+    assert reports.metrics_rows({"x": nan})[0]["Precision"] == "n/a"
     cross = {"train a -> test b": {"threshold": 0.3, "epochs": 3, "b/test": m, "a/test (in-source)": m}}
-    rows = results.cross_source_rows(cross)
+    rows = reports.cross_source_rows(cross)
     assert [r["Tested on"] for r in rows] == ["b/test", "a/test (in-source)"]
 
 

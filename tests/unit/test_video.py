@@ -246,7 +246,7 @@ def test_counts_keep_masks_below_the_nose_apart_and_count_them_as_not_masked():
     rows = list(csv.DictReader(io.StringIO(counts.csv_text())))
     assert [(r["faces"], r["mask"], r["no_mask"], r["incorrect"]) for r in rows] == [
         ("2", "1", "0", "1"), ("2", "0", "0", "2"), ("2", "0", "2", "0"), ("1", "1", "0", "0"), ("2", "0", "1", "1")]
-    assert [counts.not_masked(i) for i in range(len(counts))] == [1, 2, 2, 0, 2]
+    assert [c.not_masked for c in counts] == [1, 2, 2, 0, 2]
     # Second 0 (0.0, 0.4, 0.8): 2 no mask and 2 below the nose, in different frames of 2
     # faces; the bar stays 2 faces tall and no mask goes first.
     assert timeline(counts) == {"Second": [0, 1], "Faces": [2, 2], "No mask": [2, 1],

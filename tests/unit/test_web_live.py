@@ -7,7 +7,7 @@ import pytest
 
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.live import LiveOptions, LivePanel
-from maskpatrol.pipeline import Settings
+from maskpatrol.pipeline import Counts, Settings
 from maskpatrol.web.component import browser_settings, pipeline_config
 from maskpatrol.web.mode import BROWSER, SERVER, default_mode
 from maskpatrol.web.readings import MAX_ROWS, BrowserFeed
@@ -68,7 +68,7 @@ def test_a_report_becomes_results_on_our_clock_oldest_first():
     results = feed.results({"frames": [[900, 2, 1, 1, 0, 30.0], [500, 2, 1, 1, 0, 28.0], [100, 2, 2, 0, 0, 29.0]],
                             "error": None}, now=100.0)
     assert [round(r.time, 3) for r in results] == [99.1, 99.5, 99.9]
-    assert [(r.faces, r.masked, r.no_mask) for r in results] == [(2, 1, 1), (2, 1, 1), (2, 2, 0)]
+    assert [(r.counts.total, r.counts.mask, r.counts.no_mask) for r in results] == [(2, 1, 1), (2, 1, 1), (2, 2, 0)]
     assert feed.stats() == (3, pytest.approx(29.0))
 
 
@@ -85,7 +85,7 @@ def test_the_panel_reads_browser_results_like_server_ones():
     panel = LivePanel(clock=lambda: 10.0)
     feed = BrowserFeed()
     snap = panel.update(feed.results({"frames": [[50 * i, 2, 1, 1, 0, 20.0] for i in range(20)]}, now=10.0), now=10.0)
-    assert (snap.faces, snap.masked, snap.no_mask, snap.alert) == (2, 1, 1, True)
+    assert (snap.counts.total, snap.counts.mask, snap.counts.no_mask, snap.counts.alert) == (2, 1, 1, True)
 
 
 def test_a_mask_below_the_nose_from_the_browser_reaches_the_alert():
@@ -93,9 +93,9 @@ def test_a_mask_below_the_nose_from_the_browser_reaches_the_alert():
     panel = LivePanel(clock=lambda: 10.0)
     feed = BrowserFeed()
     results = feed.results({"frames": [[50 * i, 2, 1, 0, 1, 20.0] for i in range(20)]}, now=10.0)
-    assert {(r.masked, r.no_mask, r.incorrect) for r in results} == {(1, 0, 1)}
+    assert {(r.counts.mask, r.counts.no_mask, r.counts.incorrect) for r in results} == {(1, 0, 1)}
     snap = panel.update(results, now=10.0)
-    assert (snap.faces, snap.masked, snap.incorrect, snap.no_mask, snap.alert) == (2, 1, 1, 0, True)
+    assert snap.counts == Counts(mask=1, incorrect=1) and snap.counts.alert
     assert panel.chart_data()["Mask below nose"] == [1]
 
 
