@@ -132,8 +132,11 @@ def shoot_photos(browser, url: str, picture: np.ndarray, work: Path) -> Path:
         img = page.get_by_test_id("stImage").locator("img").first
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle(),
                                timeout=30_000)
-        # The table of faces (thumbnails) is drawn on a canvas after the rest of the page.
-        page.locator('[data-testid="stDataFrame"] canvas').first.wait_for(timeout=60_000)
+        # The table of faces: its thumbnails loaded.
+        thumb = page.locator("table.mp-table img").first
+        thumb.wait_for(timeout=60_000)
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle(),
+                               timeout=30_000)
         page.mouse.move(5, 5)
         page.wait_for_timeout(3000)
         shot = work / "photos.png"
