@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import gc
 import time
 
+from ..memory import release_freed
 from ..pipeline import MaskPatrol
 from .channel import OptionsBox, ResultQueue
 from .fps import Clock
@@ -24,10 +23,7 @@ def release_memory() -> None:
     +-25 MB; ``malloc_trim`` returns them, which matters on a 512 MB dyno.
     """
     gc.collect()
-    try:
-        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
-        pass
+    release_freed()
 
 
 class LiveSession:
