@@ -19,8 +19,13 @@ $(VENV)/.runtime: requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(PY)
+# Then maskpatrol itself, editable (pyproject.toml): the `maskpatrol` command, and the package
+# importable from any folder; again when its version (maskpatrol/__init__.py) changes, for the
+# installed metadata. --no-deps: the lock above installed its dependencies;
+# --no-build-isolation: built with the lock's setuptools, nothing fetched.
+$(VENV)/.dev: requirements.txt requirements-dev.txt pyproject.toml maskpatrol/__init__.py | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@ $(VENV)/.runtime
 
 # The limits every host gets (25 MB uploads, departed sessions freed after 15 s) come from
@@ -56,7 +61,7 @@ evaluate: $(VENV)/.dev
 # each checked by SHA-256, and write their licence notice. The copies are committed, so
 # running the app never needs this.
 models: | $(PY)
-	$(PY) scripts/vendor_models.py
+	$(PY) -m scripts.vendor_models
 
 clean:
 	rm -rf $(VENV) .pytest_cache
@@ -73,7 +78,7 @@ web:
 # into a folder of their own inside the venv, seen only by this script.
 web-classifier: $(VENV)/.dev
 	$(PY) -m pip install -q --no-deps --target $(VENV)/convert-deps tf2onnx==1.16.1 onnx==1.23.2
-	PYTHONPATH=$(VENV)/convert-deps $(PY) scripts/convert_classifier_web.py
+	PYTHONPATH=$(VENV)/convert-deps $(PY) -m scripts.convert_classifier_web
 
 # Benchmark-only peer of benchmarks/bench_peers.py (the classic res10 SSD + MobileNetV2 pipeline),
 # run by tests/unit/test_bench_peers.py. --no-deps: 40 MB of pure-Python wheels in seconds,
@@ -84,16 +89,20 @@ $(VENV)/.peers: benchmarks/requirements-peers.txt $(VENV)/.dev
 
 test: $(VENV)/.peers
 
+# Tools that reuse the tests' helpers (tests/support/) import them as the tests do, with the
+# folder pytest puts on the path for them.
+TESTS_PATH := tests
+
 # The README's pictures (docs/images/), made with the browser tests' harness from pictures we may
 # publish (skimage's astronaut, bare and with a drawn mask); needs Chromium, not the data folder.
 .PHONY: screenshots docs-figures
 screenshots: $(VENV)/.dev
-	$(PY) scripts/screenshots.py
+	PYTHONPATH=$(TESTS_PATH) $(PY) -m scripts.screenshots
 
 # Record the latest webcam and Heroku figures of tests/artifacts/ in docs/figures.json and
 # regenerate the figure tables of README.md and docs/ (tests/unit/test_docs.py checks them).
 docs-figures: $(VENV)/.dev
-	$(PY) scripts/docs_figures.py --record --write
+	PYTHONPATH=$(TESTS_PATH) $(PY) -m scripts.docs_figures --record --write
 
 # `python -m maskpatrol batch` runs on Ray Data: optional, out of requirements.txt (the
 # Heroku runtime; Ray adds ~600 MB), installed for the tests (tests/batch/).

@@ -1,16 +1,16 @@
 """HTTP API benchmark: throughput and latency of ``POST /api/v1/detect`` at 1, 4 and 8 clients.
 
-Run from the project root::
+Run from the project root, with ``tests/`` on the import path as pytest puts it there (the
+server is started by the tests' own helper, ``tests/support/server.py``)::
 
-    .venv/bin/python benchmarks/bench_api.py --data ../shared/data          # table
-    .venv/bin/python benchmarks/bench_api.py --data ../shared/data --json   # for diffs
-    .venv/bin/python benchmarks/bench_api.py --data ../shared/data --out benchmarks/results/bench_api.json
+    PYTHONPATH=tests .venv/bin/python -m benchmarks.bench_api --data ../shared/data          # table
+    PYTHONPATH=tests .venv/bin/python -m benchmarks.bench_api --data ../shared/data --json   # for diffs
+    PYTHONPATH=tests .venv/bin/python -m benchmarks.bench_api --data ../shared/data --out benchmarks/results/bench_api.json
 
 The server is the real one: ``streamlit run app.py`` on 127.0.0.1, configured by setup.sh as
-on a dyno (``tests/support/server.py``), once per worker count asked for. The photos are
-640x480 frames with three real faces pasted on a smooth background (the frames of
-``bench_pipeline.py``), sent as JPEG. The baseline, measured in the same run, is the CLI's
-own time per image: the median of the CLI's per-image step (read the file, decode, analyse,
+on a dyno, once per worker count asked for. The photos are 640x480 frames with three real
+faces pasted on a smooth background (:mod:`benchmarks.scenes`), sent as JPEG. The baseline,
+measured in the same run, is the CLI's own time per image: the median of the CLI's per-image step (read the file, decode, analyse,
 build the record, as ``run_detect`` does), measured in this process right before each level,
 so a shared machine's changing load touches baseline and figure alike. For information the
 report also gives ``python -m maskpatrol detect --json`` as a process: its time over many
@@ -37,17 +37,13 @@ from typing import Any, Sequence
 import cv2
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-for extra in (ROOT, ROOT / "tests"):  # runnable as a plain script; reuses the tests' live server
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+from benchmarks.bench_args import add_data_arguments, require_data
+from benchmarks.scenes import FrameType, build_frames, load_average, select_faces
+from maskpatrol.detectors import DetectorSettings
+from maskpatrol.images import load_image
+from maskpatrol.pipeline import MaskPatrol, Settings, image_record
 
-from bench_args import add_data_arguments, require_data  # noqa: E402
-from bench_pipeline import FrameType, build_frames, load_average, select_faces  # noqa: E402
-from support.server import streamlit_server  # noqa: E402
-from maskpatrol.detectors import DetectorSettings  # noqa: E402
-from maskpatrol.images import load_image  # noqa: E402
-from maskpatrol.pipeline import MaskPatrol, Settings, image_record  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DETECT_URL = "/api/v1/detect"
 
@@ -170,6 +166,10 @@ def load(url: str, bodies: Sequence[tuple[str, bytes]], clients: int, requests_t
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    # Imported here, not at the top: ``tests/`` is on the path only as the docstring says,
+    # and --help needs none of it.
+    from support.server import streamlit_server
+
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench_api_") as tmp:
         folder = Path(tmp)

@@ -3,9 +3,9 @@
 
 Run from the project root (needs ``pip install -r requirements-batch.txt``)::
 
-    .venv/bin/python benchmarks/bench_batch.py --data ../shared/data            # table
-    .venv/bin/python benchmarks/bench_batch.py --data ../shared/data --out benchmarks/results/bench_batch.json
-    .venv/bin/python benchmarks/bench_batch.py --data ../shared/data --long-side 1280 \
+    .venv/bin/python -m benchmarks.bench_batch --data ../shared/data            # table
+    .venv/bin/python -m benchmarks.bench_batch --data ../shared/data --out benchmarks/results/bench_batch.json
+    .venv/bin/python -m benchmarks.bench_batch --data ../shared/data --long-side 1280 \
         --out benchmarks/results/bench_batch_1280.json      # camera-sized copies
 
 The main figure is the wall time of a whole command, as a user would time it: process start,
@@ -36,14 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-for extra in (HERE, ROOT):  # runnable as a plain script
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
 
-from bench_args import add_data_arguments, require_data  # noqa: E402
-from maskpatrol.batch.store import PartStore  # noqa: E402
+from benchmarks.bench_args import add_data_arguments, require_data
+from maskpatrol.batch.store import PartStore
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: A whole command may take this long before the benchmark gives up on it.
 RUN_TIMEOUT_S = 1800

@@ -2,14 +2,14 @@
 
 The issue's budget is 3 ms per face in a batch of 8 on 2 cores. Machines here differ about
 2x, so every figure comes with the Haar cascade on a fixed 640x480 frame, timed in turn with
-it (the house baseline, as in ``bench_pipeline.py``), and, with ``--compare DIR``, with
+it (the house baseline, as in ``bench_pipeline``), and, with ``--compare DIR``, with
 another model folder (for example the binary model a change replaced, taken from git).
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/bench_classifier.py
+    .venv/bin/python -m benchmarks.bench_classifier
     git archive 29b50dd models | tar -x -C /tmp/old && \\
-        .venv/bin/python benchmarks/bench_classifier.py --compare /tmp/old/models --json
+        .venv/bin/python -m benchmarks.bench_classifier --compare /tmp/old/models --json
 
 Faces are crops of the astronaut photo (``skimage.data``), at sizes a webcam sees, so no
 data folder is needed.
@@ -29,13 +29,9 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # runnable as a plain script from anywhere
-    sys.path.insert(0, str(ROOT))
-
-from maskpatrol.classifier import MaskClassifier  # noqa: E402
-from maskpatrol.model_card import load_card  # noqa: E402
-from maskpatrol.paths import CASCADE_PATH, default_model_dir  # noqa: E402
+from maskpatrol.classifier import MaskClassifier
+from maskpatrol.model_card import load_card
+from maskpatrol.paths import CASCADE_PATH, default_model_dir
 
 BATCHES = (1, 3, 8)
 FACE_SIDES = (48, 72, 96, 140, 200)

@@ -3,9 +3,9 @@ each is, and whether the mask classifier is as good on crops from either.
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/bench_detectors.py --data ../shared/data          # table
-    .venv/bin/python benchmarks/bench_detectors.py --data ../shared/data --json   # for diffs
-    .venv/bin/python benchmarks/bench_detectors.py --data ../shared/data --calibrate
+    .venv/bin/python -m benchmarks.bench_detectors --data ../shared/data          # table
+    .venv/bin/python -m benchmarks.bench_detectors --data ../shared/data --json   # for diffs
+    .venv/bin/python -m benchmarks.bench_detectors --data ../shared/data --calibrate
 
 What is measured (all images generated in memory from ``faces/chandrikadeb7``):
 
@@ -44,21 +44,18 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
+from benchmarks.bench_args import add_haar_arguments
+from benchmarks.scenes import Box, iou
+from maskpatrol.detectors import DETECTOR_NAMES, Detector, DetectorSettings, make_detector
+from maskpatrol.detectors.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector
+from maskpatrol.detectors.boxes import IDENTITY, Detection
+from maskpatrol.detectors.comparison import FIGURES_PATH, figures_from_report
+from maskpatrol.detectors.yunet import YuNetDetector
+from maskpatrol.images import load_image
+from maskpatrol.pipeline import MASK, MaskPatrol, Settings, label_for
+from maskpatrol.preprocess import CROP_SCALE, CROP_SHIFT_DOWN, square_crop
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # runnable as a plain script from anywhere
-    sys.path.insert(0, str(ROOT))
-
-from bench_args import add_haar_arguments  # noqa: E402
-from maskpatrol.detectors import DETECTOR_NAMES, Detector, DetectorSettings, make_detector  # noqa: E402
-from maskpatrol.detectors.blazeface import FULL_RANGE, SHORT_RANGE, BlazeFaceDetector  # noqa: E402
-from maskpatrol.detectors.boxes import IDENTITY, Detection  # noqa: E402
-from maskpatrol.detectors.comparison import FIGURES_PATH, figures_from_report  # noqa: E402
-from maskpatrol.detectors.yunet import YuNetDetector  # noqa: E402
-from maskpatrol.images import load_image  # noqa: E402
-from maskpatrol.pipeline import MASK, MaskPatrol, Settings, label_for  # noqa: E402
-from maskpatrol.preprocess import CROP_SCALE, CROP_SHIFT_DOWN, square_crop  # noqa: E402
-
-Box = tuple[int, int, int, int]
 CLASSES = {"with_mask": "mask", "without_mask": "no_mask"}
 SOURCE = "faces/chandrikadeb7"
 DETECTORS = DETECTOR_NAMES
@@ -109,16 +106,6 @@ def crop_region(box: Sequence[float]) -> tuple[float, float, float, float]:
     side = max(w, h) * CROP_SCALE
     cx, cy = x + w / 2, y + h / 2 + CROP_SHIFT_DOWN * h
     return cx - side / 2, cy - side / 2, side, side
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = ix * iy
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
 
 
 def inside(region: Box, boxes: Sequence[Box]) -> list[Box]:

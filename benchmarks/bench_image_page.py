@@ -10,7 +10,7 @@ photo-like, slightly noisy background):
   unrelated setting changed, which must not rerun the pipeline).
 
 Wall time is noisy on a shared machine, so CPU time and the load average are printed
-too. Run:  .venv/bin/python benchmarks/bench_image_page.py [--repeats 5] [--budget 2.0]
+too. Run:  .venv/bin/python -m benchmarks.bench_image_page [--repeats 5] [--budget 2.0]
 Exit status 1 when the median cold page time exceeds ``--budget`` seconds.
 """
 
@@ -29,11 +29,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from maskpatrol import export, results
+from maskpatrol.pipeline import MaskPatrol
 
-from maskpatrol import export, results  # noqa: E402
-from maskpatrol.pipeline import MaskPatrol  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_photo(width: int = 4000, height: int = 3000, seed: int = 0) -> bytes:

@@ -16,9 +16,10 @@ files (``git archive``, run with the same virtualenv):
 * ``speed``: the Photos page's path on the 12 MP photo and the pipeline on a 640x480 frame
   cut from it, medians of repeated runs, the trees taking turns in fresh processes.
 
-Run from the project root (needs Chromium for ``server``)::
+Run from the project root (needs Chromium for ``server``), with ``tests/`` on the import path
+as pytest puts it there (the photos and the Heroku check's visits use the tests' helpers)::
 
-    .venv/bin/python benchmarks/bench_memory.py --baseline HEAD~1 [--only steps|server|speed]
+    PYTHONPATH=tests .venv/bin/python -m benchmarks.bench_memory --baseline HEAD~1 [--only steps|server|speed]
 
 Results go to ``benchmarks/results/memory.json``; ``docs/performance.md`` reads them.
 """
@@ -39,11 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "memory.json"
 PHOTOS = {"12mp": (4032, 3024), "16mp": (4608, 3456), "40mp": (7296, 5472)}
 
-#: Run in a fresh process with the tree under test first on sys.path: prints one JSON line.
+#: Run in a fresh process started in the tree under test, which is its PYTHONPATH too, so that
+#: tree's ``maskpatrol`` is the one imported (:func:`in_tree`): prints one JSON line.
 STEPS_SCRIPT = r'''
 import gc, json, sys, threading, time
-tree, photo = sys.argv[1], sys.argv[2]
-sys.path.insert(0, tree)
+photo = sys.argv[1]
 import psutil
 proc = psutil.Process()
 rss = lambda: proc.memory_info().rss / 2**20
@@ -88,11 +89,11 @@ print(json.dumps(out))
 '''
 
 
-#: Run in a fresh process: median ms of the Photos page's path (12 MP) and of a frame.
+#: Run in a fresh process in the tree under test, as STEPS_SCRIPT: median ms of the Photos
+#: page's path (12 MP) and of a frame.
 SPEED_SCRIPT = r'''
 import json, statistics, sys, time
-tree, photo = sys.argv[1], sys.argv[2]
-sys.path.insert(0, tree)
+photo = sys.argv[1]
 try:
     from maskpatrol.memory import tune_allocator
     tune_allocator()
@@ -115,13 +116,20 @@ print(json.dumps({"photo_12mp_ms": median_ms(lambda: results.analyze_bytes(patro
 '''
 
 
+def in_tree(script: str, tree: Path, photo: Path, timeout: float) -> subprocess.CompletedProcess:
+    """``script`` in a fresh interpreter whose ``maskpatrol`` is ``tree``'s: started in the
+    tree (``python -c`` puts the working directory first on the path) with the tree as its
+    PYTHONPATH, ahead of any installed copy."""
+    return subprocess.run([sys.executable, "-c", script, str(photo)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree, timeout=timeout)
+
+
 def speed(trees: dict[str, Path], photo: Path, rounds: int = 3) -> dict[str, dict]:
     """Each tree in turn, ``rounds`` times, in fresh processes; the median of each figure."""
     runs: dict[str, list[dict]] = {label: [] for label in trees}
     for _ in range(rounds):
         for label, tree in trees.items():
-            run = subprocess.run([sys.executable, "-c", SPEED_SCRIPT, str(tree), str(photo)], capture_output=True,
-                                 text=True, env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree, timeout=900)
+            run = in_tree(SPEED_SCRIPT, tree, photo, timeout=900)
             if run.returncode:
                 raise RuntimeError(f"speed in {tree} failed:\n{run.stderr[-3000:]}")
             runs[label].append(json.loads(run.stdout.strip().splitlines()[-1]))
@@ -137,11 +145,9 @@ def archive(rev: str, dest: Path) -> Path:
 
 
 def steps(tree: Path, photos: dict[str, Path]) -> dict[str, dict]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
     out = {}
     for name, path in photos.items():
-        run = subprocess.run([sys.executable, "-c", STEPS_SCRIPT, str(tree), str(path)], capture_output=True,
-                             text=True, env=env, cwd=tree, timeout=600)
+        run = in_tree(STEPS_SCRIPT, tree, path, timeout=600)
         if run.returncode:
             raise RuntimeError(f"steps for {name} in {tree} failed:\n{run.stderr[-3000:]}")
         out[name] = json.loads(run.stdout.strip().splitlines()[-1])
@@ -150,13 +156,11 @@ def steps(tree: Path, photos: dict[str, Path]) -> dict[str, dict]:
 
 def server(tree: Path, workdir: Path, chromium: str) -> dict[str, float]:
     """The Heroku check's three visits against the Procfile's web command run from ``tree``."""
-    sys.path.insert(0, str(ROOT))
-    from scripts import heroku_check as hc
-    from support.net import free_port
+    from scripts import heroku_check as hc  # imports the tests' helpers: see the module docstring
 
     home = workdir / f"home-{tree.name}"
     home.mkdir()
-    env = hc.dyno_env(Path(sys.prefix), home, free_port())
+    env = hc.dyno_env(Path(sys.prefix), home, hc.free_port())
     web = hc.start_web(tree, env, home / "web.log")
     try:
         with hc.PeakRss(web.proc.pid, interval=0.02) as rss:
@@ -187,8 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", choices=("steps", "server", "speed"), help="one of the three measurements")
     p.add_argument("--chromium", default="/usr/bin/chromium")
     args = p.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "tests"))
-    from support.images import phone_photo
+    from scripts import heroku_check as hc  # imports the tests' helpers: see the module docstring
 
     report: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
@@ -198,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             trees[f"baseline {args.baseline}"] = archive(args.baseline, work / "baseline")
         photos = {}
         for name, size in PHOTOS.items():
-            photos[name] = work / f"{name}.jpg"
-            photos[name].write_bytes(phone_photo(*size, seed=1))
+            photos[name] = hc.write_phone_photo(work / f"{name}.jpg", size, seed=1)
         load = os.getloadavg()[0]
         for label, tree in trees.items():
             entry: dict[str, dict] = {}

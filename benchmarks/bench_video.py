@@ -2,12 +2,12 @@
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/bench_video.py --data ../shared/data           # table
-    .venv/bin/python benchmarks/bench_video.py --data ../shared/data --json    # for diffs
+    .venv/bin/python -m benchmarks.bench_video --data ../shared/data           # table
+    .venv/bin/python -m benchmarks.bench_video --data ../shared/data --json    # for diffs
 
 The clip is generated, never stored in the repo: by default 60 s of 640x480 at 30 fps,
 three real faces from the data folder (Haar-detectable ones, chosen by
-``bench_pipeline.select_faces``) pasted onto a smooth background at new places every two
+``benchmarks.scenes.select_faces``) pasted onto a smooth background at new places every two
 seconds, drifting a few pixels a frame, with a little sensor noise (as a camera gives,
 so the codecs work as hard as on real footage). It is encoded as H.264 first.
 
@@ -36,12 +36,10 @@ import av
 import cv2
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT))
-import bench_pipeline as bp  # noqa: E402
-from bench_args import add_data_arguments, require_data  # noqa: E402
+from benchmarks.bench_args import add_data_arguments, require_data
+from benchmarks.scenes import compose, load_average, select_faces
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Face widths (pixels) in the clip: all above the video default smallest face (60 px).
 FACE_SIZES = (72, 96, 120)
@@ -56,7 +54,7 @@ def make_clip(path: Path, data_dir: Path, seconds: int = 60, fps: int = 30,
     """Write the benchmark clip; returns what was placed (faces per frame, frame count)."""
     width, height = size
     rng = np.random.default_rng(seed)
-    faces = bp.select_faces(data_dir, len(FACE_SIZES))
+    faces = select_faces(data_dir, len(FACE_SIZES))
     noise = [rng.normal(0, 2.0, (height, width, 3)).astype(np.float32) for _ in range(NOISE_FRAMES)]
     n_frames = seconds * fps
     with av.open(str(path), "w") as out:
@@ -66,7 +64,7 @@ def make_clip(path: Path, data_dir: Path, seconds: int = 60, fps: int = 30,
         base = None
         for i in range(n_frames):
             if i % (SEGMENT_S * fps) == 0:
-                base = bp.compose(width, height, faces, FACE_SIZES, rng).rgb
+                base = compose(width, height, faces, FACE_SIZES, rng).rgb
             dx = DRIFT_PX * np.sin(2 * np.pi * i / (SEGMENT_S * fps))
             shift = np.float32([[1, 0, dx], [0, 1, 0]])
             frame = cv2.warpAffine(base, shift, (width, height), borderMode=cv2.BORDER_REFLECT)
@@ -78,13 +76,6 @@ def make_clip(path: Path, data_dir: Path, seconds: int = 60, fps: int = 30,
     return {"frames": n_frames, "seconds": seconds, "fps": fps, "width": width, "height": height,
             "faces_per_frame": len(FACE_SIZES), "face_sizes": list(FACE_SIZES),
             "face_images": [f.name for f in faces], "bytes": path.stat().st_size}
-
-
-def load_average() -> list[float]:
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except OSError:
-        return []
 
 
 def run_cli(clip: Path, workdir: Path, every: int, extra: Sequence[str] = ()) -> dict[str, Any]:

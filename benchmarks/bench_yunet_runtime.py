@@ -9,8 +9,8 @@ each in a fresh process.
 
 Run from the project root::
 
-    .venv/bin/python benchmarks/bench_yunet_runtime.py
-    .venv/bin/python benchmarks/bench_yunet_runtime.py --tflite /tmp/yunet_float32.tflite --json
+    .venv/bin/python -m benchmarks.bench_yunet_runtime
+    .venv/bin/python -m benchmarks.bench_yunet_runtime --tflite /tmp/yunet_float32.tflite --json
 
 OpenCV needs a fixed-size export (``yunet_n_640_640.onnx`` from ``../shared/models/yunet/``,
 OpenCV resizes it to each input size). LiteRT needs a conversion of the dynamic ONNX model,

@@ -2,7 +2,7 @@
 OpenCV's res10 SSD face detector plus a Keras MobileNetV2 mask classifier, the recipe of the
 pyimagesearch / chandrikadeb7 family of face-mask apps.
 
-Imported only by the benchmark's child process (``peer_runner.py``): it imports TensorFlow,
+Imported only by the benchmark's child process (``benchmarks.peer_runner``): it imports TensorFlow,
 which Mask Patrol's serving process never may. Its two model files come from the installed
 wheel (``benchmarks/requirements-peers.txt``); our OpenCV runs the detector and the dev
 environment's TensorFlow, through tf-keras, the classifier (Keras 3 cannot read the HDF5 file).

@@ -1,10 +1,10 @@
-"""One pipeline of the side-by-side benchmark (``bench_peers.py``), in a process of its own.
+"""One pipeline of the side-by-side benchmark (``bench_peers``), in a process of its own.
 
-``bench_peers.py`` starts one of these per pipeline (each detector we ship with our classifier,
-and the classic pipeline) and hands all of them the same image in turn before moving to the next,
-so a burst of load from another process on a shared machine hits every pipeline alike. A process
-per pipeline also keeps TensorFlow (the classic pipeline's) out of ours, and gives each pipeline
-a peak RSS of its own.
+``bench_peers`` starts one of these (``python -m benchmarks.peer_runner``, from the project root)
+per pipeline (each detector we ship with our classifier, and the classic pipeline) and hands all
+of them the same image in turn before moving to the next, so a burst of load from another
+process on a shared machine hits every pipeline alike. A process per pipeline also keeps
+TensorFlow (the classic pipeline's) out of ours, and gives each pipeline a peak RSS of its own.
 
 Protocol: one JSON object per line on stdin, one JSON answer per line on the original stdout.
 Whatever else would reach stdout (TensorFlow's messages, the library's progress bars) is sent to
@@ -30,11 +30,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-for _p in (ROOT, ROOT / "benchmarks"):  # runnable as a plain script from anywhere
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
 
 CLASSIC = "classic"
 #: Files, in the inputs folder, holding each set's RGB images under keys "0", "1", ...
@@ -87,7 +82,7 @@ def classic() -> tuple[Analyze, dict[str, Any], Any]:
     """The classic pipeline; takes our RGB images and hands it BGR, as ``cv2.imread`` gives it."""
     import cv2
 
-    from classic_pipeline import ClassicPipeline
+    from benchmarks.classic_pipeline import ClassicPipeline
 
     pipe = ClassicPipeline()
 
@@ -143,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         if args.pipeline == CLASSIC:
-            from classic_pipeline import compare, library_faces
+            from benchmarks.classic_pipeline import compare, library_faces
 
             analyze, info, pipe = classic()
 

@@ -17,7 +17,7 @@ CAVEATS = (
     "its 423 masked ones are among them, so on unmasked photos especially the classic pipeline is "
     "largely scored on its own training images. Ours never trained on the held-out split.",
     "**The frames favour Haar.** Their faces are kaggle12k test faces that the Haar cascade "
-    "finds alone (`bench_pipeline.select_faces`); its unmasked faces are aligned CelebA crops. "
+    "finds alone (`benchmarks.scenes.select_faces`); its unmasked faces are aligned CelebA crops. "
     "Faces are 40-120 px on a smooth synthetic background.",
     "**Threads as each ships.** The classic pipeline runs with TensorFlow's and OpenCV's default "
     "threads (every core); ours with the app's settings: 2 OpenCV threads (Haar) and one thread "

@@ -11,9 +11,9 @@ from ai_edge_litert.interpreter import Interpreter
 from .pool import Pool
 from .preprocess import resize_face, scale_pixels
 
-#: One LiteRT thread: a webcam frame's batch of 1-3 faces takes 0.7-1.6 ms either way
-#: (benchmarks/bench_pipeline.py, 2 cores); two threads saved only ~1 ms at 6 faces, while
-#: concurrent sessions would then compete with the detector's two OpenCV threads.
+#: One LiteRT thread: a webcam frame holds few faces, and a second thread would compete
+#: with concurrent sessions and the detector for the 2 cores (per-face times on 1 and 2
+#: threads: docs/model.md, "Training"; docs/performance.md, "The pipeline, frame by frame").
 DEFAULT_NUM_THREADS = 1
 
 

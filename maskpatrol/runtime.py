@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-import cv2
-
 #: Environment override, e.g. ``MASKPATROL_CV_THREADS=1`` when many processes share a box.
 CV_THREADS_ENV = "MASKPATROL_CV_THREADS"
 
@@ -27,11 +25,11 @@ def usable_cpus() -> int:
 def opencv_threads() -> int:
     """Threads for OpenCV's parallel loops: the usable cores, capped at 2.
 
-    The Haar scan of one frame is split into stripes per scale. Measured with
-    ``benchmarks/bench_pipeline.py`` on the 2-core target (640x480, load average ~4-5):
-    detection median 23-35 ms with one thread, 13-23 ms with two. Beyond two threads the
-    stripes of a 640x480 frame are small, and concurrent sessions already use the other
-    cores, so more threads would mostly add switching."""
+    The Haar scan of one frame is split into stripes per scale, so a second thread
+    shortens it (``benchmarks/bench_pipeline.py``; figures in docs/performance.md, "Haar:
+    the 15 ms target"). Beyond two threads the stripes of a 640x480 frame are small, and
+    concurrent sessions already use the other cores, so more threads would mostly add
+    switching."""
     value = os.environ.get(CV_THREADS_ENV, "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
@@ -44,6 +42,10 @@ _configured = False
 def configure_opencv_threads() -> int:
     """Apply :func:`opencv_threads` once per process; returns the thread count in use."""
     global _configured
+    # OpenCV is imported here, not at the top: the API's settings (maskpatrol.api.config) read
+    # usable_cpus when the server starts, which must not load OpenCV.
+    import cv2
+
     if not _configured:
         cv2.setNumThreads(opencv_threads())
         _configured = True

@@ -14,7 +14,7 @@ tf2onnx 1.16.1 pins protobuf 3.20, which TensorFlow 2.21 cannot use, so it is in
 ``--no-deps`` (its TFLite path needs only numpy, onnx and flatbuffers, all present) and is
 not in requirements-dev.txt, which pip must be able to resolve. Dev-only: the app never
 imports it. The check at the end compares ONNX and LiteRT outputs on random inputs; the
-tests compare them on real face crops in Chromium (tests/e2e/test_webcam_browser.py).
+tests compare them on real face crops in Chromium (tests/e2e/test_browser_pipeline_parity.py).
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from maskpatrol.model_card import ModelCard, load_card
 
-from maskpatrol.model_card import ModelCard, load_card  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 #: The ONNX opset: 17 is well inside what onnxruntime-web 1.30 runs.
 OPSET = 17

@@ -10,14 +10,16 @@ not what the source renders today:
   ``comparison.json``, plus the speed, slug and memory of the last recorded test runs;
 * ``third_class`` (docs/model.md): the 3-class figures of ``reports/metrics.json``;
 * ``detectors`` (docs/detectors.md): ``maskpatrol/detectors/comparison.json``
-  (``benchmarks/bench_detectors.py --write-figures``), through the same rows the Model page shows;
+  (``python -m benchmarks.bench_detectors --write-figures``), through the same rows the Model page shows;
 * ``heroku`` (docs/deployment.md): the Heroku check's budgets and last recorded figures.
 
 Speed and memory are measured by tests into ``tests/artifacts/`` (not committed, and different
 on every machine). ``--record`` copies the figures the docs quote, with their same-run baselines
 and the date of the run, into the committed ``docs/figures.json``; ``--write`` then regenerates
 the tables. ``make docs-figures`` does both. Without options the script only checks (exit 1 when
-a table differs from its source).
+a table differs from its source): ``PYTHONPATH=tests .venv/bin/python -m scripts.docs_figures``
+from the project root (``tests/`` on the path, as for :mod:`scripts.heroku_check`, whose
+budgets it quotes).
 """
 
 from __future__ import annotations
@@ -30,19 +32,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from maskpatrol.detectors import DEFAULT_DETECTOR
+from maskpatrol.detectors import comparison
+# The Heroku check's budgets. Cheap to import (the standard library and the tests' stdlib-only
+# browser and network helpers, so tests/ must be on the path: see the module docstring).
+from scripts import heroku_check as hc
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # runnable as a plain script
-    sys.path.insert(0, str(ROOT))
-
-from maskpatrol.detectors import DEFAULT_DETECTOR  # noqa: E402
-from maskpatrol.detectors import comparison  # noqa: E402
-
 METRICS = ROOT / "reports" / "metrics.json"
 RECORDED = ROOT / "docs" / "figures.json"
 ARTIFACTS = ROOT / "tests" / "artifacts"
-#: The Heroku check's budgets (scripts/heroku_check.py is stdlib-only, cheap to import).
-sys.path.insert(0, str(ROOT / "scripts"))
-import heroku_check as hc  # noqa: E402
 
 #: recorded key -> (artifact file, the fields the docs quote). Baselines and ratios travel
 #: with each absolute figure, as tests/figures.py writes them.

@@ -18,8 +18,11 @@ We cannot push to Heroku from CI, so this rebuilds what Heroku would run and mea
    200 MB after one photo, 300 MB at the peak of a 40 MP photo, 450 MB at the peak of four
    visitors uploading 12 MP photos at the same time.
 
-Usage: ``.venv/bin/python scripts/heroku_check.py [--json FILE]``; exits 1 when a budget is
-exceeded. ``tests/heroku`` runs the same steps under pytest (marker ``heroku``).
+Usage: ``.venv/bin/python -m pytest tests/heroku`` runs these steps under pytest (marker
+``heroku``). By hand, from the project root, with ``tests/`` on the import path as pytest puts
+it there (the browser flags and loopback helpers are the tests'):
+``PYTHONPATH=tests .venv/bin/python -m scripts.heroku_check [--json FILE]``; exits 1 when a
+budget is exceeded.
 """
 
 from __future__ import annotations
@@ -45,12 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterator
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "tests") not in sys.path:  # the browser flags and loopback helpers the tests use
-    sys.path.insert(0, str(ROOT / "tests"))
+from support.browser import CHROMIUM_ARGS
+from support.net import free_port, wait_healthy as wait_health_check
 
-from support.browser import CHROMIUM_ARGS  # noqa: E402
-from support.net import free_port, wait_healthy as wait_health_check  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SLUG_BUDGET_MB = 400.0
 BOOT_BUDGET_S = 30.0

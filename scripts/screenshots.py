@@ -3,8 +3,8 @@
 Why a script and not a test: the pictures are committed to ``docs/images/`` and should change
 only when someone means to refresh them, while the browser tests run on every ``make test``.
 It reuses the tests' harness rather than a second one: ``tests/support/server.py`` starts the
-app as a Heroku dyno runs it and gives the Chromium flags, ``tests/e2e/webcam_clip.py`` writes
-the fake camera's clip, ``tests/e2e/webcam_runner.py`` reads the webcam panel.
+app as a Heroku dyno runs it and gives the Chromium flags, ``tests/support/webcam_clip.py`` writes
+the fake camera's clip, ``tests/support/webcam_runner.py`` reads the webcam panel.
 
 Only pictures we may publish go in: scikit-image's astronaut (public domain), as it is and
 with a mask drawn by ``paint_mask`` (``tests/support/images.py``); never a dataset face.
@@ -26,17 +26,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parent.parent
-for extra in (ROOT, ROOT / "tests", ROOT / "tests" / "e2e"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
+# The tests' harness, imported as the tests import it: `make screenshots` sets
+# PYTHONPATH=tests, the folder pytest puts on the path for the tests.
+from support.images import paint_mask, png_bytes
+from support.browser import BROWSER_MODE_CAMERA_ARGS, CHROMIUM_ARGS, PHOTOS_SETTLED_JS
+from support.server import streamlit_server
+from support.webcam_clip import FACE_SIDE, compose, frame_offsets, scene_is_clean, write_y4m
+from support.webcam_runner import METRICS_JS, to_number, wait_for
 
-from support.images import paint_mask, png_bytes  # noqa: E402
-from support.browser import CHROMIUM_ARGS, PHOTOS_SETTLED_JS  # noqa: E402
-from support.server import streamlit_server  # noqa: E402
-from webcam_clip import FACE_SIDE, compose, frame_offsets, scene_is_clean, write_y4m  # noqa: E402
-from webcam_runner import METRICS_JS, to_number, wait_for  # noqa: E402
-from test_webcam_browser import FAKE_CAMERA_ARGS  # noqa: E402  (the browser-mode test's camera flags)
+ROOT = Path(__file__).resolve().parent.parent
 
 OUT_DIR = ROOT / "docs" / "images"
 VIEWPORT = {"width": 1400, "height": 950}
@@ -151,7 +149,7 @@ def shoot_webcam(chromium: str, url: str, clip: Path, work: Path) -> Path:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, timeout=60_000, args=CHROMIUM_ARGS
-                                     + FAKE_CAMERA_ARGS + [f"--use-file-for-fake-video-capture={clip}"])
+                                     + BROWSER_MODE_CAMERA_ARGS + [f"--use-file-for-fake-video-capture={clip}"])
         try:
             page = browser.new_page(viewport=VIEWPORT)
             page.goto(url, wait_until="domcontentloaded", timeout=90_000)

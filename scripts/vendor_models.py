@@ -14,7 +14,7 @@ Apache-2.0 asks that its text travel with the files, so the same step also write
 ``models/LICENSE-Apache-2.0.txt`` (copied from this project's own ``LICENSE``, which is the
 same unmodified Apache-2.0 text, checked by SHA-256) and the notice ``models/README.md``.
 
-Run:  ``make models``  (= ``.venv/bin/python scripts/vendor_models.py``); ``--check`` only verifies.
+Run:  ``make models``  (= ``.venv/bin/python -m scripts.vendor_models``); ``--check`` only verifies.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def missing(out_dir: Path = MODELS_DIR) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/vendor_models.py", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m scripts.vendor_models", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=MODELS_DIR, help="folder to copy into (default: models/)")
     parser.add_argument("--check", action="store_true", help="only check that the files are present and match")
     args = parser.parse_args(argv)

@@ -12,23 +12,17 @@ import pytest
 
 from support.images import png_bytes
 from support.paths import ARTIFACTS
-
-
-def _require(env: str) -> bool:
-    return os.environ.get(env, "") not in ("", "0")
+from support.required import skip_or_fail
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The training-data folder; skip (or fail, in CI) when it is absent."""
+    """The training-data folder; skip (or fail, in CI: ``support.required``) when it is absent."""
     value = os.environ.get("MASKPATROL_DATA_DIR")
     path = Path(value) if value else None
     if path is None or not (path / "faces").is_dir():
-        reason = (f"training data not found: set MASKPATROL_DATA_DIR to the folder holding faces/ "
-                  f"(got {value!r})")
-        if _require("MASKPATROL_REQUIRE_DATA"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(f"training data not found: set MASKPATROL_DATA_DIR to the folder holding faces/ "
+                     f"(got {value!r})")
     return path
 
 
@@ -36,24 +30,19 @@ def data_dir() -> Path:
 def chromium_path() -> str:
     path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if path is None:
-        reason = "Debian's chromium is not installed (apt-get install chromium)"
-        if _require("MASKPATROL_REQUIRE_BROWSER"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail("Debian's chromium is not installed (apt-get install chromium)")
     return path
 
 
 @pytest.fixture(scope="session")
 def network_namespace() -> None:
-    """Private network namespaces can be made (root, unshare, ip); skip (or fail, in CI,
-    under the browser tests' switch, which the webcam test's namespace shares) when not."""
+    """Private network namespaces can be made (root, unshare, ip); skip (or fail, in CI)
+    when not."""
     from support.netns import namespace_unavailable
 
     reason = namespace_unavailable()
     if reason is not None:
-        if _require("MASKPATROL_REQUIRE_BROWSER"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail(reason)
 
 
 @pytest.fixture(scope="module")

@@ -56,9 +56,10 @@ variable, rather than leaving, say, a mistyped token setting serving an open API
 from __future__ import annotations
 
 import ipaddress
-import os
 from dataclasses import dataclass
 from typing import Mapping, NamedTuple
+
+from ..runtime import usable_cpus
 
 #: Where the API's routes live; versioned so a later incompatible API can sit beside this one.
 PREFIX = "/api/v1"
@@ -105,15 +106,6 @@ PROXY_HOSTS = (
     Host("Railway", "RAILWAY_ENVIRONMENT"),
     Host("Azure App Service", "WEBSITE_SITE_NAME"),
 )
-
-
-def _usable_cpus() -> int:
-    # Not maskpatrol.runtime.usable_cpus: that module imports OpenCV, and this one is
-    # imported when the server starts (see maskpatrol/api/routes.py on keeping that light).
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 class ApiConfigError(ValueError):
@@ -241,7 +233,7 @@ def load_config(env: Mapping[str, str], bind_address: str | None) -> ApiConfig:
         token=token,
         cors_origins=_origins(env.get(CORS_ORIGINS, "")),
         rate_per_min=_count(env, RATE, DEFAULT_RATE_PER_MIN, 0),
-        workers=_count(env, WORKERS, max(1, _usable_cpus() // 2), 1),
+        workers=_count(env, WORKERS, max(1, usable_cpus() // 2), 1),
         queue=_count(env, QUEUE, DEFAULT_QUEUE, 0),
         behind_proxy=behind_proxy,
         off_reason=off_reason,

@@ -6,8 +6,8 @@ runs on a worker thread (:mod:`maskpatrol.api.slots`), never on the server's eve
 
 This module is imported when the server starts (``app.py``), so it imports only Starlette
 and the light API modules; the pipeline's (numpy, Pillow, OpenCV, LiteRT, onnxruntime) are
-imported by the handlers on the first request. Measured: a server that nobody has used yet
-holds 54 MB instead of 123 MB, as before the API existed.
+imported by the handlers on the first request, so a server that nobody has used yet does
+not hold them (54 MB instead of 123 MB).
 """
 
 from __future__ import annotations

@@ -66,18 +66,15 @@ class ModelSpec:
 # full-range one. The horizontal offset's median is under 0.005 for both, so it is 0.
 #
 # Scores: MediaPipe's graphs keep faces above 0.5 (short) / 0.6 (full). Masked faces score
-# lower, so at 0.5 the short-range model found only 87.8% of the masked chandrikadeb7
-# photos (99.5% of the unmasked); at 0.3 it finds 95.4% / 99.8%. Below 0.5, though, the
-# short-range model also "sees" faces in plain walls and textures, and those false boxes
-# are big (median 67% of the picture's longer side, 10th percentile 35%), while the unsure
-# true faces were at most 48%. So a detection between ``min_score`` and ``sure_score`` is
-# kept only when narrower than ``max_unsure_width`` (60%) of the longer side: on 119 faceless
-# pictures that cut the false boxes at 0.3 from 107 to 46 (19 at 0.5), and it never drops
-# a face that 0.5 alone would keep. An unsure detection overlapping a sure one (IoU > 0.1)
-# is dropped too: on a masked face the model sometimes adds a weak second box over the
-# chin and neck, which would count one person twice. The full-range model makes few false
-# boxes (14 at 0.4), so it uses 0.4 (89.1% / 98.7% found) with the same rules.
-# Figures: benchmarks/bench_detectors.py.
+# lower, so the short-range model keeps faces from 0.3, which finds many more masked faces.
+# Below 0.5, though, it also "sees" faces in plain walls and textures, and those false
+# boxes are big, while unsure true faces are smaller. So a detection between ``min_score``
+# and ``sure_score`` is kept only when narrower than ``max_unsure_width`` (60%) of the
+# longer side, which never drops a face that 0.5 alone would keep. An unsure detection
+# overlapping a sure one (IoU > 0.1) is dropped too: on a masked face the model sometimes
+# adds a weak second box over the chin and neck, which would count one person twice. The
+# full-range model makes few false boxes, so it uses 0.4 with the same rules. Figures
+# (benchmarks/bench_detectors.py): docs/detectors.md, "BlazeFace".
 SHORT_RANGE = ModelSpec("face_detection_short_range.tflite", SHORT_RANGE_ANCHORS, min_score=0.3,
                         to_haar=BoxTransform(scale=1.11, dx=0.0, dy=-0.097))
 FULL_RANGE = ModelSpec("face_detection_full_range.tflite", FULL_RANGE_ANCHORS, min_score=0.4,

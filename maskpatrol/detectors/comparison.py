@@ -1,6 +1,6 @@
 """Measured figures comparing the face detectors, shown on the Model page and in the sidebar.
 
-They come from ``comparison.json`` beside this file, which ``benchmarks/bench_detectors.py
+They come from ``comparison.json`` beside this file, which ``python -m benchmarks.bench_detectors
 --write-figures`` writes (command below) from a full run on the data folder described in
 ``../shared/data/README.md``: the app can show them without the data, and nobody types them
 in. Re-run the command when a detector changes.
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-COMMAND = ".venv/bin/python benchmarks/bench_detectors.py --data ../shared/data --write-figures"
+COMMAND = ".venv/bin/python -m benchmarks.bench_detectors --data ../shared/data --write-figures"
 FIGURES_PATH = Path(__file__).with_name("comparison.json")
 
 #: How the figures were measured, in words for the Model page.

@@ -2,8 +2,9 @@
 
 Why YuNet: it finds masked faces (a mask hides what Haar looks for) and small faces in
 crowds, and it is cheap enough for every webcam frame. Why onnxruntime rather than OpenCV's
-own ``cv2.FaceDetectorYN``: the same network and the same decoding ran 2.3x faster on the
-2-core target (``benchmarks/bench_yunet_runtime.py``), for about 18 MB more memory.
+own ``cv2.FaceDetectorYN``: the same network and the same decoding run more than twice as
+fast on the 2-core target for about 10 MB more memory (``benchmarks/bench_yunet_runtime.py``;
+docs/detectors.md, "Which runtime runs YuNet").
 
 How a picture is searched (:func:`plan_passes`): YuNet finds a face best when it is some
 tens to a few hundred pixels wide at the network's input, and masked faces need more pixels
@@ -14,7 +15,7 @@ fits the picture's shorter side into :data:`COARSE_SHORT_SIDE` so that a face fi
 found. A pass whose scaled picture would exceed :data:`MAX_TILE_SIDE` is cut into
 overlapping tiles, which keeps memory bounded for 40 MP photos. All candidates are mapped
 back to the original pixels and merged by one non-maximum suppression. The browser port
-(issue 17) mirrors this plan and :func:`decode`, so the two agree.
+(``maskpatrol/web/src/yunet.js``) mirrors this plan and :func:`decode`, so the two agree.
 
 Boxes: YuNet frames a face from the hairline to the chin; the classifier was trained on
 crops built around Haar boxes (:func:`maskpatrol.preprocess.square_crop`), so boxes go

@@ -1,12 +1,10 @@
 """One 3-class model from two kinds of network: the binary mask / no-mask network (or
 several, averaged), and a 3-class network that knows how a mask is worn.
 
-Why two: a single 3-class network trained in the same hour scored worse on the binary
-question than the binary network alone (measured 2026-11-30, 20 epochs: masked kaggle12k
-test faces called masked 97.2% instead of 99.8%; chandrikadeb7 93.6% instead of 98.8%), and
-the binary question is the costly one. The binary network alone, though, calls half of the
-held-out masks drawn below the nose "no mask": a bare nose and mouth look unmasked to it.
-So the 3-class network's p(incorrect) ``r`` is taken as it is, and the rest is split
+Why two: the binary question is the costly one, and a single 3-class network trained for
+the same time answers it worse than the binary network alone. The binary network alone,
+though, calls half of the held-out masks drawn below the nose "no mask": a bare nose and
+mouth look unmasked to it. So the 3-class network's p(incorrect) ``r`` is taken as it is, and the rest is split
 between mask and no mask by ``p``, whose log-odds blend both networks' evidence:
 
     logit(p) = w * logit(p_bin) + (1 - w) * logit(p3_no_mask / (p3_no_mask + p3_mask))
@@ -14,24 +12,22 @@ between mask and no mask by ``p``, whose log-odds blend both networks' evidence:
 
 The weight ``w`` is the one of ``BLEND_WEIGHTS`` whose output has the lowest log loss on the
 validation views calibration uses (``choose_blend_weight``): a log loss, not an accuracy, so
-that the choice does not hinge on the few faces near a threshold. Measured 2026-11-30 on the
-shipped pair of networks, each at its own calibrated thresholds: w = 1 (the binary network
-alone deciding mask / no mask) called 80 masked validation views "no mask", the chosen 0.65
-47, with the same 11 unmasked views called "mask" and 99.53% of the unmasked ones flagged.
-(That was before the mirror below; with it the chosen weight is 0.70.)
+that the choice does not hinge on the few faces near a threshold.
 
 With ``MIRROR`` each network's logits are the mean over the face and its left-right mirror,
 computed inside the same graph (``_mirror``), so serving still makes one call per frame.
 
 The binary side may be several networks trained alike with other seeds (``train.BINARY_NETWORKS``);
 ``logit(p_bin)`` is then their mean, the odds' geometric mean. Every network must have been
-trained on the split that composing calibrates and tests on (``check_same_split``): on
-2026-12-01 a second network whose split had followed its training seed made the held-out
-figures look better than they were, because it had trained on most of the test faces.
+trained on the split that composing calibrates and tests on (``check_same_split``): a
+network trained on another split has seen some of the test faces, and the held-out figures
+would look better than they are.
 Every network's last layer is linear before its sigmoid / softmax, so the blend is
 fixed-weight Dense layers on their logits: the model stays built-in layers only, saves,
 converts to LiteRT and to ONNX like any other, and serving still makes one call per frame.
-``python -m maskpatrol.training.compose`` builds it from trained folders.
+``python -m maskpatrol.training.compose`` builds it from trained folders. The measurements
+behind each choice (two networks, the blend weight, the mirror, one split): docs/model.md,
+"The third class".
 """
 
 from __future__ import annotations
@@ -53,10 +49,9 @@ from .artifacts import save_model, stamp
 
 #: Every network's logits are averaged over the face and its left-right mirror, inside the
 #: one model call: a mask, a nose, a chin look the same mirrored, a network's mistakes need
-#: not. Measured 2026-12-01 on the shipped pair of networks, on the validation views
-#: calibration uses: log loss 0.1112 -> 0.1080 (``build`` records both in the card's
-#: ``mirror_comparison``), 3-class accuracy 96.31% -> 96.45% with 99.53% of the unmasked
-#: faces flagged either way; twice the classifier's work per face.
+#: not. It lowers the validation log loss (``build`` records it with and without the
+#: mirror in the card's ``mirror_comparison``; figures in docs/model.md) for twice the
+#: classifier's work per face.
 MIRROR = True
 
 #: The blend weights ``choose_blend_weight`` tries; 1.0 is the binary network alone.

@@ -29,8 +29,7 @@ CHANDRIKA_VAL, CHANDRIKA_TEST = 0.10, 0.20
 #: The one seed of that hash (and of which faces get drawn masks). It is not a training
 #: seed: every network of a composed model, and every evaluation of it, must see the same
 #: split, or a network trained with another seed learns faces that are test faces for the
-#: others. (Measured 2026-12-01: with the split following the training seed, a network
-#: trained with seed 1235 had 532 of the 775 chandrikadeb7 test faces in its training set.)
+#: others.
 SPLIT_SEED = 1234
 SPLITS = ("train", "validation", "test")
 #: Share of unmasked faces drawn on with a mask worn wrongly, and with one worn properly.

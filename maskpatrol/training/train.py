@@ -19,19 +19,16 @@ from .augment import augment_batch, plain_view
 from .calibrate import calibrate
 from .synth_data import Painter, load_arrays
 
-#: Per-network training budget in minutes, as the shipped model was trained (2-core machine):
-#: the mask / no-mask network early-stopped after 37 epochs in 24.5 min; the 3-class network,
-#: with three times the faces, ran 18 epochs in 46 min. More time did not buy a better one:
-#: given 80 min (2026-11-30) it early-stopped after 30 epochs (70 min, best epoch 23) and its
-#: composite (before the blend, compose.py) scored no better on validation (3-class accuracy
-#: 95.66% against 95.78%). Machines differ: on 2026-12-01 a mask / no-mask epoch took ~2.3 min
-#: (20 epochs in 45 min), not the ~40 s of 2026-11-22.
+#: Per-network training budget in minutes, as the shipped model was trained on 2 cores:
+#: each network early-stops within it, and more time for the 3-class network did not give a
+#: better model (docs/model.md, "Training" and "The third class"). Epoch times differ a lot
+#: between machines, so a slower one may stop on the budget before early stopping does.
 MAX_MINUTES = {"binary": 25.0, "three": 45.0}
 
 #: Mask / no-mask networks in the served model; with more than one, their log-odds are
 #: averaged (compose.py), each trained with its own seed (``seed``, ``seed + 1``, ...) on the
-#: same split. One, as shipped: a second one has not yet been measured fairly (2026-12-01 its
-#: figures came from a run whose split followed the training seed, see ``data.SPLIT_SEED``).
+#: same split. One, as shipped: a second one has not been measured on a fair split yet
+#: (docs/model.md, "The third class").
 BINARY_NETWORKS = 1
 
 
@@ -140,7 +137,7 @@ def train(data_dir: Path, out_dir: Path, *, sources: tuple[str, ...] = data.SOUR
     history = model.fit(
         # Flat borders and bands only where masks are drawn: the 3-class network learnt "flat
         # band under the chin = drawn mask" without them; the binary network sees no drawn
-        # masks, and with them (18 epochs, 36 min) scored 95.6% instead of 98.8% on chandrikadeb7/test.
+        # masks, and lost accuracy with them (docs/model.md, "The third class").
         _make_sequence(keras, x_train, y_train, batch_size, seed, flat=third_class),
         validation_data=(x_val, y_val.astype(np.float32)),
         epochs=epochs,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from api_client import API, api_server, assert_api_off, error_body, post
+from support.api_client import API, api_server, assert_api_off, error_body, post
 from support.images import png_bytes
 
 TOKEN = "s3cret-token-for-the-tests-0123456789"

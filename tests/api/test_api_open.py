@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import requests
 
-from api_client import API, api_server, cli_json, error_body, post, raw_request
+from support.api_client import API, api_server, cli_json, error_body, post, raw_request
 from support.images import png_bytes
 from maskpatrol.detectors import DETECTOR_NAMES
 from maskpatrol.model_card import load_card

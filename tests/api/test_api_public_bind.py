@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from api_client import API, api_server, assert_api_off, error_body, get, post
+from support.api_client import API, api_server, assert_api_off, error_body, get, post
 from support.images import png_bytes
 
 TOKEN = "s3cret-token-for-the-public-bind-0123"

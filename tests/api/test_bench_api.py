@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,10 +14,12 @@ from support.paths import ROOT
 
 def test_a_short_api_benchmark_run_reports_every_level_against_the_cli(data_dir, tmp_path):
     out_file = tmp_path / "bench_api.json"
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_api.py"), "--data", str(data_dir), "--json",
+    cmd = [sys.executable, "-m", "benchmarks.bench_api", "--data", str(data_dir), "--json",
            "--clients", "1,2", "--workers", "1", "--requests", "6", "--photos", "3", "--warmup", "1",
            "--cli-images", "3", "--cli-runs", "1", "--baseline-repeats", "1", "--out", str(out_file)]
-    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    # As docs/testing.md says to run it: from the root, with tests/ on the path for support.
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
     assert run.returncode == 0, run.stderr[-3000:]
     report = json.loads(run.stdout)
     assert json.loads(out_file.read_text()) == report

@@ -1,5 +1,7 @@
 """batch on an embedded Ray (2 CPUs, 2 workers): same rows as detect/video, resume after a
-crash, no Ray process left behind. Every run is a subprocess with a timeout."""
+crash, no Ray process left behind. Every batch run is a subprocess with a timeout (Ray's
+processes, a signal, what outlives the command); the detect and video runs it is compared
+with are called in this process (``support.cli``)."""
 
 from __future__ import annotations
 
@@ -21,9 +23,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("ray", reason="Ray comes with requirements-batch.txt (make test installs it)")
+from support.required import require_module
 
-import video_clip as vc  # noqa: E402
+require_module("ray", "Ray comes with requirements-batch.txt (make test installs it)")
+
+from support import video_clip as vc
+from support.cli import run_cli as run_in_process
 from support.images import paint_mask, png_bytes  # noqa: E402
 from support.paths import ROOT  # noqa: E402
 from maskpatrol.batch.store import PartStore  # noqa: E402
@@ -124,7 +129,7 @@ def test_batch_rows_equal_detect_and_video_output(mixed_folder, tmp_path, ray_en
 
     rows = PartStore(str(out), "jsonl").read_rows()
     photos = _detect_records([r for r in rows if r["kind"] == "image"])
-    detect = run_cli(ray_env, "detect", "--json", str(mixed_folder))
+    detect = run_in_process("detect", "--json", str(mixed_folder))
     expected = {rec["path"]: rec for rec in map(json.loads, detect.stdout.splitlines())}
     assert photos == expected
     assert [f["label"] for f in photos[str(mixed_folder / "astronaut.png")]["faces"]] == ["no_mask"]
@@ -132,8 +137,8 @@ def test_batch_rows_equal_detect_and_video_output(mixed_folder, tmp_path, ray_en
     assert photos[str(mixed_folder / "wall.png")]["faces"] == []
 
     clip = str(mixed_folder / "clip.mp4")
-    counts = run_cli(ray_env, "video", clip, "--out", str(tmp_path / "clip.out.mp4"), "--csv",
-                     str(tmp_path / "clip.csv"), "--quiet")
+    counts = run_in_process("video", clip, "--out", str(tmp_path / "clip.out.mp4"), "--csv",
+                            str(tmp_path / "clip.csv"), "--quiet")
     assert counts.returncode == 0, counts.stderr
     per_frame: dict[int, list] = defaultdict(lambda: [None, 0, 0, 0, 0])
     column = {"mask": 2, "no_mask": 3, "incorrect": 4}
@@ -149,8 +154,8 @@ def test_batch_rows_equal_detect_and_video_output(mixed_folder, tmp_path, ray_en
     assert [row[:1] + [str(float(row[1]))] + row[2:] for row in video_csv] == batch_csv
     assert all(row[4] == "1" for row in video_csv)  # the astronaut, unmasked, in every frame
 
-    broken = run_cli(ray_env, "video", str(mixed_folder / "broken.mp4"), "--out", str(tmp_path / "b.mp4"),
-                     "--json", "--quiet")
+    broken = run_in_process("video", str(mixed_folder / "broken.mp4"), "--out", str(tmp_path / "b.mp4"),
+                            "--json", "--quiet")
     [batch_error] = [r["error"] for r in rows if r["path"].endswith("broken.mp4")]
     assert batch_error == json.loads(broken.stdout)["error"]
 

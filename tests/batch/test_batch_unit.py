@@ -9,9 +9,11 @@ import numpy as np
 
 import pytest
 
-pytest.importorskip("pyarrow", reason="pyarrow comes with requirements-batch.txt (make test installs it)")
+from support.required import require_module
 
-import video_clip as vc  # noqa: E402
+require_module("pyarrow", "pyarrow comes with requirements-batch.txt (make test installs it)")
+
+from support import video_clip as vc
 
 from maskpatrol import cli  # noqa: E402
 from maskpatrol.batch.inputs import IMAGE, VIDEO, expand_items  # noqa: E402

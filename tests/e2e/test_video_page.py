@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import video_clip as vc
-from support.browser import download_csv
+from support import video_clip as vc
+from support.browser import download_csv, from_base64, with_base64
 from support.server import streamlit_server
 
 pytestmark = pytest.mark.browser
@@ -139,7 +139,8 @@ def test_changing_a_setting_mid_run_says_the_run_stopped(server, server_tmp, bro
     try:
         upload(page, "queue.mp4", clip.read_bytes())
         page.get_by_text(re.compile(r"Frame \d+ of 900")).first.wait_for(timeout=RESULT_TIMEOUT_MS)
-        page.get_by_test_id("stNumberInputStepUp").click(timeout=30_000)  # "Analyse every Nth frame" 1 -> 2
+        # "Analyse every Nth frame" 1 -> 2 (the page's own input, not the sidebar's people settings)
+        page.get_by_test_id("stMainBlockContainer").get_by_test_id("stNumberInputStepUp").click(timeout=30_000)
         page.get_by_text("Annotating queue.mp4 stopped before it finished").wait_for(
             timeout=60_000)
         assert_nothing_kept(page, server_tmp)
@@ -171,9 +172,9 @@ def test_annotated_video_plays_with_its_sound(server, browser, astronaut_rgb, tm
 
 #: Colours of the video as the browser paints it, drawn onto a canvas (the page and the
 #: video share an origin, so the canvas can be read).
-SHOWN_RGB_JS = """v => { const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
-    const g = c.getContext('2d'); g.drawImage(v, 0, 0);
-    return Array.from(g.getImageData(0, 0, c.width, c.height).data); }"""
+SHOWN_RGB_JS = with_base64("""v => { const c = document.createElement('canvas'); c.width = v.videoWidth;
+    c.height = v.videoHeight; const g = c.getContext('2d'); g.drawImage(v, 0, 0);
+    return TO_BASE64(g.getImageData(0, 0, c.width, c.height).data); }""")
 
 
 def test_hd_phone_clip_keeps_its_colours_in_the_browser(server, browser, tmp_path):
@@ -188,7 +189,7 @@ def test_hd_phone_clip_keeps_its_colours_in_the_browser(server, browser, tmp_pat
         upload(page, "phone.mp4", clip.read_bytes())
         video = result_video(page)
         assert video.evaluate("v => [v.videoWidth, v.videoHeight]") == [1280, 720]
-        shown = np.array(video.evaluate(SHOWN_RGB_JS), np.uint8).reshape(720, 1280, 4)[..., :3]
+        shown = from_base64(video.evaluate(SHOWN_RGB_JS)).reshape(720, 1280, 4)[..., :3]
         errors = vc.patch_errors(shown)
         assert max(errors) <= 6, dict(zip(vc.PATCH_COLOURS, errors))
     finally:

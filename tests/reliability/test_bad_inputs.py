@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from support.cli import run_cli
+from support.corpus import Case, bad_input_corpus, encode, face_grid
 from support.paths import ROOT
-from corpus import Case, bad_input_corpus, encode, face_grid
 
 PAGE = str(ROOT / "pages" / "photos.py")
-CLI_TIMEOUT_S = 300
 APP_TIMEOUT_S = 300
 
 
@@ -45,14 +43,9 @@ def test_corpus_covers_every_case_the_issue_lists(corpus):
     assert all(c.ok == (c.faces is not None) for c in corpus)
 
 
-def _run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "maskpatrol", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=CLI_TIMEOUT_S)
-
-
 def test_cli_detect_json_gives_a_message_or_the_right_faces_for_every_file(corpus, corpus_dir):
     paths = [str(corpus_dir / c.name) for c in corpus]
-    out = _run_cli("detect", "--json", *paths)
+    out = run_cli("detect", "--json", *paths)
     assert "Traceback" not in out.stdout + out.stderr, out.stderr[-3000:]
     assert out.returncode == 1, out.stderr  # some inputs failed, the run itself did not
     rows = [json.loads(line) for line in out.stdout.strip().splitlines()]
@@ -69,12 +62,12 @@ def test_cli_detect_json_gives_a_message_or_the_right_faces_for_every_file(corpu
 
 def test_cli_table_and_classify_never_show_a_traceback(corpus, corpus_dir):
     paths = [str(corpus_dir / c.name) for c in corpus]
-    table = _run_cli("detect", *paths)
+    table = run_cli("detect", *paths)
     assert table.returncode == 1 and "Traceback" not in table.stdout + table.stderr
     for case in corpus:
         line = next(x for x in table.stdout.splitlines() if x.startswith(str(corpus_dir / case.name)))
         assert ("ERROR" in line) == (not case.ok), line
-    classify = _run_cli("classify", "--json", *paths)
+    classify = run_cli("classify", "--json", *paths)
     assert classify.returncode == 1 and "Traceback" not in classify.stdout + classify.stderr
     rows = [json.loads(line) for line in classify.stdout.strip().splitlines()]
     assert len(rows) == len(corpus)

@@ -18,7 +18,6 @@ counted as clean.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from packaging.utils import canonicalize_name
 
 from support import requirements as reqs
 from support.paths import ROOT
+from support.required import skip_or_fail
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +77,7 @@ def _live_vulns(data: dict) -> list[dict]:
 
 def test_no_known_vulnerability_in_pinned_dependencies(tmp_path, artifacts):
     if not _pypi_reachable():
-        reason = "pypi.org is unreachable: the dependency audit needs PyPI's JSON API"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail("pypi.org is unreachable: the dependency audit needs PyPI's JSON API")
     out = subprocess.run(
         [sys.executable, "-m", "pip_audit", "--progress-spinner", "off", "--format", "json",
          "--cache-dir", str(tmp_path / "cache"), "--desc", "off"],

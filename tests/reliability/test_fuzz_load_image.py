@@ -16,7 +16,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from PIL import Image, TiffTags
 
 from support.paths import ARTIFACTS
-from corpus import encode
+from support.corpus import encode
 from maskpatrol.images import ImageError, load_image
 
 # Hypothesis keeps a cache of constants even without an example database; keep it in the

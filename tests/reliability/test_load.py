@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus import encode, face_grid
+from support.corpus import encode, face_grid
 from support.figures import ratio, write_report
 from support.browser import CHROMIUM_ARGS, PHOTOS_SETTLED_JS, open_photos_page
 from support.server import server_errors, streamlit_server

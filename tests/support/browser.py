@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from pathlib import Path
@@ -9,10 +10,32 @@ from pathlib import Path
 #: The flags every Chromium we start gets (Debian's chromium, run as root, offline).
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-#: Added for the webcam: a fake camera (fed from a file with
-#: ``--use-file-for-fake-video-capture=``), no permission prompt, and WebRTC over loopback.
-FAKE_CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                    "--allow-loopback-in-peer-connection"]
+#: Added for the webcam page's "This browser" mode: a fake camera (fed from a file with
+#: ``--use-file-for-fake-video-capture=``) and no permission prompt.
+BROWSER_MODE_CAMERA_ARGS = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+#: Added for its server mode: the same, and WebRTC over loopback.
+FAKE_CAMERA_ARGS = BROWSER_MODE_CAMERA_ARGS + ["--allow-loopback-in-peer-connection"]
+
+#: A JavaScript function giving a byte array (a canvas's pixels, say) back as one base64
+#: string: Playwright passes a frame's million bytes as a JSON array in seconds, as a string in
+#: milliseconds. Use it inside a page function as ``TO_BASE64(...)``, through :func:`with_base64`,
+#: and read the answer with :func:`from_base64`.
+TO_BASE64_JS = """(a => { const u = a instanceof Uint8Array ? a : Uint8Array.from(a); let s = "";
+    for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode.apply(null, u.subarray(i, i + 0x8000));
+    return btoa(s); })"""
+
+
+def with_base64(page_function: str) -> str:
+    """``page_function`` with ``TO_BASE64`` standing for :data:`TO_BASE64_JS`."""
+    return page_function.replace("TO_BASE64", TO_BASE64_JS)
+
+
+def from_base64(answer: str):
+    """The bytes a page function gave back through ``TO_BASE64``, as a flat uint8 array."""
+    import numpy as np
+
+    return np.frombuffer(base64.b64decode(answer), np.uint8)
+
 
 #: True once the Photos page shows n photos' results and nothing is left from an earlier
 #: run: no stale element, no spinner.

@@ -154,6 +154,6 @@ print("graph ok")
 
 def test_the_composed_keras_graph_computes_the_blend():
     # TensorFlow runs in a child process: it must never be imported into the test process
-    # (keras_subprocess.py says why).
+    # (support/keras_subprocess.py says why).
     proc = subprocess.run([sys.executable, "-c", _GRAPH_CHECK], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "graph ok" in proc.stdout, proc.stderr[-3000:]

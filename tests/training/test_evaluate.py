@@ -1,4 +1,8 @@
-"""`python -m maskpatrol.evaluate` writes the report the Model page shows."""
+"""`python -m maskpatrol.evaluate` writes the report the Model page shows.
+
+It runs on a small copy of the data folder (``support.small_data``): the report's form is
+the claim here; the shipped model's figures on the full test split are
+``test_shipped_model.py``'s."""
 
 from __future__ import annotations
 
@@ -10,13 +14,15 @@ import pytest
 from PIL import Image
 
 from support.paths import ROOT
+from support.small_data import small_data_folder
 
 pytestmark = pytest.mark.data
 
 
 def test_evaluate_writes_metrics_and_plots(data_dir, tmp_path):
     out = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "maskpatrol.evaluate", "--data", str(data_dir),
+    small = small_data_folder(data_dir, tmp_path / "data")
+    proc = subprocess.run([sys.executable, "-m", "maskpatrol.evaluate", "--data", str(small),
                            "--model", str(ROOT / "models"), "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -11,7 +11,7 @@ from maskpatrol.training import data
 from maskpatrol.training.evaluate import held_out, predict_sample_classes
 from maskpatrol.training.metrics import binary_metrics, three_class_labels, three_class_metrics
 
-from keras_subprocess import keras_predict
+from support.keras_subprocess import keras_predict
 
 pytestmark = pytest.mark.data
 

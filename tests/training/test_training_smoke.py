@@ -1,4 +1,9 @@
-"""A tiny training run goes through every step and leaves a model the app can load."""
+"""A tiny training run goes through every step and leaves a model the app can load.
+
+The runs read a small copy of the data folder (``support.small_data``): the composer and
+calibration score its whole validation split, which in the full folder takes minutes and
+shows nothing more about whether the steps work (how well the shipped model does is
+``test_shipped_model.py``'s)."""
 
 from __future__ import annotations
 
@@ -9,10 +14,16 @@ import sys
 import numpy as np
 import pytest
 
+from support.keras_subprocess import keras_predict
 from support.paths import ROOT
-from keras_subprocess import keras_predict
+from support.small_data import small_data_folder
 
 pytestmark = pytest.mark.data
+
+
+@pytest.fixture(scope="module")
+def small_data(data_dir, tmp_path_factory):
+    return small_data_folder(data_dir, tmp_path_factory.mktemp("small_data"))
 
 
 def _train(data_dir, out, *extra: str) -> str:
@@ -40,18 +51,18 @@ def _loads_and_agrees_with_keras(out, card, astronaut_rgb, tmp_path, columns: in
     np.testing.assert_allclose(p_keras.reshape(expected.shape), expected, atol=1e-4)
 
 
-def test_two_class_run_of_one_epoch_on_64_images_writes_loadable_files(data_dir, tmp_path, astronaut_rgb):
+def test_two_class_run_of_one_epoch_on_64_images_writes_loadable_files(small_data, tmp_path, astronaut_rgb):
     out = tmp_path / "model"
-    _train(data_dir, out, "--two-class")
+    _train(small_data, out, "--two-class")
     card = json.loads((out / "model_card.json").read_text())
     assert card["training"]["epochs_run"] == 1 and card["class_names"] == ["mask", "no_mask"]
     assert sum(sum(c.values()) for k, c in card["training"]["counts"].items() if k.endswith("/train")) == 64
     _loads_and_agrees_with_keras(out, card, astronaut_rgb, tmp_path, columns=1)
 
 
-def test_three_class_run_trains_both_networks_and_composes_them(data_dir, tmp_path, astronaut_rgb):
+def test_three_class_run_trains_both_networks_and_composes_them(small_data, tmp_path, astronaut_rgb):
     out = tmp_path / "model3"
-    stdout = _train(data_dir, out)  # the default, as `make train` runs it
+    stdout = _train(small_data, out)  # the default, as `make train` runs it
     assert "binary network 1: training (seed 1234)" in stdout and "three network: training" in stdout
     card = json.loads((out / "model_card.json").read_text())
     # Both networks were trained (one epoch each), on the one split, and composed into one served model.

@@ -12,10 +12,8 @@ import sys
 
 import pytest
 
+from benchmarks import bench_detectors as bench
 from support.paths import ROOT
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import bench_detectors as bench  # noqa: E402
 
 pytestmark = pytest.mark.data
 
@@ -75,7 +73,7 @@ def test_caught_counts_every_label_that_raises_the_alert():
 
 
 def test_report_script_runs_with_one_command_and_prints_json(data_dir):
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_detectors.py"), "--data", str(data_dir),
+    cmd = [sys.executable, "-m", "benchmarks.bench_detectors", "--data", str(data_dir),
            "--per-class", "4", "--frames", "3", "--repeats", "1", "--json"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -87,7 +85,7 @@ def test_report_script_runs_with_one_command_and_prints_json(data_dir):
 
 
 def test_haar_settings_from_the_command_line_reach_every_measurement(data_dir):
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_detectors.py"), "--data", str(data_dir),
+    cmd = [sys.executable, "-m", "benchmarks.bench_detectors", "--data", str(data_dir),
            "--per-class", "4", "--frames", "3", "--repeats", "1", "--json", "--detectors", "haar",
            "--no-classifier", "--min-neighbors", "100"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)

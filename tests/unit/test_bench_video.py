@@ -14,7 +14,7 @@ pytestmark = pytest.mark.data
 
 
 def test_short_json_run(data_dir):
-    cmd = [sys.executable, str(ROOT / "benchmarks" / "bench_video.py"), "--data", str(data_dir),
+    cmd = [sys.executable, "-m", "benchmarks.bench_video", "--data", str(data_dir),
            "--seconds", "2", "--fps", "15", "--every", "1", "2", "--json"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

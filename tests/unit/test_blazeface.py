@@ -203,8 +203,7 @@ def test_detect_returns_haar_like_boxes_left_to_right_and_honours_smallest_face(
 def test_box_transform_moves_blazeface_boxes_where_haar_puts_them(astronaut_rgb):
     """The shipped transform makes Haar's and BlazeFace's crops of the same face overlap
     more than BlazeFace's raw framing does (what the classifier was trained on)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import bench_detectors as bench
+    from benchmarks import bench_detectors as bench
 
     raw = BlazeFaceDetector(SHORT_RANGE, transform=IDENTITY).detect(astronaut_rgb)
     shipped = make_detector("blazeface").detect(astronaut_rgb)

@@ -11,7 +11,6 @@ with anchors computed as GitHub computes them from headings. The figure tables a
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -170,8 +169,7 @@ def test_figure_tables_equal_their_sources():
     """README's headline figures, the model's evaluation, the detectors and the Heroku limits
     are what reports/metrics.json, comparison.json and docs/figures.json say (regenerate
     with `make docs-figures`)."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import docs_figures
+    from scripts import docs_figures
 
     for name, text in docs_figures.rendered().items():
         assert docs_figures.current(name) == text, (

@@ -297,6 +297,12 @@ def test_processor_draws_a_mask_below_the_nose_and_counts_it(frame_640):
         def analyze(self, rgb, settings=None, timings=None):
             return [Face((200, 120, 160, 160), 0.1, INCORRECT, 0.8)]
 
+        def threshold(self, settings):
+            return 0.5
+
+        def incorrect_threshold(self, settings):
+            return 0.5
+
     proc = LiveProcessor(ThreeClass(), OptionsBox(), ResultQueue())  # type: ignore[arg-type]
     out, res = proc.process_rgb(frame_640)
     assert res.counts == Counts(incorrect=1)

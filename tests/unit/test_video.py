@@ -12,7 +12,7 @@ import av
 import numpy as np
 import pytest
 
-import video_clip as vc
+from support import video_clip as vc
 from maskpatrol.annotate import NO_MASK_RGB
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.pipeline import MaskPatrol, Settings
@@ -64,7 +64,8 @@ def test_output_is_browser_h264_with_same_frames_size_and_boxes(astro_clip, tmp_
     assert all(red_pixels(f) < 200 for f in frames_in)
     assert [(n, bad) for _, _, n, _, bad, _, _ in result.counts.rows()] == [(1, 1)] * N_FRAMES
     assert result.analyzed_frames == N_FRAMES and result.max_faces == 1
-    assert result.summary().startswith("20 frames, 640x480 at 10 fps (2 s): up to 1 face per frame")
+    assert result.summary().startswith("20 frames, 640x480 at 10 fps (2 s): 1 person: 0 masked, 1 no mask, "
+                                       "0 mask below nose; up to 1 face per frame")
     assert out.stat().st_mode & 0o777 == 0o644
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from support.paths import ROOT
+from support.required import skip_or_fail
 
 STATIC = ROOT / "static" / "live"
 WEB = ROOT / "maskpatrol" / "web"
@@ -46,7 +46,7 @@ def test_every_committed_file_matches_its_recorded_hash():
 
 def test_the_bundle_carries_the_servers_own_models():
     """The browser must run exactly the models the server runs (the classifier as its ONNX
-    conversion, itself checked against the .tflite in tests/e2e/test_webcam_browser.py)."""
+    conversion, itself checked against the .tflite in tests/e2e/test_browser_pipeline_parity.py)."""
     for name in ("yunet/yunet_n_dynamic.onnx", "yunet/LICENSE", "mask_classifier.onnx"):
         assert _sha256(STATIC / "models" / name) == _sha256(ROOT / "models" / name), name
 
@@ -67,10 +67,7 @@ def _content(path: Path) -> bytes:
 def test_a_clean_rebuild_from_the_lockfile_gives_the_committed_files(tmp_path):
     npm, node = shutil.which("npm"), shutil.which("node")
     if not (npm and node):
-        reason = "Node.js and npm are needed to rebuild the browser bundle (only for this check)"
-        if os.environ.get("MASKPATROL_REQUIRE_BROWSER", "") not in ("", "0"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        skip_or_fail("Node.js and npm are needed to rebuild the browser bundle (only for this check)")
     src = tmp_path / "web"
     shutil.copytree(WEB, src, ignore=shutil.ignore_patterns("node_modules", "__pycache__", "*.py"))
     out = tmp_path / "out"

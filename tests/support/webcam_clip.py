@@ -107,12 +107,12 @@ def scene_is_clean(patrol, faces: Sequence[np.ndarray], labels: Sequence[str]) -
                 cx, cy = x + w / 2, y + h / 2
                 if not (sx + offset < cx < sx + offset + FACE_SIDE and sy < cy < sy + FACE_SIDE):
                     return False
-                if face.label != label or not _clearly(face, patrol.card):
+                if face.label != label or not clearly(face, patrol.card):
                     return False
     return True
 
 
-def _clearly(face, card) -> bool:
+def clearly(face, card) -> bool:
     """The face's probabilities stay well clear of the thresholds: a face the model is unsure
     of would make the test depend on codec noise. The margin is relative, since a threshold
     can sit anywhere in (0, 1)."""

@@ -12,15 +12,13 @@ import contextlib
 import json
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit
 
 import requests
 
-from support.paths import ROOT
+from support.cli import run_cli
 from support.server import Server, streamlit_server
 from maskpatrol.api import config
 
@@ -88,10 +86,9 @@ def error_body(response: requests.Response, status: int) -> dict[str, Any]:
 
 
 def cli_json(command: str, paths: Sequence[str], cwd: Path, *options: str) -> list[dict[str, Any]]:
-    """``python -m maskpatrol COMMAND --json`` on ``paths`` (relative to ``cwd``): its records."""
-    proc = subprocess.run([sys.executable, "-m", "maskpatrol", command, "--json", *options, *paths],
-                          cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    """``python -m maskpatrol COMMAND --json`` on ``paths`` (relative to ``cwd``), called in this
+    process (``support.cli``): its records."""
+    proc = run_cli(command, "--json", *options, *paths, cwd=cwd)
     assert proc.returncode in (0, 1), proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
 

@@ -1,6 +1,7 @@
 """Drive the live webcam page end to end, inside an isolated network namespace.
 
-Run by ``tests/e2e/test_webcam.py`` as ``unshare -n python webcam_runner.py ...`` (root):
+Run by ``tests/e2e/test_webcam.py`` as ``unshare -n python -m support.webcam_runner ...`` (root,
+with ``tests/`` on ``PYTHONPATH``):
 the new namespace has only a loopback interface, so every packet of the test (HTTP,
 websocket, WebRTC media) stays on this machine. aiortc ignores 127.0.0.1 as an ICE
 candidate, so we add 127.0.0.2 to ``lo`` and serve and browse there.
@@ -34,11 +35,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support (run as a script)
 
-from support.browser import CHROMIUM_ARGS as BROWSER_ARGS, FAKE_CAMERA_ARGS  # noqa: E402
-from support.net import wait_healthy  # noqa: E402
-from support.paths import ROOT  # noqa: E402
+from support.browser import CHROMIUM_ARGS as BROWSER_ARGS, FAKE_CAMERA_ARGS
+from support.net import wait_healthy
+from support.paths import ROOT
 
 HOST = "127.0.0.2"
 CHROMIUM_ARGS = BROWSER_ARGS + FAKE_CAMERA_ARGS

@@ -15,7 +15,6 @@ Nothing here is committed as an image: every frame is generated when a test runs
 
 from __future__ import annotations
 
-import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -24,8 +23,7 @@ import av
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
-import webcam_clip as wc  # noqa: E402
+from . import webcam_clip as wc
 
 #: Container suffix -> encoder for the input clips we write.
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx", ".avi": "mpeg4"}
