@@ -16,8 +16,8 @@ from .pipeline import INCORRECT, MASK, NO_MASK, Face
 MASK_RGB = (0, 200, 83)
 NO_MASK_RGB = (230, 30, 30)
 INCORRECT_RGB = (255, 150, 0)  # amber: between the two, and unlike either in lightness
-# Label text on those fills, for contrast (WCAG): black on the green is 9.4:1 (white was
-# 2.2:1, unreadable for many), white on the red 4.6:1, black on the amber 9.6:1 (white
+# Label text on those fills, for contrast (WCAG): black on the green is 9.4:1 (white would
+# be 2.2:1, unreadable for many), white on the red 4.6:1, black on the amber 9.6:1 (white
 # would be 2.2:1).
 MASK_TEXT_RGB = (0, 0, 0)
 NO_MASK_TEXT_RGB = (255, 255, 255)
@@ -43,10 +43,12 @@ STYLES = {
 
 
 def label_text(face: Face, show_probability: bool = True) -> str:
-    """"Mask 97%", "No mask 88%", "Mask below nose 87%": the written verdict."""
+    """"Mask 97%", "No mask 88%", "Mask below nose 87%": the written verdict, after the
+    person's number where people are followed ("#7 No mask 91%")."""
+    number = "" if face.person is None else f"#{face.person} "
     if not show_probability:
-        return face.display_name
-    return f"{face.display_name} {face.confidence * 100:.0f}%"
+        return number + face.display_name
+    return f"{number}{face.display_name} {face.confidence * 100:.0f}%"
 
 
 def dash_pattern(thickness: int) -> tuple[int, int]:

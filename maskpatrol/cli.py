@@ -11,10 +11,12 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from . import __version__
 from .analysis import Analysis, Failure, classify, classify_record, could_not_process, detect, detect_record
 from .annotate import annotate
 from .batch import command as batch_command
@@ -24,6 +26,8 @@ from .images import SUPPORTED_EXTENSIONS, encode_png
 from .model_card import ModelNotFoundError
 from .paths import default_model_dir
 from .pipeline import MaskPatrol, Settings, image_record, summarize
+from .tracking.people import write_people_csv
+from .tracking.settings import PeopleSettings
 from .video import (VIDEO_DETECTOR_DEFAULTS, VIDEO_EXTENSIONS, Progress, VideoCancelled, VideoError,
                     annotate_video)
 
@@ -58,10 +62,14 @@ every Nth frame is analysed and the frames in between keep its boxes and labels 
 counts): --every 3 takes about half the time of --every 1. --csv writes one row per frame:
   frame,time_s,faces,mask,no_mask,analyzed,incorrect
 (incorrect: masks below the nose, 3-class models only; mask + no_mask + incorrect = faces)
-JSON output (--json), one line: {"path", "out", "csv", "width", "height", "fps", "frames",
-  "analyzed_frames", "every", "max_faces", "frames_with_no_mask", "frames_with_incorrect",
-  "elapsed_s", "cpu_s", "speed", "audio", "error"} (elapsed_s: processing time; cpu_s: CPU time of all threads; speed: x real
-  time; audio: "none", "copied (aac)", "re-encoded to AAC (from pcm_s16le)" or "dropped (why)")
+Each face is followed from frame to frame and each person judged once, from their largest
+faces; the boxes read "#7 No mask 91%". --people-csv writes one row per person:
+  person,first_seen_s,last_seen_s,frames,label,mean_p_no_mask,mean_p_incorrect
+JSON output (--json), one line: {"path", "out", "csv", "people_csv", "width", "height", "fps",
+  "frames", "analyzed_frames", "every", "max_faces", "frames_with_no_mask", "frames_with_incorrect",
+  "elapsed_s", "cpu_s", "speed", "audio", "people", "error"} (elapsed_s: processing time; cpu_s: CPU time of all threads; speed: x real
+  time; audio: "none", "copied (aac)", "re-encoded to AAC (from pcm_s16le)" or "dropped (why)";
+  people: {"total", "mask", "no_mask", "incorrect"}, people by their judged label)
 Progress goes to stderr (--quiet turns it off). Ctrl-C stops and leaves no partial OUT.
 Exit status: 0 done, 1 the video could not be processed, 2 usage or model error,
 130 interrupted."""
@@ -96,14 +104,41 @@ def _detector_options(p: argparse.ArgumentParser, defaults: DetectorSettings) ->
                         "(default: the model's, 0.5 YuNet / 0.3 BlazeFace short range / 0.4 full range)")
 
 
+def _at_least(minimum: float, kind: type) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` no smaller than ``minimum``."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum:g} or more, got {text}")
+        return value
+    return parse
+
+
+def _people_options(p: argparse.ArgumentParser) -> None:
+    defaults = PeopleSettings()
+    p.add_argument("--decide-after", type=_at_least(1, int), default=defaults.decide_after_frames, metavar="FRAMES",
+                   help="analysed frames a person is seen in before they are judged; a face lost sooner is "
+                        f"taken for a stray detection (default: {defaults.decide_after_frames})")
+    p.add_argument("--keep-lost", type=_at_least(0, float), default=defaults.keep_lost_s, metavar="SECONDS",
+                   help="how long a person out of sight keeps their number, e.g. while someone passes in front "
+                        f"(default: {defaults.keep_lost_s:g})")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    people = PeopleSettings()
+    if hasattr(args, "decide_after"):  # the commands that see sequences
+        people = replace(people, decide_after_frames=args.decide_after, keep_lost_s=args.keep_lost)
     return Settings(DetectorSettings(args.scale_factor, args.min_neighbors, args.min_face, args.detector,
-                                     args.min_score), args.threshold)
+                                     args.min_score), args.threshold, people=people)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m maskpatrol", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"maskpatrol {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser("detect", help="find faces in photos and label each mask / no_mask / incorrect",
@@ -126,12 +161,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("video", metavar="VIDEO", type=Path, help="the video file to annotate")
     v.add_argument("--out", "-o", type=Path, required=True, metavar="OUT.mp4", help="annotated video to write")
     v.add_argument("--csv", type=Path, default=None, metavar="COUNTS.csv", help="also write per-frame counts")
+    v.add_argument("--people-csv", type=Path, default=None, metavar="PEOPLE.csv",
+                   help="also write one row per person seen")
     v.add_argument("--every", type=int, default=1, metavar="N",
                    help="analyse every Nth frame; frames in between reuse its boxes (default: 1, all)")
     v.add_argument("--hide-probability", action="store_true", help="write labels without percentages")
     v.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     _common(v, json_help="print one JSON summary line instead of a sentence")
     _detector_options(v, VIDEO_DETECTOR_DEFAULTS)
+    _people_options(v)
 
     c = sub.add_parser("classify", help="classify face crops (no detection)",
                        description="Run the mask classifier on each FACE_IMAGE, taken as one face.",
@@ -261,7 +299,8 @@ def _video_row(row: dict[str, Any]) -> str:
 
 def run_video(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     row: dict[str, Any] = {"path": str(args.video), "out": str(args.out),
-                           "csv": str(args.csv) if args.csv else None, "error": None}
+                           "csv": str(args.csv) if args.csv else None,
+                           "people_csv": str(args.people_csv) if args.people_csv else None, "error": None}
     last_line = [0.0]
 
     def progress(p: Progress) -> None:
@@ -279,11 +318,16 @@ def run_video(args: argparse.Namespace, patrol: MaskPatrol) -> int:
             args.csv.parent.mkdir(parents=True, exist_ok=True)
             with args.csv.open("w", newline="") as f:
                 result.counts.write_csv(f)
+        if args.people_csv:
+            args.people_csv.parent.mkdir(parents=True, exist_ok=True)
+            with args.people_csv.open("w", newline="") as f:
+                write_people_csv(result.people, f)
         row.update(width=result.width, height=result.height, fps=round(result.fps, 3), frames=result.frames,
                    analyzed_frames=result.analyzed_frames, every=result.every, max_faces=result.max_faces,
                    frames_with_no_mask=result.frames_with_no_mask, frames_with_incorrect=result.frames_with_incorrect,
                    elapsed_s=round(result.elapsed_s, 3),
-                   cpu_s=round(result.cpu_s, 3), speed=round(result.speed, 2), audio=result.audio)
+                   cpu_s=round(result.cpu_s, 3), speed=round(result.speed, 2), audio=result.audio,
+                   people=result.people_counts.to_dict())
         if not args.json:
             row["summary"] = result.summary()
     except (KeyboardInterrupt, VideoCancelled):

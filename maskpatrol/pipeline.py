@@ -16,6 +16,7 @@ from .detectors import DEFAULT_DETECTOR, Box, Detector, DetectorSettings, make_d
 from .model_card import ModelCard, ModelNotFoundError, load_card
 from .paths import default_model_dir
 from .preprocess import square_crop
+from .tracking.settings import PeopleSettings
 
 MASK = "mask"
 NO_MASK = "no_mask"
@@ -33,6 +34,8 @@ class Face:
     label: str
     #: Always 0 with a binary model, which cannot see how a mask is worn.
     p_incorrect: float = 0.0
+    #: The person's number in a video or stream (``tracking.people``); None in a photo.
+    person: int | None = None
 
     @property
     def masked(self) -> bool:
@@ -64,10 +67,13 @@ class Face:
         return replace(self, box=(int(round(x * sx)), int(round(y * sy)), int(round(w * sx)), int(round(h * sy))))
 
     def to_dict(self) -> dict[str, Any]:
-        """The CLI/JSON schema of one face."""
-        return {"box": [int(v) for v in self.box], "label": self.label,
-                "p_no_mask": round(float(self.p_no_mask), 6),
-                "p_incorrect": round(float(self.p_incorrect), 6)}
+        """The CLI/JSON schema of one face; ``person`` only where people are followed."""
+        out = {"box": [int(v) for v in self.box], "label": self.label,
+               "p_no_mask": round(float(self.p_no_mask), 6),
+               "p_incorrect": round(float(self.p_incorrect), 6)}
+        if self.person is not None:
+            out["person"] = self.person
+        return out
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,28 @@ class Counts:
         middle = f", {self.incorrect} mask below nose" if self.incorrect else ""
         return f"{n} face{'s' if n != 1 else ''}: {self.mask} mask{middle}, {self.no_mask} no mask"
 
+    @property
+    def not_masked_text(self) -> str:
+        """The warning's words, a face being a person: "2 people are not wearing a mask", or
+        with a mask below the nose among them "3 people are not properly masked: 2 without
+        a mask, 1 with the mask below the nose"."""
+        n = self.not_masked
+        who = "person is" if n == 1 else "people are"
+        if not self.incorrect:
+            return f"{n} {who} not wearing a mask"
+        return f"{n} {who} not properly masked: {self.no_mask} without a mask, {self.incorrect} with the mask below the nose"
+
+    @property
+    def people_summary(self) -> str:
+        """"16 people: 9 masked, 5 no mask, 2 mask below nose", for counts of people."""
+        n = self.total
+        return (f"{n} {'person' if n == 1 else 'people'}: {self.mask} masked, {self.no_mask} no mask, "
+                f"{self.incorrect} mask below nose")
+
+    def to_dict(self) -> dict[str, int]:
+        """The JSON shape: ``{"total", "mask", "no_mask", "incorrect"}``."""
+        return {"total": self.total, "mask": self.mask, "no_mask": self.no_mask, "incorrect": self.incorrect}
+
     def __add__(self, other: "Counts") -> "Counts":
         if not isinstance(other, Counts):
             return NotImplemented
@@ -143,6 +171,8 @@ class Settings:
     threshold: float | None = None
     #: Threshold on p(incorrect); None means the model card's.
     incorrect_threshold: float | None = None
+    #: How faces become people in videos and streams.
+    people: PeopleSettings = field(default_factory=PeopleSettings)
 
 
 def label_for(p_no_mask: float, threshold: float, p_incorrect: float = 0.0,

@@ -193,13 +193,7 @@ def not_masked_text(results: Sequence[ImageResult]) -> str:
     """The warning's words: "2 people are not wearing a mask", or with a mask below the
     nose among them "3 people are not properly masked: 2 without a mask, 1 with the mask
     below the nose" (the binary wording is unchanged)."""
-    counts = total_counts(results)
-    n = counts.not_masked
-    who = "person is" if n == 1 else "people are"
-    if not counts.incorrect:
-        return f"{n} {who} not wearing a mask"
-    return (f"{n} {who} not properly masked: {counts.no_mask} without a mask, {counts.incorrect} with the mask "
-            "below the nose")
+    return total_counts(results).not_masked_text
 
 
 def _shows_incorrect(results: Sequence[ImageResult], show_incorrect: bool | None) -> bool:

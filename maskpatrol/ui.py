@@ -15,6 +15,7 @@ import streamlit as st
 from .budget import PhotoSlots, shared_slots
 from .detectors import DEFAULT_DETECTOR, DETECTOR_LABELS, DETECTOR_NAMES, DetectorSettings, default_min_score
 from .pipeline import MaskPatrol, Settings
+from .tracking.settings import PeopleSettings
 from .results import ImageResult, analyze_bytes, annotated_png
 from .shared import shared_patrol
 
@@ -47,8 +48,23 @@ def _detector_label(name: str) -> str:
     return DETECTOR_LABELS.get(name, name)
 
 
+def _people_settings(key_prefix: str) -> PeopleSettings:
+    """How faces become people, for the pages that see sequences (video, live)."""
+    defaults = PeopleSettings()
+    with st.expander("People", icon=":material/groups:"):
+        decide = st.number_input("Frames before a person is judged", 1, 30, defaults.decide_after_frames, 1,
+                                 key=f"{key_prefix}decide_after", persist_state="session",
+                                 help="Each person is judged once, from their largest faces, after being seen in this "
+                                      "many analysed frames. A face lost sooner is taken for a stray detection.")
+        keep = st.number_input("Keep a person out of sight for (s)", 0.0, 10.0, float(defaults.keep_lost_s), 0.5,
+                               key=f"{key_prefix}keep_lost", persist_state="session",
+                               help="Someone hidden by a passer-by, or missed by the detector for a moment, keeps "
+                                    "their number for this long. Longer merges people who follow closely.")
+    return PeopleSettings(decide_after_frames=int(decide), keep_lost_s=float(keep))
+
+
 def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
-                     defaults: DetectorSettings | None = None) -> tuple[Settings, bool]:
+                     defaults: DetectorSettings | None = None, people: bool = False) -> tuple[Settings, bool]:
     """Detector choice and sensitivity, decision threshold and probability display, from the sidebar.
 
     Returns the immutable :class:`Settings` for this rerun and whether to show
@@ -59,7 +75,8 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
     ``defaults`` lets a page start from other detector values (the webcam page starts at
     larger faces, which halves the detector's work per frame). Only the knobs of the
     chosen detector are shown: Haar's scale step and strictness mean nothing to
-    YuNet or BlazeFace, whose knob is their confidence.
+    YuNet or BlazeFace, whose knob is their confidence. ``people`` adds the settings of
+    following people (pages that see videos or streams).
     """
     defaults = defaults or DetectorSettings()
     names = list(DETECTOR_NAMES)
@@ -96,9 +113,10 @@ def sidebar_settings(patrol: MaskPatrol, key_prefix: str = "",
                              help="Faces smaller than this are ignored (with every detector). "
                                   "Lower it for crowds far away.")
         show_prob = st.toggle("Show probabilities", value=True, key=f"{key_prefix}show_prob", persist_state="session")
+        followed = _people_settings(key_prefix) if people else PeopleSettings()
     detector = DetectorSettings(float(scale_factor), int(min_neighbors), int(min_face), name,
                                 None if min_score is None else float(min_score))
-    return Settings(detector, float(threshold)), show_prob
+    return Settings(detector, float(threshold), people=followed), show_prob
 
 
 # --- Photos page -----------------------------------------------------------------------

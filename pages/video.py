@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from maskpatrol import results, video
+from maskpatrol.tracking.people import PersonRecord, people_csv_text
 from maskpatrol.ui import get_patrol, sidebar_settings
 
 st.title(":material/movie: Video")
@@ -19,12 +20,14 @@ patrol = get_patrol()
 three_class = patrol.card.has_incorrect
 labels = ("**Mask** (thin box), **Mask below nose** (dashed box) or **No mask** (thick box)" if three_class
           else "**Mask** (thin box) or **No mask** (thick box)")
-st.caption(f"Every face in every frame gets a box and a written label: {labels}. You get the annotated "
-           "video (H.264 MP4), a timeline and per-frame counts (CSV).")
+st.caption(f"Every face in every frame gets a box and a written label: {labels}. Each person is followed "
+           "from frame to frame, numbered and judged once (\"#7 No mask 91%\"). You get the annotated video "
+           "(H.264 MP4), the people seen, a timeline and per-frame counts (CSV).")
 if three_class:
     st.caption(results.INCORRECT_LEGEND)
 
-settings, show_prob = sidebar_settings(patrol, key_prefix="video_", defaults=video.VIDEO_DETECTOR_DEFAULTS)
+settings, show_prob = sidebar_settings(patrol, key_prefix="video_", defaults=video.VIDEO_DETECTOR_DEFAULTS,
+                                       people=True)
 limit_mb = int(st.get_option("server.maxUploadSize"))
 
 upload = st.file_uploader(
@@ -104,6 +107,12 @@ if done["key"] != run_key:
 
 result: video.VideoResult = done["result"]
 st.markdown(f"**{result.summary()}**")
+people = result.people_counts
+with st.container(horizontal=True):
+    st.metric("People seen", people.total, border=True)
+    st.metric("Not properly masked", people.not_masked, border=True,
+              help="People judged without a mask" + (" or with the mask below the nose" if three_class else "")
+                   + ", each counted once however long they stay in view.")
 warning = result.not_masked_text()
 if warning:
     st.warning(warning, icon=":material/warning:")
@@ -120,6 +129,9 @@ stem = Path(done["name"]).stem
 with st.container(horizontal=True):
     st.download_button("Annotated video (MP4)", done["mp4"], file_name=f"{stem}.annotated.mp4",
                        mime="video/mp4", key="video_mp4", icon=":material/download:", on_click="ignore")
+    st.download_button("People (CSV)", people_csv_text(result.people), file_name=f"{stem}.people.csv",
+                       mime="text/csv", key="video_people_csv", icon=":material/download:", on_click="ignore",
+                       help="One row per person: " + ", ".join(PersonRecord.CSV_HEADER) + ".")
     st.download_button("Per-frame counts (CSV)", result.counts.csv_text(), file_name=f"{stem}.counts.csv",
                        mime="text/csv", key="video_csv", icon=":material/download:", on_click="ignore",
                        help="One row per frame: " + ", ".join(video.FrameCounts.CSV_HEADER) + ".")

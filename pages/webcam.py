@@ -14,6 +14,8 @@ from maskpatrol.annotate import INCORRECT_RGB, MASK_RGB, NO_MASK_RGB
 from maskpatrol.detectors import DetectorSettings, yunet
 from maskpatrol.ice import IceConfigError, rtc_configuration, streamlit_secrets
 from maskpatrol.live import LiveOptions, LiveSession, Snapshot, alert_text
+from maskpatrol.live.sound import beep_wav
+from maskpatrol.tracking.people import PersonRecord, people_csv_text
 from maskpatrol.ui import get_patrol, sidebar_settings
 from maskpatrol.web.component import bundle_present, browser_settings, live_component, pipeline_config
 from maskpatrol.web.mode import BROWSER, OPTIONS, default_mode
@@ -24,10 +26,18 @@ WEBCAM_DETECTOR_DEFAULTS = DetectorSettings(min_face_px=80)
 st.title(":material/videocam: Live webcam")
 patrol = get_patrol()
 # Faces in front of a webcam are large: starting at 80 px lets the detector scan a 4x
-# smaller image (measured ~22 fps vs ~11 fps at 40 px on 2 cores). Users can lower it.
-settings, show_prob = sidebar_settings(patrol, key_prefix="webcam_", defaults=WEBCAM_DETECTOR_DEFAULTS)
+# smaller image than at 40 px (docs/performance.md, "Live webcam"). Users can lower it.
+settings, show_prob = sidebar_settings(patrol, key_prefix="webcam_", defaults=WEBCAM_DETECTOR_DEFAULTS,
+                                       people=True)
 mirror = st.sidebar.toggle("Mirror view", value=True, key="webcam_mirror", persist_state="session",
                            help="Flip the picture left-right, as in a mirror. Changes apply to the running stream.")
+sound = st.sidebar.toggle("Sound for each new alert", value=False, key="webcam_sound", persist_state="session",
+                          help="A short beep when a new person is found not properly masked, once per person. "
+                               "Off until you turn it on: browsers play sound only after a click on the page.")
+CAMERAS = {"user": "Front (selfie)", "environment": "Rear"}
+camera = st.sidebar.radio("Camera on phones", list(CAMERAS), format_func=CAMERAS.get, horizontal=True,
+                          key="webcam_camera", persist_state="session",
+                          help="Which camera of a phone or tablet to use; a computer's one webcam is used either way.")
 
 # One bundle per browser session, reused across reruns and start/stop: nothing is
 # allocated per stream, so restarting cannot make the server grow.
@@ -36,7 +46,7 @@ if "webcam_live" not in st.session_state:
     st.session_state["webcam_feed"] = BrowserFeed()
 live: LiveSession = st.session_state["webcam_live"]
 feed: BrowserFeed = st.session_state["webcam_feed"]
-options = LiveOptions(settings, show_prob, mirror)
+options = LiveOptions(settings, show_prob, mirror, sound, camera)
 # The callback reads this on every frame: sidebar changes reach the running stream.
 live.options.set(options)
 
@@ -66,7 +76,29 @@ BELOW_NOSE_HELP = ("A mask worn below the nose or on the chin. It is counted as 
                    "it raises the alert, as no mask does.")
 
 
-def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], fps_help: str) -> None:
+def show_people(playing: bool, records: list[PersonRecord]) -> None:
+    """People since Start, each counted once; after Stop, their CSV; the alert sound."""
+    people = live.panel.people
+    row = st.columns(2)
+    row[0].metric("People since Start", people.total,
+                  help="Each face is followed from frame to frame and counted once, however long it stays.")
+    row[1].metric("Not properly masked", people.not_masked,
+                  help="People judged without a mask" + (" or with the mask below the nose" if SEES_BELOW_NOSE else "")
+                       + ", from all their frames: one alert each.")
+    if not playing and records is not None:
+        st.download_button("People seen (CSV)", people_csv_text(records), file_name="people.csv", mime="text/csv",
+                           key="webcam_people_csv", icon=":material/download:", on_click="ignore",
+                           help="One row per person: " + ", ".join(PersonRecord.CSV_HEADER) + ".")
+
+
+def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], fps_help: str,
+               records: list[PersonRecord] | None = None) -> None:
+    # The beep only in the redraw that follows a new alert, and gone from the next: an
+    # autoplaying element that stayed would sound again whenever it is drawn anew. The
+    # browser mode beeps by itself.
+    beeped, st.session_state["webcam_beeped"] = st.session_state.get("webcam_beeped", 0), live.panel.alerts
+    if playing and sound and live.panel.alerts > beeped and mode != BROWSER:
+        st.audio(beep_wav(live.panel.alerts), format="audio/wav", autoplay=True, width=1)
     top = st.columns(2)
     bottom = st.columns(3 if SEES_BELOW_NOSE else 2)
     dash = "–"
@@ -100,6 +132,8 @@ def show_panel(snap: Snapshot | None, playing: bool, stats: tuple[int, float], f
     frames, ms = stats
     if frames:
         st.caption(f"{frames} frames analysed in this stream, {ms:.0f} ms each on average.")
+    st.subheader("Since Start")
+    show_people(playing, records)
 
 
 SERVER_FPS_HELP = ("Frames analysed per second. Your camera sends 25-30; "
@@ -122,7 +156,7 @@ def server_mode() -> None:
             key="webcam",
             mode=WebRtcMode.SENDRECV,
             video_frame_callback=live.processor,
-            media_stream_constraints={"video": True, "audio": False},
+            media_stream_constraints={"video": {"facingMode": camera}, "audio": False},
             rtc_configuration=rtc,
             async_processing=True,
         )
@@ -135,7 +169,8 @@ def server_mode() -> None:
     # While playing, redraw only this panel once a second from the callback's queue.
     @st.fragment(run_every=1.0 if playing else None)
     def live_panel() -> None:
-        show_panel(live.refresh() if playing else live.panel.last, playing, live.processor.stats(), SERVER_FPS_HELP)
+        show_panel(live.refresh(playing), playing, live.processor.stats(), SERVER_FPS_HELP,
+                   None if playing or live.panel.last is None else live.processor.people_records())
 
     with panel_col:
         st.subheader("Now in view")
@@ -170,7 +205,8 @@ def browser_mode() -> None:
         st.warning(result.problem)
     with panel_col:
         st.subheader("Now in view")
-        show_panel(live.refresh() if playing else live.panel.last, playing, feed.stats(), BROWSER_FPS_HELP)
+        show_panel(live.refresh(playing), playing, feed.stats(), BROWSER_FPS_HELP,
+                   None if playing or live.panel.last is None else feed.people_records())
 
 
 if mode == BROWSER:

@@ -19,10 +19,12 @@ from ..pipeline import Face, image_record
 #: or "incorrect": a mask below the nose, 3-class models only), p_no_mask, p_incorrect
 #: (0 with a binary model): one face, or null on a row that stands for an image or frame
 #: without faces; error: why the input (or the rest of a video) could not be analysed,
-#: else null. Parts written before p_incorrect existed lack that column; readers that
-#: unify parts by name (pyarrow, pandas) fill it with null.
+#: else null; person: in a video, the number of the person the face belongs to (as on the
+#: ``video`` command's boxes and people CSV), null for photos and for a stray detection
+#: never judged a person. Parts written before p_incorrect or person existed lack those
+#: columns; readers that unify parts by name (pyarrow, pandas) fill them with null.
 ROW_FIELDS = ("path", "kind", "frame", "time_s", "width", "height", "box", "label", "p_no_mask", "p_incorrect",
-              "error")
+              "error", "person")
 
 Row = dict[str, Any]
 
@@ -33,7 +35,7 @@ def _row(path: str, kind: str | None, frame: int | None = None, time_s: float | 
     face = face or {}
     return {"path": path, "kind": kind, "frame": frame, "time_s": time_s, "width": width, "height": height,
             "box": face.get("box"), "label": face.get("label"), "p_no_mask": face.get("p_no_mask"),
-            "p_incorrect": face.get("p_incorrect"), "error": error}
+            "p_incorrect": face.get("p_incorrect"), "error": error, "person": face.get("person")}
 
 
 def face_rows(path: str, kind: str, faces: Sequence[Face], width: int, height: int,

@@ -40,7 +40,7 @@ TMP_PREFIX = ".tmp-part-"
 SCHEMA = pa.schema([
     ("path", pa.string()), ("kind", pa.string()), ("frame", pa.int64()), ("time_s", pa.float64()),
     ("width", pa.int64()), ("height", pa.int64()), ("box", pa.list_(pa.int64())), ("label", pa.string()),
-    ("p_no_mask", pa.float64()), ("p_incorrect", pa.float64()), ("error", pa.string()),
+    ("p_no_mask", pa.float64()), ("p_incorrect", pa.float64()), ("error", pa.string()), ("person", pa.int64()),
 ])
 
 

@@ -20,6 +20,7 @@ from ..audio_track import AudioTrack
 from ..detectors import DetectorSettings
 from ..images import ImageError, Source
 from ..pipeline import MaskPatrol, Settings
+from ..tracking.people import People
 from ..video import VIDEO_DETECTOR_DEFAULTS, VideoError
 from ..video.read import frame_rate, open_input, upright_rgb, video_frames
 from .inputs import IMAGE, is_uri
@@ -92,9 +93,12 @@ def video_frames_rgb(source: Any) -> Iterator[tuple[int, float, np.ndarray]]:
 
 
 def analyse_video(patrol: MaskPatrol, path: str, settings: Settings, every: int = 1) -> list[Row]:
-    """The rows of every ``every``-th frame of one video; an error after some frames keeps
+    """The rows of every ``every``-th frame of one video, each face with its person's number
+    (people are followed as by the ``video`` command); an error after some frames keeps
     the rows so far and adds one error row (the audit still sees what was analysed)."""
     rows: list[Row] = []
+    tracks: list[int] = []  # the tracker's number of each face row, in order
+    people = People.for_patrol(patrol, settings)
     frames = 0
     handle = None
     try:
@@ -104,6 +108,7 @@ def analyse_video(patrol: MaskPatrol, path: str, settings: Settings, every: int 
             if index % every:
                 continue
             judged = analyze_source(patrol, rgb, settings)
+            tracks.extend(people.update(judged.faces, t, (judged.width, judged.height)).tracks)
             rows.extend(face_rows(path, "video", judged.faces, judged.width, judged.height,
                                   frame=index, time_s=round(t, 3)))
         if not frames:
@@ -119,6 +124,11 @@ def analyse_video(patrol: MaskPatrol, path: str, settings: Settings, every: int 
     finally:
         if handle is not None:
             handle.close()
+    people.finish()
+    number = {p.track: p.number for p in people.people()}
+    face_rows_only = (r for r in rows if r["box"] is not None)
+    for row, track in zip(face_rows_only, tracks):
+        row["person"] = number.get(track)
     return rows
 
 

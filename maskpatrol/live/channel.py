@@ -21,6 +21,11 @@ class LiveOptions:
     show_probability: bool = True
     #: Flip frames left-right before analysis, like a mirror (how people expect a selfie camera).
     mirror: bool = False
+    #: A short sound when a new person is found not properly masked (off until asked:
+    #: browsers play sound only after the visitor has clicked on the page).
+    sound: bool = False
+    #: Which camera of a phone: "user" (front) or "environment" (rear), as ``facingMode``.
+    camera: str = "user"
 
 
 class OptionsBox:
@@ -48,10 +53,17 @@ class FrameResult:
     analysis_ms: float
     fps: float  # frames processed per second, measured when this frame finished
     error: str | None = None
+    #: People judged since Start, by label (cumulative); None where not known.
+    people: Counts | None = None
+    #: People found not properly masked for the first time in this frame.
+    alerts: int = 0
+    #: False for a result that carries people only, no frame (the browser's report at Stop).
+    frame: bool = True
 
     @classmethod
-    def from_faces(cls, faces: Sequence[Face], when: float, analysis_ms: float, fps: float) -> "FrameResult":
-        return cls(when, Counts.of(faces), analysis_ms, fps)
+    def from_faces(cls, faces: Sequence[Face], when: float, analysis_ms: float, fps: float,
+                   people: Counts | None = None, alerts: int = 0) -> "FrameResult":
+        return cls(when, Counts.of(faces), analysis_ms, fps, people=people, alerts=alerts)
 
 
 class ResultQueue:

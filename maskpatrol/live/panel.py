@@ -1,5 +1,5 @@
 """What the live panel shows: the last second of frame results, summarised recall first,
-and a minute of history for the chart. Page side only: never touched by the callback thread."""
+a minute of history for the chart, and the people judged since Start. Page side only: never touched by the callback thread."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def summarize_window(results: Sequence[FrameResult], now: float, window_s: float
     first, as ``label_for``), the rest "mask below nose". One frame where the detector or the
     classifier blinks does not move the panel. Also the latest FPS and the mean analysis
     time. ``None`` when no frame arrived in the last ``stale_s``."""
-    fresh = sorted((r for r in results if r.time >= now - stale_s), key=lambda r: r.time)
+    fresh = sorted((r for r in results if r.frame and r.time >= now - stale_s), key=lambda r: r.time)
     if not fresh:
         return None
     recent = [r for r in fresh if r.time >= fresh[-1].time - window_s]
@@ -103,11 +103,15 @@ class LivePanel:
         self._recent: deque[FrameResult] = deque(maxlen=512)
         self.history: deque[HistoryPoint] = deque(maxlen=int(history_s * 4) + 8)
         self.last: Snapshot | None = None
+        #: People judged since Start, by label, and how many alerts they raised.
+        self.people = Counts()
+        self.alerts = 0
 
     def update(self, results: Sequence[FrameResult], now: float | None = None) -> Snapshot | None:
         """Fold newly drained results in; returns the current snapshot (or ``None``)."""
         now = self.clock() if now is None else now
         self._recent.extend(results)
+        self.take_people(results)
         while self._recent and self._recent[0].time < now - max(self.window_s, 2.0):
             self._recent.popleft()
         snap = summarize_window(list(self._recent), now, self.window_s)
@@ -117,6 +121,13 @@ class LivePanel:
             self.history.popleft()
         self.last = snap
         return snap
+
+    def take_people(self, results: Sequence[FrameResult]) -> None:
+        """Fold in the people the results carry (the latest counts, and every alert)."""
+        for r in results:
+            self.alerts += r.alerts
+            if r.people is not None:
+                self.people = r.people
 
     def chart_data(self, now: float | None = None) -> dict[str, list[float]]:
         """Columns for a chart: seconds relative to now, the faces, and the three labels'
@@ -135,3 +146,5 @@ class LivePanel:
         self._recent.clear()
         self.history.clear()
         self.last = None
+        self.people = Counts()
+        self.alerts = 0

@@ -51,9 +51,19 @@ class LiveSession:
             self.processor.reset()
             self.panel.reset()
         if stopped:
+            # Everyone still in view when the stream stopped is judged with what was seen.
+            self.processor.finish_people()
+            people = self.processor.people_counts()
+            if people is not None:  # the server mode's stream (the browser mode reports its own)
+                self.panel.people = people
             release_memory()
         return started
 
-    def refresh(self) -> Snapshot | None:
-        """Drain the queue into the panel (page thread, about once a second)."""
+    def refresh(self, playing: bool = True) -> Snapshot | None:
+        """Drain the queue into the panel (page thread, about once a second). Once stopped,
+        only the people are taken in (the browser's report at Stop) and the last reading
+        stays on show."""
+        if not playing:
+            self.panel.take_people(self.results.drain())
+            return self.panel.last
         return self.panel.update(self.results.drain())

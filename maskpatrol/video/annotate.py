@@ -4,9 +4,9 @@ Why streaming: a minute of 640x480 video is 1800 frames, 1.6 GB as RGB arrays, s
 are decoded, analysed, drawn and encoded one after another and only a few are alive at
 once (:data:`IN_FLIGHT_PER_WORKER` per analysis thread).
 
-Why threads: on 2 cores a Haar scan of one frame does not keep both cores busy, and the
-pipeline is thread-safe, so frames are analysed by a small pool while the calling thread
-decodes, draws and encodes, in order.
+Why threads: one frame's analysis does not keep both cores busy (YuNet and the
+classifier run one thread each), and the pipeline is thread-safe, so frames are analysed
+by a small pool while the calling thread decodes, draws and encodes, in order.
 """
 
 from __future__ import annotations
@@ -29,22 +29,23 @@ from ..audio_track import AudioTrack
 from ..detectors import DetectorSettings
 from ..pipeline import Face, MaskPatrol, Settings
 from ..runtime import usable_cpus
+from ..tracking.people import People
 from .counts import FrameCounts, Progress, VideoResult
 from .read import Source, VideoError, frame_rate, frame_total, open_input, upright_rgb, video_frames
 from .write import H264Writer
 
 #: Detector defaults for video: faces of at least 60 px. Like the webcam page, video needs
-#: tens of frames per second; the Haar scan's cost falls with the square of the smallest
-#: face (40 px: ~25 ms a 640x480 frame on 2 cores, 60 px: ~15 ms, measured), and a person
-#: filling a quarter of a 640x480 frame's height has a face of about 60 px.
+#: tens of frames per second, and the detector's work falls about with the square of the
+#: smallest face: YuNet's first pass shrinks the frame until that face is 32 px (Haar's,
+#: 24 px). A person filling a quarter of a 640x480 frame's height has a face of about 60 px.
 VIDEO_DETECTOR_DEFAULTS = DetectorSettings(min_face_px=60)
 #: Decoded frames waiting per analysis thread: enough to keep the pool busy, few enough
 #: that a 4K video holds only a handful of 25 MB frames.
 IN_FLIGHT_PER_WORKER = 2
 #: Largest frame the web page processes (1280x720); larger videos are scaled down to it.
-#: Measured peak RSS of the whole process for a 1080p input kept at 1080p: 390-570 MB
-#: (x264's 1080p buffers alone ~140 MB), too much beside other sessions on a 512 MB dyno;
-#: at 720p the work and buffers are 2.25x smaller. The CLI keeps the input size.
+#: A 1080p video kept at 1080p takes too much memory beside other sessions on a 512 MB
+#: dyno (docs/performance.md, "Video"); at 720p the work and buffers are 2.25x smaller.
+#: The CLI keeps the input size.
 PAGE_MAX_PIXELS = 1280 * 720
 
 
@@ -65,15 +66,19 @@ def default_workers() -> int:
 
 
 class _InOrder:
-    """Frames whose analysis is under way, finished strictly in input order: counted, drawn
-    and encoded. The writer is opened by the first finished frame, which sets the size."""
+    """Frames whose analysis is under way, finished strictly in input order: followed
+    person by person, counted, drawn and encoded. The writer is opened by the first finished
+    frame, which sets the size. Frame counts keep each frame's own labels; the boxes show
+    the person's number and judgement."""
 
-    def __init__(self, tmp: Path, rate: Fraction, audio: AudioTrack, show_probability: bool) -> None:
+    def __init__(self, tmp: Path, rate: Fraction, audio: AudioTrack, show_probability: bool, people: People) -> None:
         self.tmp, self.rate, self.audio, self.show_probability = tmp, rate, audio, show_probability
+        self.people = people
         self.pending: deque[tuple[float, np.ndarray, Optional[Future]]] = deque()
         self.counts = FrameCounts()
         self.writer: Optional[H264Writer] = None
         self.last_faces: list[Face] = []
+        self.last_shown: list[Face] = []
         self.analyzed = 0
 
     def add(self, time_s: float, rgb: np.ndarray, analysis: Optional[Future]) -> None:
@@ -94,9 +99,10 @@ class _InOrder:
         t, rgb, analysis = self.pending.popleft()
         if analysis is not None:
             self.last_faces = analysis.result()
+            self.last_shown = self.people.update(self.last_faces, t, (rgb.shape[1], rgb.shape[0])).faces
             self.analyzed += 1
         self.counts.append(t, self.last_faces, analysis is not None)
-        annotate(rgb, self.last_faces, self.show_probability, in_place=True)
+        annotate(rgb, self.last_shown, self.show_probability, in_place=True)
         if self.writer is None:
             self.writer = H264Writer(self.tmp, rgb.shape[1], rgb.shape[0], self.rate, self.audio, start_s=t)
         if (rgb.shape[1], rgb.shape[0]) != (self.writer.width, self.writer.height):
@@ -138,7 +144,7 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
         audio = AudioTrack(container.streams.audio[0] if container.streams.audio else None)
         rate = frame_rate(stream)
         total = frame_total(stream, container, rate)
-        frames = _InOrder(tmp, rate, audio, show_probability)
+        frames = _InOrder(tmp, rate, audio, show_probability, People.for_patrol(patrol, settings))
         started = time.perf_counter()
         cpu_started = time.process_time()
         last_report = started
@@ -167,6 +173,7 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
         if writer is None:
             raise VideoError("The video has no frames we can decode")
         writer.finish()
+        frames.people.finish()
         elapsed = time.perf_counter() - started
         if on_progress is not None:
             on_progress(Progress(len(counts), len(counts), elapsed))
@@ -174,7 +181,8 @@ def annotate_video(source: Source, dest: str | Path, patrol: MaskPatrol,
         os.replace(tmp, dest)
         done = True
         return VideoResult(writer.stream.width, writer.stream.height, float(rate), len(counts), frames.analyzed,
-                           every, elapsed, counts, time.process_time() - cpu_started, audio.outcome)
+                           every, elapsed, counts, time.process_time() - cpu_started, audio.outcome,
+                           frames.people.records())
     except av.error.FFmpegError as exc:
         raise VideoError(f"The video could not be decoded or encoded: {exc}") from None
     finally:

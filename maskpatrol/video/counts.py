@@ -17,10 +17,11 @@ from __future__ import annotations
 import csv
 import io
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Iterator, Optional, Sequence
 
 from ..pipeline import Counts, Face
+from ..tracking.people import PersonRecord
 
 #: No time-left estimate before this many frames and seconds.
 ETA_MIN_FRAMES = 10
@@ -164,6 +165,12 @@ class VideoResult:
     #: What happened to the sound: "none", "copied (aac)", "re-encoded to AAC (from ...)",
     #: or "dropped (why)" (see :class:`~maskpatrol.audio_track.AudioTrack`).
     audio: str = "none"
+    #: Everyone seen, judged once each (``tracking.people``), by number.
+    people: list[PersonRecord] = field(default_factory=list)
+
+    @property
+    def people_counts(self) -> Counts:
+        return Counts.of_labels(p.label for p in self.people)
 
     @property
     def duration_s(self) -> float:
@@ -193,15 +200,20 @@ class VideoResult:
         return sum(1 for c in self.counts if c.alert)
 
     def not_masked_text(self) -> str | None:
-        """The page's warning, or None when everyone seen was properly masked. A binary
-        model's wording is unchanged; a mask below the nose is named as not properly masked."""
-        if not self.frames_not_masked:
+        """The page's warning, or None when everyone seen was properly masked: the people
+        (each judged once), then for how long such a face is in view. A binary model's
+        wording names no mask below the nose."""
+        if not self.frames_not_masked and not self.people_counts.alert:
             return None
+        people = self.people_counts
+        text = f"{people.not_masked_text}, of {people.total} seen. " if people.alert else ""
+        if not self.frames_not_masked:
+            return text.strip()
         if not self.frames_with_incorrect:
-            return f"Someone without a mask is visible for about {self._seconds(self.frames_with_no_mask)} of the video."
-        return (f"Someone not properly masked is visible for about {self._seconds(self.frames_not_masked)} of the "
-                f"video: without a mask for about {self._seconds(self.frames_with_no_mask)}, with the mask below "
-                f"the nose for about {self._seconds(self.frames_with_incorrect)}.")
+            return text + f"Someone without a mask is visible for about {self._seconds(self.frames_with_no_mask)} of the video."
+        return text + (f"Someone not properly masked is visible for about {self._seconds(self.frames_not_masked)} of the "
+                       f"video: without a mask for about {self._seconds(self.frames_with_no_mask)}, with the mask below "
+                       f"the nose for about {self._seconds(self.frames_with_incorrect)}.")
 
     def _seconds(self, frames: int) -> str:
         return f"{frames / self.fps if self.fps else 0.0:.1f} s"
@@ -212,9 +224,10 @@ class VideoResult:
                    f", {self.analyzed_frames} analysed (1 in {self.every}; the others reuse its boxes)")
         below = (f"; a mask below the nose in {_frames(self.frames_with_incorrect)}"
                  if self.frames_with_incorrect else "")
-        seen = (f"up to {self.max_faces} face{'s' if self.max_faces != 1 else ''} per frame; "
+        seen = (f"{self.people_counts.people_summary}; "
+                f"up to {self.max_faces} face{'s' if self.max_faces != 1 else ''} per frame; "
                 f"someone without a mask in {_frames(self.frames_with_no_mask)}{below}"
-                ) if self.max_faces else "no faces found"
+                ) if self.max_faces else "no faces found, 0 people"
         return (f"{self.frames} frames, {self.width}x{self.height} at {self.fps:.3g} fps "
                 f"({format_seconds(self.duration_s)}){sampled}: {seen}. "
                 f"Processed in {format_seconds(self.elapsed_s)} ({self.speed:.1f}x real time)."

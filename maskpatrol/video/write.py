@@ -17,9 +17,9 @@ import numpy as np
 from ..audio_track import AudioTrack
 
 #: x264 settings: constant quality 23 (its default, visually clean), preset "superfast".
-#: Analysis and encoding share two cores, so encoder CPU is analysis speed lost: on the
-#: benchmark's 640x480 clip "veryfast" took 3.5 ms of CPU per frame (2.4 MB per minute of
-#: video) and reached 1.97x real time, "superfast" 2.7 ms (4.5 MB per minute) and 2.01x.
+#: Analysis and encoding share two cores, so encoder CPU is analysis speed lost:
+#: "superfast" takes less CPU per frame than "veryfast" for larger files, and that keeps the
+#: benchmark's 640x480 clip above 2x real time (docs/performance.md, "Video").
 X264_OPTIONS = {"crf": "23", "preset": "superfast"}
 #: What the writer tags its output with (AVColorSpace, AVColorPrimaries, AVColorTransfer-
 #: Characteristic, AVColorRange numbers): the BT.601 matrix and video range that OpenCV's

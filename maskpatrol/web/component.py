@@ -16,6 +16,8 @@ current settings. The component sends back ``playing`` (state), ``problem`` (sta
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from pathlib import Path
 from typing import Any, Callable
 
@@ -117,6 +119,9 @@ def browser_settings(options: LiveOptions, threshold: float,
         "min_score": None if min_score is None else float(min_score),
         "mirror": bool(options.mirror),
         "show_probability": bool(options.show_probability),
+        "people": asdict(options.settings.people),
+        "sound": bool(options.sound),
+        "camera": str(options.camera),
     }
 
 

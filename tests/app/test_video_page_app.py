@@ -9,7 +9,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import video_clip as vc
+from support import video_clip as vc
 from support.paths import ROOT
 
 PAGE = str(ROOT / "pages" / "video.py")
@@ -59,17 +59,22 @@ def test_empty_page_states_upload_limit_and_what_to_do(page):
 def test_upload_annotate_play_download_and_timeline(page, astro_mp4):
     annotate(page, "walk.mp4", astro_mp4)
     summary = [m.value for m in page.markdown if m.value.startswith("**20 frames")]
-    assert summary and "640x480 at 10 fps (2 s): up to 1 face per frame" in summary[0]
-    assert any("without a mask is visible for about 2.0 s" in w.value for w in page.warning)
+    assert summary and ("640x480 at 10 fps (2 s): 1 person: 0 masked, 1 no mask, 0 mask below nose; "
+                        "up to 1 face per frame") in summary[0]
+    assert any(w.value.startswith("1 person is not wearing a mask, of 1 seen. ")
+               and "without a mask is visible for about 2.0 s" in w.value for w in page.warning)
+    assert [(m.label, m.value) for m in page.metric] == [("People seen", "1"), ("Not properly masked", "1")]
     assert len(page.get("video")) == 1
     labels = [b.label for b in page.get("download_button")]
-    assert labels == ["Annotated video (MP4)", "Per-frame counts (CSV)"]
+    assert labels == ["Annotated video (MP4)", "People (CSV)", "Per-frame counts (CSV)"]
     assert len(page.get("vega_lite_chart")) == 1
     assert [b.label for b in page.button] == ["Annotate video"]  # Cancel is gone once finished
     done = page.session_state["video_result"]
     assert frames_of(done["mp4"]) == (20, (640, 480), "h264")
     rows = list(done["result"].counts.rows())
     assert len(rows) == 20 and all(r[2] == 1 and r[4] == 1 for r in rows)
+    [person] = done["result"].people
+    assert (person.number, person.frames, person.label) == (1, 20, "no_mask")
     # A rerun (any widget) shows the stored result without processing the video again.
     page.run()
     assert len(page.get("video")) == 1 and page.session_state["video_result"] is done
@@ -128,16 +133,6 @@ def test_unreadable_video_is_an_error_not_a_crash(page):
     [error] = page.error
     assert "holiday.mp4" in error.value and "not a video we can read" in error.value
     assert not page.get("video") and "video_result" not in page.session_state
-
-
-@pytest.mark.data
-def test_real_faces_counts_match_what_was_placed(page, data_dir, patrol, tmp_path):
-    clip = tmp_path / "scene.mp4"
-    truth = vc.scene_clip(clip, data_dir, patrol, fps=FPS)
-    annotate(page, "scene.mp4", clip.read_bytes())
-    result = page.session_state["video_result"]["result"]
-    assert [(r[2], r[4]) for r in result.counts.rows()] == truth
-    assert any("up to 2 faces per frame" in m.value for m in page.markdown)
 
 
 def test_binary_model_keeps_the_two_label_legend_and_chart(monkeypatch, astro_mp4):

@@ -8,6 +8,7 @@ import pytest
 from maskpatrol.detectors import DetectorSettings
 from maskpatrol.live import LiveOptions, LivePanel
 from maskpatrol.pipeline import Counts, Settings
+from maskpatrol.tracking.settings import PeopleSettings
 from maskpatrol.web.component import browser_settings, pipeline_config
 from maskpatrol.web.mode import BROWSER, SERVER, default_mode
 from maskpatrol.web.readings import MAX_ROWS, BrowserFeed
@@ -127,13 +128,42 @@ def test_reset_starts_a_new_stream():
     assert feed.stats() == (0, 0.0) and feed.meter.fps(6.0) == 0.0
 
 
+def test_the_people_a_report_carries_are_checked_and_kept_by_number():
+    """Counts since Start, alerts since the last report and the records of people seen: a
+    bad record is dropped, the rest kept; a later record of the same person replaces it."""
+    feed = BrowserFeed()
+    good = [1, 0.5, 3.0, 40, "no_mask", 0.9, 0.01]
+    bad = [[2, 3.0, 1.0, 5, "mask", 0.1, 0.0],      # last seen before first seen
+           [3, 0.0, 1.0, 0, "mask", 0.1, 0.0],      # no frame
+           [4, 0.0, 1.0, 5, "hat", 0.1, 0.0],       # no such label
+           [5, 0.0, 1.0, 5, "mask", 1.5, 0.0],      # not a probability
+           [6, 0.0, 1.0, 5, "mask"]]                # too short
+    results = feed.results({"frames": [[10, 1, 0, 1, 0, 5.0]],
+                            "people": {"counts": [1, 0, 1, 0], "alerts": 1, "records": [good, *bad]}}, now=5.0)
+    assert results[-1].people == Counts(no_mask=1) and results[-1].alerts == 1
+    assert [(r.number, r.label, r.frames) for r in feed.people_records()] == [(1, "no_mask", 40)]
+    later = [1, 0.5, 4.0, 55, "no_mask", 0.92, 0.01]
+    results = feed.results({"frames": [], "people": {"counts": [1, 0, 1, 0], "alerts": 0, "records": [later]}}, now=6.0)
+    assert [r.frame for r in results] == [False]  # people only: no frame for the panel's reading
+    assert [(r.number, r.frames) for r in feed.people_records()] == [(1, 55)]
+    # Counts that do not add up, or alerts that are not a count, are not taken.
+    results = feed.results({"frames": [[10, 1, 1, 0, 0, 5.0]], "people": {"counts": [3, 1, 1, 0], "alerts": -2}}, now=7.0)
+    assert results[-1].people is None and results[-1].alerts == 0
+    feed.reset()
+    assert feed.people_records() == []
+
+
 # --- what the browser is sent -------------------------------------------------------------
 
 def test_sidebar_settings_reach_the_browser():
-    options = LiveOptions(Settings(DetectorSettings(min_face_px=120, name="yunet", min_score=0.7), 0.4),
-                          show_probability=False, mirror=True)
-    assert browser_settings(options, 0.4) == {"threshold": 0.4, "incorrect_threshold": None, "min_face_px": 120,
-                                             "min_score": 0.7, "mirror": True, "show_probability": False}
+    people = PeopleSettings(decide_after_frames=5, keep_lost_s=2.0)
+    options = LiveOptions(Settings(DetectorSettings(min_face_px=120, name="yunet", min_score=0.7), 0.4, people=people),
+                          show_probability=False, mirror=True, sound=True, camera="environment")
+    assert browser_settings(options, 0.4) == {
+        "threshold": 0.4, "incorrect_threshold": None, "min_face_px": 120, "min_score": 0.7, "mirror": True,
+        "show_probability": False, "sound": True, "camera": "environment",
+        "people": {"decide_after_frames": 5, "keep_lost_s": 2.0, "min_iou": 0.2, "evidence_faces": 8,
+                   "revise_margin": 1.0}}
 
 
 def test_a_three_class_models_incorrect_threshold_reaches_the_browser(patrol):

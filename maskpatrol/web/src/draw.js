@@ -11,9 +11,9 @@ export function confidence(face) {
   return Math.max(0, 1 - face.p_no_mask - pIncorrect);
 }
 
-/** annotate.label_text: "Mask 97%", "No mask 88%", "Mask below nose 87%". */
+/** annotate.label_text: "Mask 97%", "No mask 88%", "Mask below nose 87%", after the person's number ("#7 No mask 91%"). */
 export function labelText(face, showProbability, styles) {
-  const name = styles[face.label].name;
+  const name = (face.person != null ? `#${face.person} ` : "") + styles[face.label].name;
   if (!showProbability) return name;
   return `${name} ${Math.round(confidence(face) * 100)}%`;
 }

@@ -1,19 +1,26 @@
-// The "This browser" mode of the Live webcam page: camera -> pipeline -> annotated canvas,
-// and once a second the frames' counts to Python (a few hundred bytes: never a picture).
+// The "This browser" mode of the Live webcam page: camera -> pipeline -> people -> annotated
+// canvas, and once a second the frames' counts and the people seen to Python (a few hundred
+// bytes: never a picture).
 //
 // Mounted by a Streamlit custom component (components v2, maskpatrol/web/component.py).
 // Streamlit calls the component again whenever Python sends new data (a sidebar change),
 // so one Live object per host element is kept and updated, never rebuilt, while it runs.
 import { Pipeline } from "./pipeline.js";
 import { annotate } from "./draw.js";
+import { People } from "./people.js";
 
 export { cutByTile, planPasses, toBoxes } from "./yunet.js";
 export { resize } from "./resize.js";
 export { squareCrop, labelFor, asClassColumns } from "./classify.js";
 export { labelText, annotate } from "./draw.js";
+export { People, Tracker, matchScore } from "./people.js";
 
 const REPORT_EVERY_MS = 1000;
-const CAMERA = { video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false };
+/** The camera asked for: 640x480, the front ("user") or rear ("environment") one of a phone. */
+function cameraConstraints(facing) {
+  return { video: { width: { ideal: 640 }, height: { ideal: 480 }, facingMode: { ideal: facing || "user" } },
+    audio: false };
+}
 const instances = new WeakMap();
 const pipelines = new Map();
 
@@ -72,10 +79,51 @@ class Live {
 
   /** New data or callbacks from Streamlit: settings apply from the next frame on. */
   update(component) {
+    const before = this.settings;
     this.data = component.data;
     this.setStateValue = component.setStateValue;
     this.setTriggerValue = component.setTriggerValue;
     this.settings = component.data.settings;
+    if (this.settings.sound) this.audio();
+    // Another camera picked while running: switch to it, keeping the stream's people.
+    if (this.running && before && before.camera !== this.settings.camera) this.switchCamera();
+  }
+
+  /** The sound's context, made while the visitor's click lets the page play sound. */
+  audio() {
+    if (!this.audioContext && typeof AudioContext === "function") this.audioContext = new AudioContext();
+    return this.audioContext;
+  }
+
+  /** A short two-tone beep: a new person not properly masked. */
+  beep() {
+    const ctx = this.audio();
+    if (!ctx) return;
+    if (ctx.state === "suspended") ctx.resume();
+    const t = ctx.currentTime;
+    for (const [i, freq] of [[0, 880], [1, 660]]) {
+      const osc = ctx.createOscillator(), gain = ctx.createGain();
+      osc.frequency.value = freq;
+      gain.gain.setValueAtTime(0.2, t + i * 0.18);
+      gain.gain.exponentialRampToValueAtTime(0.001, t + i * 0.18 + 0.16);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(t + i * 0.18);
+      osc.stop(t + i * 0.18 + 0.17);
+    }
+    this.beeps = (this.beeps || 0) + 1;
+  }
+
+  async switchCamera() {
+    try {
+      const stream = await navigator.mediaDevices.getUserMedia(cameraConstraints(this.settings.camera));
+      if (!this.running) { stream.getTracks().forEach((t) => t.stop()); return; }
+      this.releaseCamera();
+      this.stream = stream;
+      this.video.srcObject = stream;
+      await this.video.play();
+    } catch (err) {
+      this.status.textContent = cameraProblem(err);
+    }
   }
 
   say(text) {
@@ -92,7 +140,7 @@ class Live {
     try {
       const [pipeline, stream] = await Promise.all([
         pipelineFor(this.data.pipeline),
-        navigator.mediaDevices.getUserMedia(CAMERA)]);
+        navigator.mediaDevices.getUserMedia(cameraConstraints(this.settings.camera))]);
       this.pipeline = pipeline;
       this.stream = stream;
       this.video.srcObject = stream;
@@ -101,6 +149,11 @@ class Live {
       this.frames = [];
       this.errors = 0;
       this.lastReport = performance.now();
+      const s = this.settings;
+      this.people = new People(s.threshold, s.incorrect_threshold, s.people);
+      this.startedAt = performance.now();
+      this.alerts = 0;
+      this.reportedUntil = 0;
       this.say("");
       this.startButton.hidden = true;
       this.stopButton.hidden = false;
@@ -121,6 +174,8 @@ class Live {
     if (!this.running) return;
     this.running = false;
     this.wake();  // let the loop see it and end
+    // Everyone still in view is judged with what was seen, and reported with the rest.
+    if (this.people) this.alerts += this.people.finish().length;
     this.report(true);
     this.releaseCamera();
     this.startButton.hidden = false;
@@ -204,10 +259,16 @@ class Live {
       { data: pixels.data, width: w, height: h, channels: 4 }, s);
     const ms = performance.now() - t0;
     if (!this.running) return;
+    // People, in seconds since Start; a threshold moved mid-stream applies from now on.
+    this.people.threshold = s.threshold;
+    this.people.incorrectThreshold = s.incorrect_threshold ?? null;
+    const followed = this.people.update(faces, (t0 - this.startedAt) / 1000, [w, h]);
+    this.alerts += followed.alerts.length;
+    if (followed.alerts.length && s.sound) this.beep();
     if (this.view.width !== w || this.view.height !== h) { this.view.width = w; this.view.height = h; }
     const vctx = this.view.getContext("2d");
     vctx.drawImage(this.capture, 0, 0);
-    annotate(vctx, faces, s.show_probability, w, h, this.data.pipeline.styles);
+    annotate(vctx, followed.faces, s.show_probability, w, h, this.data.pipeline.styles);
     // As maskpatrol.live.FrameResult: a mask below the nose is not "masked".
     const masked = faces.filter((f) => f.label === "mask").length;
     const incorrect = faces.filter((f) => f.label === "incorrect").length;
@@ -218,18 +279,30 @@ class Live {
 
   /**
    * Send the frames of the last second to Python: counts and timings only, one row per
-   * frame [age_ms, faces, masked, no_mask, incorrect, analysis_ms] (maskpatrol/web/readings.py).
+   * frame [age_ms, faces, masked, no_mask, incorrect, analysis_ms], and the people: counts
+   * since Start, alerts since the last report, and the records of everyone seen lately
+   * (maskpatrol/web/readings.py). At Stop (`force`) it is sent even without new frames.
    */
   report(force) {
     const now = performance.now();
     if (!force && now - this.lastReport < REPORT_EVERY_MS) return;
     this.lastReport = now;
-    if (!this.frames.length) return;
+    if (!this.frames.length && !force) return;
     const frames = this.frames.filter((f) => !f.error)
       .map((f) => [Math.round(now - f.t), f.faces, f.masked, f.no_mask, f.incorrect, Math.round(f.ms * 10) / 10]);
     const error = this.frames.map((f) => f.error).filter(Boolean).pop() || null;
     this.frames = [];
-    this.setTriggerValue("reading", { frames, error });
+    let people = null;
+    if (this.people) {
+      // Anyone seen since shortly before the last report may have changed (or been judged
+      // at Stop after being out of sight for up to keep_lost_s).
+      const since = this.reportedUntil - this.people.settings.keep_lost_s - 1;
+      const records = this.people.records().filter((r) => r[2] >= since);
+      this.reportedUntil = (now - this.startedAt) / 1000;
+      people = { counts: this.people.counts(), alerts: this.alerts, records };
+      this.alerts = 0;
+    }
+    this.setTriggerValue("reading", { frames, error, people });
   }
 
   destroy() {

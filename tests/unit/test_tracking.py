@@ -1,0 +1,189 @@
+"""The tracker and the per-person judgement on boxes and probabilities whose truth is known
+(no model): numbers that hold through an occlusion, one judgement and one alert per
+person, people counts, and the edge cases at the end of a video."""
+
+from __future__ import annotations
+
+import io
+
+from maskpatrol.pipeline import INCORRECT, MASK, NO_MASK, Counts, Face
+from maskpatrol.tracking.people import People, PersonRecord, people_csv_text, write_people_csv
+from maskpatrol.tracking.settings import PeopleSettings
+from maskpatrol.tracking.tracker import Tracker, iou, match_score
+
+FPS = 25.0
+
+
+def face(x: float, y: float = 100, side: float = 80, p_no: float = 0.02, p_inc: float = 0.01) -> Face:
+    label = NO_MASK if p_no >= 0.5 else (INCORRECT if p_inc >= 0.5 else MASK)
+    return Face((int(round(x)), int(y), int(side), int(side)), p_no, label, p_inc)
+
+
+def test_iou_and_score():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (10, 0, 10, 10)) == 0.0
+    assert abs(iou((0, 0, 10, 10), (5, 0, 10, 10)) - 50 / 150) < 1e-12
+    # No overlap but within a face width at the same size: a weaker match than any overlap.
+    near = match_score((0, 0, 10, 10), (8, 0, 10, 10), 0.2)
+    assert 0 < near < 0.2
+    assert match_score((0, 0, 10, 10), (25, 0, 10, 10), 0.2) == 0.0  # too far
+    assert match_score((0, 0, 10, 10), (2, 0, 30, 30), 0.2) == 0.0  # near, but three times the size
+
+
+def test_numbers_hold_through_an_occlusion():
+    """A walks right, B walks left in front of A: A is hidden for 8 frames and comes out on
+    the other side, still A."""
+    tracker = Tracker(PeopleSettings())
+    seen: dict[str, set[int]] = {"A": set(), "B": set()}
+    for i in range(60):
+        t = i / FPS
+        a, b = 50 + 8 * i, 560 - 8 * i
+        boxes, who = [], []
+        if not (abs(a - b) < 60):  # B in front hides A while they overlap
+            boxes.append((a, 100, 80, 80)); who.append("A")
+        boxes.append((b, 110, 90, 90)); who.append("B")
+        ids, _ = tracker.update(boxes, t)
+        for name, n in zip(who, ids):
+            seen[name].add(n)
+    assert seen == {"A": {1}, "B": {2}}
+
+
+def test_a_lost_track_ends_after_keep_lost_s():
+    tracker = Tracker(PeopleSettings(keep_lost_s=0.5))
+    tracker.update([(0, 0, 50, 50)], 0.0)
+    _, ended = tracker.update([], 0.4)
+    assert ended == [] and tracker.active() == [1]
+    _, ended = tracker.update([], 0.6)
+    assert ended == [1] and tracker.active() == []
+    ids, _ = tracker.update([(0, 0, 50, 50)], 0.7)
+    assert ids == [2]  # a new person
+
+
+def test_skipped_frames_track_by_time():
+    """Half the frames skipped (the live pages keep up this way): same numbers."""
+    tracker = Tracker(PeopleSettings())
+    for i in range(0, 40, 3):
+        ids, _ = tracker.update([(20 + 12 * i, 50, 70, 70)], i / FPS)
+        assert ids == [1]
+
+
+def test_one_judgement_and_one_alert_per_person():
+    people = People(0.5, 0.5, PeopleSettings(decide_after_frames=3))
+    alerts = []
+    for i in range(30):
+        update = people.update([face(10 + 4 * i, p_no=0.97), face(400, p_no=0.01)], i / FPS)
+        alerts += update.alerts
+        if i < 2:
+            assert [f.person for f in update.faces] == [None, None]  # not judged yet
+        else:
+            assert [f.person for f in update.faces] == [1, 2]
+            assert update.faces[0].label == NO_MASK and update.faces[1].label == MASK
+    assert [a.number for a in alerts] == [1]
+    people.finish()
+    assert people.counts == Counts(mask=1, no_mask=1)
+    assert people.counts.people_summary == "2 people: 1 masked, 1 no mask, 0 mask below nose"
+
+
+def test_label_from_the_largest_faces():
+    """Far away and small the model says "mask"; close and large it says "no mask": the
+    largest faces decide."""
+    people = People(0.5, None, PeopleSettings(decide_after_frames=3, evidence_faces=4, revise_margin=1.0))
+    for i in range(12):
+        side = 40 + 10 * i
+        people.update([face(100, side=side, p_no=0.2 if side < 100 else 0.99)], i / FPS)
+    people.finish()
+    (record,) = people.records()
+    assert record.label == NO_MASK
+
+
+def test_a_decided_label_changes_only_on_strong_evidence():
+    people = People(0.5, None, PeopleSettings(decide_after_frames=3, evidence_faces=8, revise_margin=1.0))
+    for i in range(3):
+        people.update([face(100, p_no=0.9)], i / FPS)
+    assert people.records()[0].label == NO_MASK
+    for i in range(3, 6):  # weak evidence the other way: the mean sits near the threshold
+        people.update([face(100, p_no=0.3)], i / FPS)
+    assert people.records()[0].label == NO_MASK
+    for i in range(6, 30):  # strong evidence: revised
+        people.update([face(100, p_no=0.001)], i / FPS)
+    assert people.records()[0].label == MASK
+
+
+def test_below_the_nose_counts_as_not_properly_masked():
+    people = People(0.5, 0.5)
+    alerts = []
+    for i in range(5):
+        alerts += people.update([face(100, p_no=0.05, p_inc=0.95)], i / FPS).alerts
+    assert [a.label for a in alerts] == [INCORRECT]
+    assert people.counts.not_masked == 1
+
+
+def test_a_stray_detection_is_not_a_person():
+    people = People(0.5, None, PeopleSettings(decide_after_frames=3, keep_lost_s=0.2))
+    people.update([face(100)], 0.0)
+    for i in range(1, 20):
+        people.update([], i / FPS)
+    people.finish()
+    assert people.records() == []
+
+
+def test_one_frame_clip_with_one_face_is_one_person():
+    people = People(0.5, None)
+    people.update([face(100, p_no=0.9)], 0.0)
+    alerts = people.finish()
+    assert people.counts == Counts(no_mask=1)
+    assert [a.number for a in alerts] == [1]
+
+
+def test_no_faces_no_people_and_a_header_only_csv():
+    people = People(0.5, None)
+    for i in range(10):
+        people.update([], i / FPS)
+    people.finish()
+    assert people.counts == Counts()
+    assert people_csv_text(people.records()) == ",".join(PersonRecord.CSV_HEADER) + "\n"
+
+
+def test_people_csv_rows():
+    people = People(0.5, None)
+    for i in range(4):
+        people.update([face(100, p_no=0.8 if i % 2 else 0.6)], i * 0.5)
+    people.finish()
+    out = io.StringIO()
+    write_people_csv(people.records(), out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "person,first_seen_s,last_seen_s,frames,label,mean_p_no_mask,mean_p_incorrect"
+    assert lines[1] == "1,0.0,1.5,4,no_mask,0.7,0.01"
+
+
+def test_face_record_names_the_person_only_where_followed():
+    plain = face(10)
+    assert "person" not in plain.to_dict()
+    from dataclasses import replace
+
+    assert replace(plain, person=3).to_dict()["person"] == 3
+
+
+def test_a_face_clearly_of_the_other_class_is_not_the_same_person():
+    """Where a masked face passes in front of an unmasked one, it does not take over the
+    unmasked person's number (and evidence): a clear class disagreement vetoes a match."""
+    tracker = Tracker(PeopleSettings())
+    for i in range(4):
+        ids, _ = tracker.update([(100, 100, 80, 80)], i / FPS, classes=[5.0])
+        assert ids == [1]
+    ids, _ = tracker.update([(102, 100, 80, 80)], 4 / FPS, classes=[-5.0])
+    assert ids == [2]
+    ids, _ = tracker.update([(104, 100, 80, 80)], 5 / FPS, classes=[1.0])  # unsure: no veto
+    assert ids[0] in (1, 2)
+
+
+def test_numbers_hold_when_the_stream_changes_resolution():
+    """WebRTC halves a stream's resolution when the sender cannot keep up: same people."""
+    tracker = Tracker(PeopleSettings())
+    for i in range(10):
+        ids, _ = tracker.update([(100 + 8 * i, 100, 80, 80), (400 - 6 * i, 200, 90, 90)], i / FPS, (640, 480))
+    assert ids == [1, 2]
+    for i in range(10, 20):
+        boxes = [((100 + 8 * i) // 2, 50, 40, 40), ((400 - 6 * i) // 2, 100, 45, 45)]
+        ids, _ = tracker.update(boxes, i / FPS, (320, 240))
+        assert ids == [1, 2]
