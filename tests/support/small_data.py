@@ -17,7 +17,8 @@ from pathlib import Path
 def small_data_folder(data_dir: Path, dest: Path, per_folder: int = 60) -> Path:
     """``dest`` with ``faces/`` laid out as ``data_dir``'s, each class folder holding at most
     ``per_folder`` of its files, spread evenly over the sorted names. Returns ``dest``."""
-    faces = Path(data_dir) / "faces"
+    data_dir = Path(data_dir).resolve()  # the links must hold wherever the copy is read from
+    faces = data_dir / "faces"
     for folder in sorted(p for p in faces.rglob("*") if p.is_dir()):
         files = sorted(f for f in folder.iterdir() if f.is_file())
         if not files:
