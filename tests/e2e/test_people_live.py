@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from maskpatrol import cli
 from support import video_clip as vc
 from support.figures import write_report
-from support.netns import kill_namespace
+from support.netns import run_isolated_runner
 from support.paths import ROOT
 from support.people_clip import pick_people
 from support.webcam_clip import FPS, background, write_y4m
@@ -50,20 +48,11 @@ def pass_result(data_dir, patrol, chromium_path, network_namespace, tmp_path_fac
     y4m, mp4 = work / "people.y4m", work / "people.mp4"
     write_y4m(y4m, frames())
     vc.write_clip(mp4, frames(), fps=FPS)
-    cmd = ["unshare", "-n", sys.executable, "-m", "support.people_live", "--clip", str(y4m),
+    cmd = [sys.executable, "-m", "support.people_live", "--clip", str(y4m),
            "--chromium", chromium_path, "--logdir", str(work / "logs"),
            "--stop-after", str(LEAD_S + clip.seconds + STOP_MARGIN_S)]
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'tests'}{os.pathsep}{ROOT}"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        kill_namespace(proc.pid)
-        stdout, stderr = proc.communicate(timeout=30)
-        pytest.fail(f"people runner timed out after {RUN_TIMEOUT_S}s:\n{stderr[-3000:]}")
-    lines = [line for line in stdout.splitlines() if line.startswith("PEOPLE_RESULT ")]
-    assert lines, f"the runner printed no result:\n{stderr[-3000:]}"
-    live = json.loads(lines[-1][len("PEOPLE_RESULT "):])
+    live, stderr = run_isolated_runner(cmd, env, RUN_TIMEOUT_S, "PEOPLE_RESULT")
     assert live["ok"], f"{live.get('error')}\n{stderr[-3000:]}"
     return mp4, live, work
 

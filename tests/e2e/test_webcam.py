@@ -21,14 +21,13 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 from dataclasses import replace
 
 import pytest
 
 from support.figures import median_ms, ratio, steady_growth, write_report
-from support.netns import kill_namespace
+from support.netns import run_isolated_runner
 from support.paths import ROOT
 from maskpatrol.detectors import DETECTOR_LABELS, DetectorSettings
 from support.webcam_clip import build_clip, compose, load_face, pick_scene
@@ -95,22 +94,13 @@ def webcam_run(request, data_dir, patrol, chromium_path, network_namespace, arti
     build_clip(clip, scene)
     screenshot = artifacts / ("webcam_live.png" if pick is None else f"webcam_live_{detector}.png")
     screenshot.unlink(missing_ok=True)
-    cmd = ["unshare", "-n", sys.executable, "-m", RUNNER, "--clip", str(clip), "--chromium", chromium_path,
+    cmd = [sys.executable, "-m", RUNNER, "--clip", str(clip), "--chromium", chromium_path,
            "--screenshot", str(screenshot), "--logdir", str(work / "logs"),
            "--cycles", str(CYCLES)]  # the page's own default settings, apart from the detector
     if pick:
         cmd += ["--detector-label", pick]
     env = {**os.environ, "MASKPATROL_DATA_DIR": str(data_dir), "PYTHONPATH": f"{TESTS}{os.pathsep}{ROOT}"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        kill_namespace(proc.pid)
-        stdout, stderr = proc.communicate(timeout=30)
-        pytest.fail(f"webcam runner timed out after {RUN_TIMEOUT_S}s:\n{stderr[-3000:]}")
-    lines = [line for line in stdout.splitlines() if line.startswith("WEBCAM_RESULT ")]
-    assert lines, f"runner printed no result (exit {proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}"
-    result = json.loads(lines[-1].removeprefix("WEBCAM_RESULT "))
+    result, stderr = run_isolated_runner(cmd, env, RUN_TIMEOUT_S, "WEBCAM_RESULT")
     print("webcam e2e result:", json.dumps(result, indent=1))
     assert result["ok"], f"{result.get('error')}\n{stderr[-12000:]}\nlogs of both ends: {work / 'logs'}"
     # The clip was chosen for this detector: the stream must have run with it.

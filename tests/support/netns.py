@@ -88,3 +88,24 @@ def kill_namespace(pid: int) -> None:
                     os.kill(int(entry.name), signal.SIGKILL)
             except (OSError, ProcessLookupError):
                 continue
+
+
+def run_isolated_runner(command: Sequence[str], env: dict[str, str], timeout_s: float, tag: str) -> tuple[dict, str]:
+    """Run a runner script that starts its own servers inside ``unshare -n`` and prints one
+    line ``TAG {json}``; returns that JSON and the runner's stderr. On a timeout every process
+    of its namespace is killed and the test fails; a runner that printed no result fails it too."""
+    import json
+
+    import pytest
+
+    proc = subprocess.Popen(["unshare", "-n", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill_namespace(proc.pid)
+        stdout, stderr = proc.communicate(timeout=30)
+        pytest.fail(f"{tag} runner timed out after {timeout_s:.0f}s:\n{stderr[-3000:]}")
+    lines = [line for line in stdout.splitlines() if line.startswith(f"{tag} ")]
+    assert lines, f"the runner printed no result (exit {proc.returncode}):\n{stdout[-3000:]}\n{stderr[-3000:]}"
+    return json.loads(lines[-1].removeprefix(f"{tag} ")), stderr
