@@ -1,0 +1,1 @@
+"""Alembic revisions of the event log, oldest first (Alembic skips this file)."""
