@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 import time
 from dataclasses import replace
@@ -39,6 +41,8 @@ commands:
   classify  run the mask classifier alone on images that are already face crops
   video     annotate a video file (H.264 mp4 out) and count faces per frame
   batch     audit many photos and videos in parallel on Ray (this machine or a cluster)
+  watch     watch cameras (RTSP, MJPEG, a device) or video files unattended: an event per person
+            not properly masked, in a database and to webhooks
 
 Run `python -m maskpatrol COMMAND --help` for the options of each."""
 
@@ -73,6 +77,21 @@ JSON output (--json), one line: {"path", "out", "csv", "people_csv", "width", "h
 Progress goes to stderr (--quiet turns it off). Ctrl-C stops and leaves no partial OUT.
 Exit status: 0 done, 1 the video could not be processed, 2 usage or model error,
 130 interrupted."""
+
+WATCH_EPILOG = """A SOURCE is rtsp://[USER:PASSWORD@]HOST/PATH (read over TCP), http(s)://... (MJPEG),
+/dev/videoN (or N), or a video file (read at its own frame rate; without --loop the command
+ends when every file has ended, after their last events are written and delivered). Name a
+source NAME=SOURCE; by default a camera is named by its URL without credentials.
+Frames that arrive while one is analysed are dropped (and counted): the watcher keeps up with
+real time. Each person found not properly masked is one event: "new" when judged, "end" with
+the last-seen time, final label and best face when they leave. Events go to the database
+(--db PATH: SQLite; MASKPATROL_DB_URL: PostgreSQL or any SQLAlchemy URL) and are POSTed to
+each --webhook URL, signed with HMAC-SHA256 when MASKPATROL_WEBHOOK_SECRET is set.
+Faces are kept (in the database and the messages) only with --keep-faces, blurred unless
+--no-blur. A status line per camera each minute goes to stdout (--json: JSON lines); logs go
+to stderr (MASKPATROL_LOG_LEVEL, default INFO). SIGTERM or Ctrl-C stops cleanly.
+Exit status: 0 stopped or every file ended, 1 a source failed for good (a file that cannot be
+read), 2 usage, model or database error."""
 
 CLASSIFY_EPILOG = """JSON output (--json), one line per image:
   {"path": ..., "label": "mask"|"no_mask"|"incorrect", "p_no_mask": 0.0-1.0, "p_incorrect": 0.0-1.0,
@@ -176,6 +195,32 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=CLASSIFY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("images", nargs="+", metavar="FACE_IMAGE", help="face crops (any supported format)")
     _common(c)
+
+    w = sub.add_parser("watch", help="watch cameras or video files unattended; events to a database and webhooks",
+                       description="Watch each SOURCE, record every person found not properly masked as an "
+                                   "event, and tell webhooks.",
+                       epilog=WATCH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    w.add_argument("sources", nargs="+", metavar="SOURCE", help="camera URL, video device or video file")
+    w.add_argument("--db", default=None, metavar="PATH",
+                   help="SQLite file of the event log (or a SQLAlchemy URL); default: MASKPATROL_DB_URL, "
+                        "else events.sqlite3 under MASKPATROL_DATA_HOME or ~/.local/share/maskpatrol")
+    w.add_argument("--keep-days", type=_at_least(0.001, float), default=None, metavar="DAYS",
+                   help="delete events older than this, at start and every hour (default: 30)")
+    w.add_argument("--keep-faces", action="store_true",
+                   help="store a small thumbnail of each event's best face and send it with the messages")
+    w.add_argument("--no-blur", action="store_true", help="with --keep-faces: keep the faces unblurred")
+    w.add_argument("--webhook", action="append", default=[], metavar="URL",
+                   help="POST each new/end event to this URL (repeatable)")
+    w.add_argument("--loop", action="store_true", help="play video files again from the start when they end")
+    w.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                   help="serve Prometheus /metrics and /healthz on this port")
+    w.add_argument("--metrics-host", default="127.0.0.1", metavar="HOST",
+                   help="address the metrics server listens on (default: 127.0.0.1; 0.0.0.0 for every interface)")
+    w.add_argument("--status-interval", type=_at_least(0.1, float), default=60.0, metavar="SECONDS",
+                   help=argparse.SUPPRESS)
+    _common(w, json_help="print status lines as JSON")
+    _detector_options(w, VIDEO_DETECTOR_DEFAULTS)
+    _people_options(w)
 
     batch_command.add_parser(sub)
     return parser
@@ -342,6 +387,35 @@ def run_video(args: argparse.Namespace, patrol: MaskPatrol) -> int:
     return status
 
 
+# --------------------------------------------------------------------------- watch
+
+
+def run_watch(args: argparse.Namespace, patrol: MaskPatrol) -> int:
+    from . import watch
+    from .events.store import KEEP_DAYS, EventStoreError
+    from .logs import LOG_FORMAT, LOG_LEVEL_ENV, parse_level
+    from .sources import SourceError, parse_sources
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger = logging.getLogger("maskpatrol")
+    logger.addHandler(handler)
+    try:
+        logger.setLevel(parse_level(os.environ.get(LOG_LEVEL_ENV)) or logging.INFO)
+        sources = parse_sources(args.sources)
+        options = watch.WatchOptions(db=args.db, keep_days=args.keep_days or KEEP_DAYS,
+                                     keep_faces=args.keep_faces,
+                                     blur=not args.no_blur, webhooks=tuple(args.webhook), loop=args.loop,
+                                     metrics_port=args.metrics_port, metrics_host=args.metrics_host,
+                                     json=args.json, status_interval_s=args.status_interval)
+        return watch.run(patrol, sources, _settings(args), options)
+    except (SourceError, EventStoreError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        logger.removeHandler(handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -368,5 +442,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ModelNotFoundError, FileNotFoundError, RuntimeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    runners = {"detect": run_detect, "classify": run_classify, "video": run_video}
+    runners = {"detect": run_detect, "classify": run_classify, "video": run_video, "watch": run_watch}
     return runners[args.command](args, patrol)

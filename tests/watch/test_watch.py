@@ -1,0 +1,202 @@
+"""The ``watch`` command end to end, with real parts: the people clip (14 known people, 6 of
+them unmasked; ``support/people_clip.py``) written as an mp4 and watched as a file source
+(paced at its 25 fps, as a camera delivers it), events in SQLite, a webhook receiver on
+loopback (``support/webhook_receiver.py``), the metrics server, and SIGTERM sent to the real
+process. The ``video`` command on the same file says how many people were not properly
+masked; the watcher must make exactly one event for each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from maskpatrol.events.store import EventStore
+from maskpatrol.notify.messages import SIGNATURE_HEADER, verify
+from support import video_clip as vc
+from support.cli import run_cli
+from support.figures import write_report
+from support.net import free_port, http_get
+from support.paths import ROOT
+from support.people_clip import pick_people
+from support.webhook_receiver import start_receiver, wait_until
+
+pytestmark = pytest.mark.data
+
+SECRET = "watch-test-secret"
+CAMERA = "door"
+
+
+@pytest.fixture(scope="module")
+def clip_file(data_dir, patrol, tmp_path_factory) -> Path:
+    clip = pick_people(data_dir, patrol)
+    path = tmp_path_factory.mktemp("watch") / "people.mp4"
+    vc.write_clip(path, clip.frames(), fps=clip.fps)
+    return path
+
+
+@pytest.fixture(scope="module")
+def video_figures(clip_file, tmp_path_factory) -> dict:
+    """What ``python -m maskpatrol video`` says of the same file (its JSON line)."""
+    out = tmp_path_factory.mktemp("video") / "annotated.mp4"
+    run = run_cli("video", str(clip_file), "--out", str(out), "--json", "--quiet")
+    assert run.returncode == 0, run.stdout + run.stderr
+    return json.loads(run.stdout)
+
+
+def start_watch(clip_file: Path, tmp_path: Path, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MASKPATROL_WEBHOOK_SECRET": SECRET,
+           "MASKPATROL_DATA_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    env.pop("MASKPATROL_DB_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "maskpatrol", "watch", f"{CAMERA}={clip_file}", "--db", str(tmp_path / "events.db"),
+         "--json", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen, timeout_s: float) -> tuple[int, str, str]:
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"the watcher did not end within {timeout_s:g} s; its log:\n{err[-3000:]}")
+    return proc.returncode, out, err
+
+
+def messages_by_id(receiver) -> dict[str, list[str]]:
+    """Event id -> the message types the receiver accepted for it, in arrival order; every
+    signature checked."""
+    seen: dict[str, list[str]] = {}
+    for request in receiver.accepted():
+        assert verify(request.body, SECRET, request.headers.get(SIGNATURE_HEADER)), "bad signature"
+        message = request.json
+        seen.setdefault(message["id"], []).append(message["type"])
+    return seen
+
+
+def test_a_file_gives_one_event_per_unmasked_person_in_the_database_and_to_the_webhook(
+        clip_file, video_figures, tmp_path, capsys):
+    receiver = start_receiver()
+    port = free_port()
+    try:
+        proc = start_watch(clip_file, tmp_path, "--webhook", receiver.url, "--metrics-port", str(port),
+                           "--keep-faces", "--status-interval", "5")
+        # While it runs: the health check and the counters.
+        health = metrics = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                status, body = http_get(f"http://127.0.0.1:{port}/healthz")
+                if status == 200 and json.loads(body)["cameras"][0]["frames_analysed"] > 50:
+                    health = json.loads(body)
+                    metrics = http_get(f"http://127.0.0.1:{port}/metrics")
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        code, out, err = finish(proc, 120)
+        assert code == 0, err[-3000:]
+        assert health is not None, f"/healthz never answered with frames analysed; log:\n{err[-3000:]}"
+        assert health["status"] == "ok" and health["cameras"][0]["camera"] == CAMERA
+        assert health["cameras"][0]["state"] == "streaming"
+        assert metrics[0] == 200
+        for name in ("maskpatrol_frames_analysed_total", "maskpatrol_frames_dropped_total",
+                     "maskpatrol_reconnects_total", "maskpatrol_events_total", "maskpatrol_webhook_deliveries_total",
+                     "maskpatrol_webhook_failures_total"):
+            assert f'{name}{{camera="{CAMERA}"}}' in metrics[1], name
+
+        unmasked = video_figures["people"]["no_mask"] + video_figures["people"]["incorrect"]
+        with EventStore.open(tmp_path / "events.db") as store:
+            events = store.query(limit=1000)
+        assert len(events) == unmasked, [(e.person, e.label) for e in events]
+        assert {e.state for e in events} == {"end"} and {e.camera for e in events} == {CAMERA}
+        assert all(e.label in ("no_mask", "incorrect") for e in events)
+        assert all(e.thumbnail and e.thumbnail[:3] == b"\xff\xd8\xff" for e in events)
+        assert all(e.first_seen <= e.last_seen for e in events)
+        assert len({e.person for e in events}) == unmasked
+
+        # The webhook: the same ids, each once new and then once end, signed.
+        assert wait_until(lambda: len(receiver.accepted()) >= 2 * unmasked, 10)
+        seen = messages_by_id(receiver)
+        assert set(seen) == {e.id for e in events}
+        assert all(types == ["new", "end"] for types in seen.values()), seen
+
+        # Status lines: JSON, one per camera every 5 s, and a last one when the file ended.
+        lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+        last = lines[-1]
+        assert last["camera"] == CAMERA and last["state"] == "ended"
+        assert last["events"] == unmasked and last["ended"] == unmasked
+        assert last["delivered"] == 2 * unmasked and last["delivery_failures"] == 0
+        assert len(lines) >= 3
+        assert last["frames_analysed"] + last["dropped"] <= last["frames_read"] <= video_figures["frames"]
+        watch_seconds = video_figures["frames"] / video_figures["fps"]
+        write_report("watch_file", {
+            "clip": "people clip, 640x480, 25 fps, 22.5 s, 14 people (6 unmasked)",
+            "video_people_not_masked": unmasked, "watch_events": len(events),
+            "watch_frames_read": last["frames_read"], "watch_frames_analysed": last["frames_analysed"],
+            "watch_frames_dropped": last["dropped"],
+            "watch_fps_analysed": round(last["frames_analysed"] / watch_seconds, 2),
+            "video_frames": video_figures["frames"], "video_elapsed_s": video_figures["elapsed_s"],
+            "video_fps": round(video_figures["analyzed_frames"] / video_figures["elapsed_s"], 2),
+            "video_speed_x_real_time": video_figures["speed"],
+        }, capsys)
+    finally:
+        receiver.stop()
+
+
+def test_sigterm_mid_run_leaves_the_decided_events_in_the_database(clip_file, tmp_path):
+    receiver = start_receiver()
+    try:
+        proc = start_watch(clip_file, tmp_path, "--webhook", receiver.url)
+        # Wait for the first two people to be decided, then stop it mid-clip.
+        if not wait_until(lambda: sum(1 for r in receiver.accepted() if r.json["type"] == "new") >= 2, 60):
+            proc.kill()
+            pytest.fail(f"no event within 60 s; log:\n{proc.communicate()[1][-3000:]}")
+        proc.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        code, out, err = finish(proc, 30)
+        took = time.monotonic() - stopped
+        assert code == 0, err[-3000:]
+        assert "SIGTERM: stopping" in err
+        assert took < 15, f"stopping took {took:.1f} s"
+        seen = messages_by_id(receiver)
+        new_ids = {i for i, types in seen.items() if "new" in types}
+        with EventStore.open(tmp_path / "events.db") as store:
+            events = {e.id: e for e in store.query(limit=1000)}
+        assert new_ids and new_ids <= set(events), "an event announced to the webhook is not in the database"
+        # Everyone decided got their end, in the database and at the receiver, and the clip was not done.
+        assert all(e.state == "end" for e in events.values())
+        assert all(types == ["new", "end"] for types in seen.values()), seen
+        assert set(seen) == set(events)
+        assert 2 <= len(events) < 6
+        last = json.loads(out.splitlines()[-1])
+        assert last["state"] == "ended" and last["frames_read"] < 500
+    finally:
+        receiver.stop()
+
+
+def test_bad_sources_and_databases_are_usage_errors(tmp_path):
+    run = run_cli("watch", "ftp://cam/stream", "--db", str(tmp_path / "e.db"))
+    assert run.returncode == 2 and "ftp:// is not a camera address" in run.stderr
+    run = run_cli("watch", "a=x.mp4", "a=y.mp4", "--db", str(tmp_path / "e.db"))
+    assert run.returncode == 2 and "Two sources are named a" in run.stderr
+    run = run_cli("watch", "x.mp4", "--db", "postgresql+psycopg://u:secret@127.0.0.1:1/none")
+    assert run.returncode == 2 and "cannot open the event database" in run.stderr and "secret" not in run.stderr
+    run = run_cli("watch", "x.mp4", "--db", str(tmp_path / "e.db"), "--webhook", "ftp://hook")
+    assert run.returncode == 2 and "not an http:// or https:// URL" in run.stderr
+
+
+def test_a_file_that_cannot_be_read_fails_in_words(tmp_path):
+    bad = tmp_path / "not-a-video.mp4"
+    bad.write_bytes(b"this is text")
+    run = run_cli("watch", f"door={bad}", "--db", str(tmp_path / "e.db"), "--json")
+    assert run.returncode == 1, run.stderr
+    last = json.loads(run.stdout.splitlines()[-1])
+    assert last["state"] == "failed" and last["last_error"].startswith("camera door:")
