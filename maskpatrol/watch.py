@@ -37,8 +37,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import IO, Any, Iterable, Mapping, Optional, Sequence
+from typing import IO, Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -112,32 +113,6 @@ class _Job:
 
 
 _STOP = object()
-
-
-class _CountingSender(WebhookSender):
-    """A :class:`WebhookSender` that also counts deliveries and failures per camera."""
-
-    def __init__(self, urls: Iterable[str], counters: Mapping[str, Counters], **kwargs: Any) -> None:
-        self._counters = counters
-        super().__init__(urls, **kwargs)
-
-    def _count(self, item, attr: str) -> None:
-        counters = self._counters.get(str((item.message.get("after") or {}).get("camera")))
-        if counters is not None:
-            with self._lock:
-                setattr(counters, attr, getattr(counters, attr) + 1)
-
-    def _delivered(self, w, item) -> None:
-        settled = item.settled
-        super()._delivered(w, item)
-        if not settled:
-            self._count(item, "delivered")
-
-    def _give_up(self, w, item, reason: str) -> None:
-        settled = item.settled
-        super()._give_up(w, item, reason)
-        if not settled:
-            self._count(item, "delivery_failures")
 
 
 def _utc(seconds: float) -> datetime:
@@ -317,6 +292,7 @@ class Watch:
         self.patrol, self.settings, self.options = patrol, settings, options
         self.out = sys.stdout if out is None else out
         self._stop = threading.Event()
+        self._count_lock = threading.Lock()
         self._queue: "queue.Queue[Any]" = queue.Queue()
         self.cameras = [Camera(s, loop=options.loop) for s in sources]
         self.workers = [_CameraWorker(self, c) for c in self.cameras]
@@ -324,8 +300,9 @@ class Watch:
         self.sender: Optional[WebhookSender] = None
         if options.webhooks:
             try:
-                self.sender = _CountingSender(options.webhooks, {w.name: w.counters for w in self.workers},
-                                              secret=os.environ.get(messages.SECRET_ENV) or None)
+                self.sender = WebhookSender(options.webhooks, secret=os.environ.get(messages.SECRET_ENV) or None,
+                                            on_delivered=partial(self._count, "delivered"),
+                                            on_undelivered=partial(self._count, "delivery_failures"))
             except ValueError:
                 self.store.close()
                 raise
@@ -381,6 +358,14 @@ class Watch:
         if self._metrics is not None:
             self._metrics.shutdown()
             self._metrics.server_close()
+
+    def _count(self, counter: str, message: Mapping[str, Any]) -> None:
+        """One more delivery (or failure) for the camera ``message`` is about (a sender's thread)."""
+        camera = (message.get("after") or {}).get("camera")
+        with self._count_lock:
+            for worker in self.workers:
+                if worker.name == camera:
+                    setattr(worker.counters, counter, getattr(worker.counters, counter) + 1)
 
     # -- the writer ---------------------------------------------------------------------
     def _submit(self, event: Event, message: dict) -> None:

@@ -13,7 +13,8 @@ only enqueues: it never waits for the network. A delivery is one message to one 
 - after ``max_attempts`` attempts, or when the queue is full, or when :meth:`close` runs
   out of time, the delivery is *undelivered*: logged at ERROR with its event id, kept in
   :meth:`WebhookSender.undelivered`, and passed to ``on_undelivered(message)`` so the
-  caller can persist it and send it again later.
+  caller can persist it and send it again later. ``on_delivered(message)`` is called once for
+each message a URL accepted (for counters).
 
 Every attempt of one delivery carries the same ``X-MaskPatrol-Delivery`` id, so a receiver
 that answered but whose answer was lost (a timeout) can drop the duplicate.
@@ -223,6 +224,7 @@ class WebhookSender:
     def __init__(self, urls: Iterable[str], secret: Union[str, bytes, None] = None, timeout_s: float = 5.0,
                  max_attempts: int = 8, backoff: Backoff = Backoff(), queue_size: int = 1000,
                  on_undelivered: Optional[Callable[[Mapping[str, Any]], None]] = None,
+                 on_delivered: Optional[Callable[[Mapping[str, Any]], None]] = None,
                  opener: Optional[urllib.request.OpenerDirector] = None, keep_undelivered: int = 1000):
         urls = list(dict.fromkeys(urls))
         for url in urls:
@@ -232,6 +234,7 @@ class WebhookSender:
         self.secret = secret or None
         self.timeout_s, self.max_attempts, self.backoff = float(timeout_s), int(max_attempts), backoff
         self.on_undelivered = on_undelivered
+        self.on_delivered = on_delivered
         self._opener = opener or urllib.request.build_opener(_NoRedirect)
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -352,6 +355,11 @@ class WebhookSender:
             w.stats.delivered += 1
         LOG.info("webhook event %s (%s) delivered to %s after %d attempt(s)", item.message.get("id"),
                  item.message.get("type"), redact(w.url), item.attempts)
+        if self.on_delivered is not None:
+            try:
+                self.on_delivered(item.message)
+            except Exception:
+                LOG.exception("on_delivered failed for event %s", item.message.get("id"))
 
     def _give_up(self, w: _UrlWorker, item: _Delivery, reason: str) -> None:
         with self._lock:

@@ -133,11 +133,12 @@ def test_signature_header_verifies_with_the_secret_and_is_absent_without_one(rec
 
 def test_500_twice_then_200_delivers_the_event_exactly_once(receiver_factory, senders):
     r = receiver_factory([Answer(500), Answer(500), Answer(200)])
-    undelivered = []
-    sender = senders([r.url], on_undelivered=undelivered.append)
+    undelivered, delivered = [], []
+    sender = senders([r.url], on_undelivered=undelivered.append, on_delivered=delivered.append)
     sender.send(new_and_end()[0])
     assert wait_until(lambda: sender.stats()[r.url].delivered == 1)
     time.sleep(0.3)  # nothing more arrives after the success
+    assert [m["id"] for m in delivered] == ["front-door-20261207T193600-3"]  # told once, not per attempt
     stats = sender.stats()[r.url]
     assert (stats.delivered, stats.attempts, stats.retried, stats.failed) == (1, 3, 2, 0)
     assert [x.answered for x in r.requests] == [500, 500, 200] and len(r.accepted()) == 1
