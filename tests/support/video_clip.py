@@ -29,8 +29,10 @@ from . import webcam_clip as wc
 ENCODERS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx", ".avi": "mpeg4"}
 
 
-def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 10) -> int:
-    """Encode RGB frames into ``path`` (container from the suffix); returns frames written."""
+def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 10, gop: int | None = None) -> int:
+    """Encode RGB frames into ``path`` (container from the suffix); returns frames written.
+    ``gop``: frames between key frames (a stream served over RTSP needs one every second or
+    so, for a client that joins or reconnects mid-stream)."""
     codec = ENCODERS[path.suffix.lower()]
     n = 0
     with av.open(str(path), "w") as out:
@@ -40,6 +42,8 @@ def write_clip(path: Path, frames: Iterable[np.ndarray], fps: int = 10) -> int:
                 stream = out.add_stream(codec, rate=Fraction(fps))
                 stream.width, stream.height = rgb.shape[1], rgb.shape[0]
                 stream.pix_fmt = "yuv420p"
+                if gop is not None:
+                    stream.gop_size = gop
                 if codec == "libx264":
                     stream.options = {"crf": "18", "preset": "veryfast"}
                 else:

@@ -25,7 +25,9 @@ from support.cli import run_cli
 from support.figures import write_report
 from support.net import free_port, http_get
 from support.paths import ROOT
-from support.people_clip import pick_people
+from support.people_clip import PeopleClip, pick_people
+from support.required import skip_or_fail
+from support.rtsp_camera import RtspServer, gstreamer_missing
 from support.webhook_receiver import start_receiver, wait_until
 
 pytestmark = pytest.mark.data
@@ -35,10 +37,15 @@ CAMERA = "door"
 
 
 @pytest.fixture(scope="module")
-def clip_file(data_dir, patrol, tmp_path_factory) -> Path:
-    clip = pick_people(data_dir, patrol)
+def clip(data_dir, patrol) -> PeopleClip:
+    return pick_people(data_dir, patrol)
+
+
+@pytest.fixture(scope="module")
+def clip_file(clip, tmp_path_factory) -> Path:
+    """The clip, with a key frame every second so that an RTSP client can join it mid-stream."""
     path = tmp_path_factory.mktemp("watch") / "people.mp4"
-    vc.write_clip(path, clip.frames(), fps=clip.fps)
+    vc.write_clip(path, clip.frames(), fps=clip.fps, gop=clip.fps)
     return path
 
 
@@ -51,12 +58,12 @@ def video_figures(clip_file, tmp_path_factory) -> dict:
     return json.loads(run.stdout)
 
 
-def start_watch(clip_file: Path, tmp_path: Path, *extra: str) -> subprocess.Popen:
+def start_watch(source: Path | str, tmp_path: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MASKPATROL_WEBHOOK_SECRET": SECRET,
            "MASKPATROL_DATA_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     env.pop("MASKPATROL_DB_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "maskpatrol", "watch", f"{CAMERA}={clip_file}", "--db", str(tmp_path / "events.db"),
+        [sys.executable, "-m", "maskpatrol", "watch", f"{CAMERA}={source}", "--db", str(tmp_path / "events.db"),
          "--json", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -200,3 +207,75 @@ def test_a_file_that_cannot_be_read_fails_in_words(tmp_path):
     assert run.returncode == 1, run.stderr
     last = json.loads(run.stdout.splitlines()[-1])
     assert last["state"] == "failed" and last["last_error"].startswith("camera door:")
+
+
+def health(port: int) -> dict | None:
+    try:
+        status, body = http_get(f"http://127.0.0.1:{port}/healthz")
+    except OSError:
+        return None
+    return json.loads(body)["cameras"][0] if status == 200 else None
+
+
+def test_an_rtsp_camera_killed_and_restarted_is_reconnected_and_no_later_event_is_lost(
+        clip_file, video_figures, tmp_path, capsys):
+    reason = gstreamer_missing()
+    if reason is not None:
+        skip_or_fail(reason)
+    unmasked = video_figures["people"]["no_mask"] + video_figures["people"]["incorrect"]
+    server = RtspServer(clip_file, free_port())
+    receiver = start_receiver()
+    port = free_port()
+    proc = None
+    try:
+        server.start()
+        proc = start_watch(server.url(), tmp_path, "--webhook", receiver.url, "--metrics-port", str(port))
+
+        def news() -> list[dict]:
+            return [r.json for r in receiver.accepted() if r.json["type"] == "new"]
+
+        if not wait_until(lambda: len(news()) >= 2, 60):
+            pytest.fail(f"no events from the RTSP camera within 60 s; log:\n{finish(proc, 5)[2][-3000:]}")
+        server.kill()
+        killed = time.time()
+        assert wait_until(lambda: (health(port) or {}).get("state") in ("retrying", "connecting"), 15)
+        lost = health(port)
+        server.start()
+        restarted = time.time()
+        assert wait_until(lambda: (health(port) or {}).get("reconnects") == 1, 30), health(port)
+        # The server plays the clip from its start again: every unmasked person is seen anew.
+        after = lambda: [m for m in news() if m["after"]["first_seen"] >= _iso(restarted)]  # noqa: E731
+        wait_until(lambda: len(after()) >= unmasked, 40)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        code, out, err = finish(proc, 30)
+        assert code == 0, err[-3000:]
+        with EventStore.open(tmp_path / "events.db") as store:
+            events = store.query(limit=1000)
+        later = [e for e in events if e.first_seen.timestamp() >= restarted]
+        before = [e for e in events if e.first_seen.timestamp() < killed]
+        assert len(later) == unmasked, [(e.person, e.label, e.first_seen) for e in events]
+        assert len(before) >= 2 and len(before) + len(later) == len(events)
+        assert {e.state for e in events} == {"end"}
+        seen = messages_by_id(receiver)
+        assert set(seen) == {e.id for e in events} and all(t == ["new", "end"] for t in seen.values())
+        last = json.loads(out.splitlines()[-1])
+        assert last["reconnects"] == 1
+        assert "camera door:" in (lost or {}).get("last_error", ""), lost
+        write_report("watch_rtsp", {"events_before_kill": len(before), "events_after_restart": len(later),
+                                    "video_people_not_masked": unmasked, "frames_read": last["frames_read"],
+                                    "frames_analysed": last["frames_analysed"], "dropped": last["dropped"],
+                                    "reconnects": last["reconnects"], "error_while_down": lost["last_error"]}, capsys)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        server.kill()
+        receiver.stop()
+
+
+def _iso(seconds: float) -> str:
+    """``seconds`` in the messages' time format, which sorts as text."""
+    from maskpatrol.notify.messages import iso_utc
+
+    return iso_utc(seconds)
