@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -77,6 +78,12 @@ def finish(proc: subprocess.Popen, timeout_s: float) -> tuple[int, str, str]:
     return proc.returncode, out, err
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds of the child processes waited for so far (model loading included)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def messages_by_id(receiver) -> dict[str, list[str]]:
     """Event id -> the message types the receiver accepted for it, in arrival order; every
     signature checked."""
@@ -93,6 +100,7 @@ def test_a_file_gives_one_event_per_unmasked_person_in_the_database_and_to_the_w
     receiver = start_receiver()
     port = free_port()
     try:
+        cpu_before = _children_cpu_s()
         proc = start_watch(clip_file, tmp_path, "--webhook", receiver.url, "--metrics-port", str(port),
                            "--keep-faces", "--status-interval", "5")
         # While it runs: the health check and the counters.
@@ -109,6 +117,7 @@ def test_a_file_gives_one_event_per_unmasked_person_in_the_database_and_to_the_w
                 pass
             time.sleep(0.2)
         code, out, err = finish(proc, 120)
+        watch_cpu_s = _children_cpu_s() - cpu_before
         assert code == 0, err[-3000:]
         assert health is not None, f"/healthz never answered with frames analysed; log:\n{err[-3000:]}"
         assert health["status"] == "ok" and health["cameras"][0]["camera"] == CAMERA
@@ -152,7 +161,8 @@ def test_a_file_gives_one_event_per_unmasked_person_in_the_database_and_to_the_w
             "watch_fps_analysed": round(last["frames_analysed"] / watch_seconds, 2),
             "video_frames": video_figures["frames"], "video_elapsed_s": video_figures["elapsed_s"],
             "video_fps": round(video_figures["analyzed_frames"] / video_figures["elapsed_s"], 2),
-            "video_speed_x_real_time": video_figures["speed"],
+            "video_speed_x_real_time": video_figures["speed"], "video_cpu_s": video_figures["cpu_s"],
+            "watch_process_cpu_s": round(watch_cpu_s, 2),
         }, capsys)
     finally:
         receiver.stop()
@@ -279,3 +289,25 @@ def _iso(seconds: float) -> str:
     from maskpatrol.notify.messages import iso_utc
 
     return iso_utc(seconds)
+
+
+def test_people_time_never_runs_backwards_over_reconnects_and_file_loops(patrol):
+    """A reconnect or a looping file restarts the stream's clock; the time people are followed
+    on carries on, with the gap the camera was away (so its people are lost, as they should)."""
+    from types import SimpleNamespace
+
+    from maskpatrol.pipeline import Settings
+    from maskpatrol.sources import Camera, Frame
+    from maskpatrol.watch import _CameraWorker
+
+    worker = _CameraWorker(SimpleNamespace(patrol=patrol, settings=Settings()), Camera("door=clip.mp4"))
+
+    def at(stream_s, connection, mono):
+        return worker._time(Frame("door", 0, connection, None, 1000.0 + mono, mono, stream_s))
+
+    assert [at(s, 1, 10.0 + s) for s in (5.0, 5.04, 5.08)] == pytest.approx([0.0, 0.04, 0.08])
+    assert at(0.0, 2, 20.0) == pytest.approx(0.08 + (20.0 - 15.08))  # reconnected after 4.92 s away
+    assert at(0.04, 2, 20.04) == pytest.approx(5.04)
+    assert at(0.0, 2, 20.08) == pytest.approx(5.08)  # the file looped: on the beat, not back to 0
+    assert at(None, 2, 30.0) == 30.0  # a device: arrival time
+    assert worker._wall(5.0).timestamp() == pytest.approx(1000.0 + 30.0 - 25.0)
