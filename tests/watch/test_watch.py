@@ -24,6 +24,7 @@ from maskpatrol.notify.messages import SIGNATURE_HEADER, verify
 from support import video_clip as vc
 from support.cli import run_cli
 from support.figures import write_report
+from support.mjpeg_server import MjpegServer
 from support.net import free_port, http_get
 from support.paths import ROOT
 from support.people_clip import PeopleClip, pick_people
@@ -59,12 +60,15 @@ def video_figures(clip_file, tmp_path_factory) -> dict:
     return json.loads(run.stdout)
 
 
-def start_watch(source: Path | str, tmp_path: Path, *extra: str) -> subprocess.Popen:
+def start_watch(source: Path | str | list[str], tmp_path: Path, *extra: str) -> subprocess.Popen:
+    """The real command in its own process, on ``source`` named door (or on a list of
+    NAME=SOURCE), into SQLite under ``tmp_path``, JSON status lines on stdout."""
+    sources = source if isinstance(source, list) else [f"{CAMERA}={source}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MASKPATROL_WEBHOOK_SECRET": SECRET,
            "MASKPATROL_DATA_HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     env.pop("MASKPATROL_DB_URL", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "maskpatrol", "watch", f"{CAMERA}={source}", "--db", str(tmp_path / "events.db"),
+        [sys.executable, "-m", "maskpatrol", "watch", *sources, "--db", str(tmp_path / "events.db"),
          "--json", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -311,3 +315,30 @@ def test_people_time_never_runs_backwards_over_reconnects_and_file_loops(patrol)
     assert at(0.0, 2, 20.08) == pytest.approx(5.08)  # the file looped: on the beat, not back to 0
     assert at(None, 2, 30.0) == 30.0  # a device: arrival time
     assert worker._wall(5.0).timestamp() == pytest.approx(1000.0 + 30.0 - 25.0)
+
+
+def test_bad_cameras_are_told_in_words_naming_them_while_the_good_one_goes_on(clip_file, video_figures, tmp_path):
+    unmasked = video_figures["people"]["no_mask"] + video_figures["people"]["incorrect"]
+    receiver = start_receiver()
+    port = free_port()
+    with MjpegServer() as mjpeg:
+        sources = [f"{CAMERA}={clip_file}", f"refused=rtsp://127.0.0.1:{free_port()}/door",
+                   f"page={mjpeg.url('/page')}", f"locked={mjpeg.url('/secret', user='admin', password='wrong')}"]
+        proc = start_watch(sources, tmp_path, "--webhook", receiver.url, "--metrics-port", str(port))
+        try:
+            done = wait_until(lambda: len(receiver.accepted()) >= 2 * unmasked, 90)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code, out, err = finish(proc, 30)
+    receiver.stop()
+    assert done, err[-3000:]
+    assert code == 0, err[-3000:]
+    last = {row["camera"]: row for row in map(json.loads, out.splitlines()[-4:])}
+    assert last[CAMERA]["state"] == "ended" and last[CAMERA]["events"] == unmasked
+    assert last[CAMERA]["frames_analysed"] > 500
+    words = {"refused": "connection refused", "page": "not a video", "locked": "wrong user name or password"}
+    for name, text in words.items():
+        assert last[name]["frames_analysed"] == 0 and last[name]["failures"] >= 1
+        assert last[name]["last_error"].startswith(f"camera {name}: ") and text in last[name]["last_error"], last[name]
+        assert f"camera {name}: " in err
+    assert "wrong" not in err.replace("wrong user name", ""), "the password reached the log"
