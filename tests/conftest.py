@@ -85,3 +85,33 @@ def patrol():
     from maskpatrol.pipeline import MaskPatrol
 
     return MaskPatrol.load()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A running throwaway cluster; skipped (failed in CI) without PostgreSQL 15 or psycopg."""
+    from support.postgres import PG_BIN, PgCluster, missing
+
+    if not (PG_BIN / "initdb").exists():
+        missing(f"PostgreSQL is not installed ({PG_BIN}/initdb missing): apt-get install -y postgresql")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        missing('psycopg is not installed: pip install "psycopg[binary]"')
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        missing("running as root without runuser: cannot start PostgreSQL as the postgres user")
+    cluster = PgCluster()
+    try:
+        cluster.init()
+        cluster.start()
+    except BaseException:
+        cluster.destroy()
+        raise
+    yield cluster
+    cluster.destroy()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster) -> str:
+    """A fresh database in the throwaway cluster."""
+    return postgres_cluster.create_database()

@@ -342,3 +342,15 @@ def test_bad_cameras_are_told_in_words_naming_them_while_the_good_one_goes_on(cl
         assert last[name]["last_error"].startswith(f"camera {name}: ") and text in last[name]["last_error"], last[name]
         assert f"camera {name}: " in err
     assert "wrong" not in err.replace("wrong user name", ""), "the password reached the log"
+
+
+def test_the_same_events_go_to_postgresql_by_its_url(clip_file, video_figures, postgres_url, tmp_path):
+    unmasked = video_figures["people"]["no_mask"] + video_figures["people"]["incorrect"]
+    proc = start_watch(clip_file, tmp_path, "--db", postgres_url)  # the last --db wins
+    code, out, err = finish(proc, 120)
+    assert code == 0, err[-3000:]
+    with EventStore.open(postgres_url) as store:
+        events = store.query(limit=1000)
+    assert len(events) == unmasked and {e.state for e in events} == {"end"}
+    assert all(e.thumbnail is None for e in events)  # no --keep-faces: no faces kept
+    assert not (tmp_path / "events.db").exists()
