@@ -354,3 +354,32 @@ def test_the_same_events_go_to_postgresql_by_its_url(clip_file, video_figures, p
     assert len(events) == unmasked and {e.state for e in events} == {"end"}
     assert all(e.thumbnail is None for e in events)  # no --keep-faces: no faces kept
     assert not (tmp_path / "events.db").exists()
+
+
+def test_postgresql_stopped_for_10_s_mid_run_loses_no_event(clip_file, video_figures, postgres_cluster,
+                                                           postgres_url, tmp_path):
+    unmasked = video_figures["people"]["no_mask"] + video_figures["people"]["incorrect"]
+    port = free_port()
+    proc = start_watch(clip_file, tmp_path, "--db", postgres_url, "--metrics-port", str(port))
+    try:
+        if not wait_until(lambda: (health(port) or {}).get("events", 0) >= 1, 60):
+            proc.kill()
+            pytest.fail(f"no event within 60 s; log:\n{proc.communicate()[1][-3000:]}")
+        postgres_cluster.stop()
+        try:
+            time.sleep(10)
+            during = (health(port) or {}).get("events", 0)
+        finally:
+            postgres_cluster.start()
+        code, out, err = finish(proc, 120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert code == 0, err[-3000:]
+    assert "event database unreachable; keeping events in memory" in err
+    assert "event database back; events written" in err
+    with EventStore.open(postgres_url) as store:
+        events = store.query(limit=1000)
+    assert len(events) == unmasked and {e.state for e in events} == {"end"}
+    assert during > 1, "no event was decided while the database was away"
