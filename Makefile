@@ -6,7 +6,7 @@ PORT   ?= 8501
 # Only this machine can reach a local run; HOST=0.0.0.0 shares it on your network.
 HOST   ?= 127.0.0.1
 
-.PHONY: run test train evaluate chromium clean models web web-classifier lock
+.PHONY: run test train evaluate chromium services clean models web web-classifier lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,21 @@ chromium:
 	  else echo "Chromium is missing: the browser tests will be skipped (CI fails them instead)." \
 	    "Install Debian's 'chromium' package (sudo apt-get install chromium) to run them."; fi; }
 
+# The watch tests' real parts, from Debian's packages: PostgreSQL (each test run starts a
+# throwaway cluster on loopback, tests/support/postgres.py) and GStreamer's RTSP server for a
+# camera on loopback (tests/support/rtsp_camera.py, run by Debian's own python3).
+SERVICE_PACKAGES := postgresql python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-base \
+  gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+services:
+	@missing=""; for p in $(SERVICE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+	  else echo "Missing Debian packages:$$missing. The PostgreSQL and RTSP tests will be skipped" \
+	    "(CI fails them instead). Install them with: sudo apt-get install$$missing"; fi; fi
+
 # After pytest (pass or fail, its exit code kept), list the figures this run wrote: speed and
 # memory are reported there with same-run baselines, not asserted (tests/support/figures.py).
-test: $(VENV)/.dev chromium
+test: $(VENV)/.dev chromium services
 	@stamp=$$(mktemp); echo "$(PY) -m pytest $(PYTEST_ARGS)"; \
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	figures=$$(find tests/artifacts -maxdepth 1 -name '*.json' -newer $$stamp 2>/dev/null | sort); \

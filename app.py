@@ -19,6 +19,8 @@ apply_log_level()  # MASKPATROL_LOG_LEVEL, read once per process
 tune_allocator()  # freed picture buffers go back to the system (maskpatrol/memory.py)
 
 if __name__ == "__main__":
+    from maskpatrol.history import access as history_access
+
     st.set_page_config(page_title="Mask Patrol", page_icon="😷", layout="wide")
 
     pages = [
@@ -27,6 +29,8 @@ if __name__ == "__main__":
         st.Page("pages/webcam.py", title="Live webcam", icon=":material/videocam:"),
         st.Page("pages/video.py", title="Video", icon=":material/movie:"),
         st.Page("pages/model.py", title="Model", icon=":material/analytics:"),
+        *([st.Page("pages/history.py", title="History", icon=":material/history:")]
+          if history_access(None, st.get_option("server.address")).listed else []),
     ]
     st.navigation(pages).run()
 else:

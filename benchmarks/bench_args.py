@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
+from typing import Any, Callable
 
 from maskpatrol.detectors import DetectorSettings
 
@@ -30,3 +32,11 @@ def add_haar_arguments(p: argparse.ArgumentParser) -> None:
                         "and finds fewer faces")
     p.add_argument("--min-neighbors", type=int, default=DetectorSettings.min_neighbors,
                    help="Haar's hits needed to accept a face (default: the app's)")
+
+
+def write_report(report: dict[str, Any], args: argparse.Namespace, table: Callable[[dict[str, Any]], str]) -> None:
+    """Print ``report`` (as JSON with ``--json``, else as ``table``) and write it to ``args.out``."""
+    text = json.dumps(report, indent=2)
+    print(text if args.json else table(report))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")

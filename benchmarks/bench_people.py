@@ -53,7 +53,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from benchmarks.bench_args import add_data_arguments, require_data
+from benchmarks.bench_args import add_data_arguments, require_data, write_report
 from benchmarks.bench_memory import archive, in_tree
 from benchmarks.scenes import FaceSample, background, load_average, pct, scaled_face, select_faces
 
@@ -418,10 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               "import": imports,
               "load_average": {"start": load_start, "end": load_average()},
               "cores": len(os.sched_getaffinity(0))}
-    text = json.dumps(report, indent=2)
-    print(text if args.json else table(report))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n")
+    write_report(report, args, table)
     return 0
 
 

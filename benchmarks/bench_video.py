@@ -24,10 +24,8 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
@@ -37,9 +35,9 @@ import cv2
 import numpy as np
 
 from benchmarks.bench_args import add_data_arguments, require_data
-from benchmarks.scenes import compose, load_average, select_faces
+from benchmarks.child import run_measured
+from benchmarks.scenes import compose, select_faces
 
-ROOT = Path(__file__).resolve().parent.parent
 
 #: Face widths (pixels) in the clip: all above the video default smallest face (60 px).
 FACE_SIZES = (72, 96, 120)
@@ -83,28 +81,8 @@ def run_cli(clip: Path, workdir: Path, every: int, extra: Sequence[str] = ()) ->
     out, counts = workdir / f"out_every{every}.mp4", workdir / f"counts_every{every}.csv"
     cmd = [sys.executable, "-m", "maskpatrol", "video", str(clip), "--out", str(out), "--csv", str(counts),
            "--every", str(every), "--json", "--quiet", *extra]
-    load_before = load_average()
-    started = time.perf_counter()
-    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=stdout, stderr=stderr)
-        deadline = time.monotonic() + RUN_TIMEOUT_S
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                raise RuntimeError(f"{' '.join(cmd)} took more than {RUN_TIMEOUT_S} s")
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - started
-        stdout.seek(0)
-        stderr.seek(0)
-        text, err = stdout.read().decode(), stderr.read().decode()
-    if proc.returncode != 0:
-        raise RuntimeError(f"exit {proc.returncode}: {err[-2000:]}\n{text}")
-    summary = json.loads(text.strip().splitlines()[-1])
+    run = run_measured(cmd, RUN_TIMEOUT_S)
+    summary = json.loads(run["stdout"].strip().splitlines()[-1])
     with counts.open() as f:
         rows = list(csv.DictReader(f))
     analysed = [int(r["faces"]) for r in rows if r["analyzed"] == "1"]
@@ -120,8 +98,7 @@ def run_cli(clip: Path, workdir: Path, every: int, extra: Sequence[str] = ()) ->
         "every": every, "frames": summary["frames"], "analyzed_frames": summary["analyzed_frames"],
         "processing_s": summary["elapsed_s"], "x_real_time": round(summary["frames"] / summary["fps"]
                                                                     / summary["elapsed_s"], 2),
-        "wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "wall_s": run["wall_s"], "peak_rss_mb": run["peak_rss_mb"], "cpu_s": round(run["cpu_s"], 1),
         "processing_cpu_s": summary["cpu_s"],
         # The speed the same work reaches with 2 cores to itself (the target): video seconds
         # x 2 / processing CPU seconds. Hardly affected by other processes, so comparable
@@ -130,7 +107,7 @@ def run_cli(clip: Path, workdir: Path, every: int, extra: Sequence[str] = ()) ->
         "mean_faces_found": round(sum(analysed) / max(1, len(analysed)), 3),
         "output": {"frames": out_frames, "codec": out_codec, "pix_fmt": out_pix, "size": list(out_size),
                    "bytes": out.stat().st_size},
-        "load_before": load_before, "load_after": load_average(),
+        "load_before": run["load_before"], "load_after": run["load_after"],
     }
 
 

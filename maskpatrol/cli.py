@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--no-blur", action="store_true", help="with --keep-faces: keep the faces unblurred")
     w.add_argument("--webhook", action="append", default=[], metavar="URL",
                    help="POST each new/end event to this URL (repeatable)")
+    w.add_argument("--notify", action="append", default=[], metavar="URL",
+                   help="send each new/end event to a chat or push service by its Apprise URL, e.g. "
+                        "ntfys://topic or tgram://token/chat (repeatable; needs: pip install apprise)")
     w.add_argument("--loop", action="store_true", help="play video files again from the start when they end")
     w.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
                    help="serve Prometheus /metrics and /healthz on this port")
@@ -405,11 +408,12 @@ def run_watch(args: argparse.Namespace, patrol: MaskPatrol) -> int:
         sources = parse_sources(args.sources)
         options = watch.WatchOptions(db=args.db, keep_days=args.keep_days or KEEP_DAYS,
                                      keep_faces=args.keep_faces,
-                                     blur=not args.no_blur, webhooks=tuple(args.webhook), loop=args.loop,
+                                     blur=not args.no_blur, webhooks=tuple(args.webhook),
+                                     notify=tuple(args.notify), loop=args.loop,
                                      metrics_port=args.metrics_port, metrics_host=args.metrics_host,
                                      json=args.json, status_interval_s=args.status_interval)
         return watch.run(patrol, sources, _settings(args), options)
-    except (SourceError, EventStoreError, ValueError, OSError) as exc:
+    except (SourceError, EventStoreError, ValueError, OSError, ModuleNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

@@ -75,6 +75,8 @@ class WatchOptions:
     keep_faces: bool = False
     blur: bool = True
     webhooks: tuple[str, ...] = ()
+    #: Apprise URLs (chat and push services): the same messages, as text with the face.
+    notify: tuple[str, ...] = ()
     loop: bool = False
     metrics_port: Optional[int] = None
     metrics_host: str = "127.0.0.1"
@@ -283,8 +285,8 @@ class _CameraWorker:
 
 class Watch:
     """Watch ``sources`` until :meth:`stop` or until every source has ended (files without
-    ``loop``); see the module's docstring. ``store`` and ``sender`` may be given (tests);
-    by default they come from ``options``."""
+    ``loop``); see the module's docstring. ``store`` may be given (tests); by default it
+    comes from ``options``, as do the webhook and Apprise senders."""
 
     def __init__(self, patrol: MaskPatrol, sources: Sequence[str | SourceSpec], settings: Settings = Settings(),
                  options: WatchOptions = WatchOptions(), store: Optional[EventStore] = None,
@@ -297,15 +299,22 @@ class Watch:
         self.cameras = [Camera(s, loop=options.loop) for s in sources]
         self.workers = [_CameraWorker(self, c) for c in self.cameras]
         self.store = store if store is not None else EventStore.open(options.db)
-        self.sender: Optional[WebhookSender] = None
-        if options.webhooks:
-            try:
-                self.sender = WebhookSender(options.webhooks, secret=os.environ.get(messages.SECRET_ENV) or None,
-                                            on_delivered=partial(self._count, "delivered"),
-                                            on_undelivered=partial(self._count, "delivery_failures"))
-            except ValueError:
-                self.store.close()
-                raise
+        self.senders: list[WebhookSender] = []
+        counted = {"on_delivered": partial(self._count, "delivered"),
+                   "on_undelivered": partial(self._count, "delivery_failures")}
+        try:
+            if options.webhooks:
+                self.senders.append(WebhookSender(options.webhooks, secret=os.environ.get(messages.SECRET_ENV) or None,
+                                                  **counted))
+            if options.notify:
+                from .notify.apprise import AppriseSender
+
+                self.senders.append(AppriseSender(options.notify, **counted))
+        except (ValueError, ModuleNotFoundError):
+            for sender in self.senders:
+                sender.close(0)
+            self.store.close()
+            raise
         self._writer = threading.Thread(target=self._write, name="watch writer", daemon=True)
         self._metrics: Optional[ThreadingHTTPServer] = None
         self._running = False
@@ -348,11 +357,10 @@ class Watch:
             worker.thread.join()  # bounded: a frame's analysis, a camera's close (5 s)
         self._queue.put(_STOP)
         self._writer.join()
-        if self.sender is not None:
-            undelivered = self.sender.close(self.options.close_timeout_s)
+        for sender in self.senders:
+            undelivered = sender.close(self.options.close_timeout_s)
             if undelivered:
-                LOG.error("%d webhook deliveries were not made (each logged above with its event id)",
-                          len(undelivered))
+                LOG.error("%d deliveries were not made (each logged above with its event id)", len(undelivered))
         self.store.close()
         self._running = False
         if self._metrics is not None:
@@ -383,8 +391,8 @@ class Watch:
                 return
             try:
                 if job is not None:
-                    if self.sender is not None:
-                        self.sender.send(job.message)
+                    for sender in self.senders:
+                        sender.send(job.message)
                     self.store.upsert(job.event)
                 now = time.monotonic()
                 if now >= next_flush:

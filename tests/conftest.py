@@ -89,17 +89,17 @@ def patrol():
 
 @pytest.fixture(scope="session")
 def postgres_cluster():
-    """A running throwaway cluster; skipped (failed in CI) without PostgreSQL 15 or psycopg."""
-    from support.postgres import PG_BIN, PgCluster, missing
+    """A running throwaway cluster; skipped (failed in CI) without PostgreSQL or psycopg."""
+    from support.postgres import PG_BIN, PgCluster
 
     if not (PG_BIN / "initdb").exists():
-        missing(f"PostgreSQL is not installed ({PG_BIN}/initdb missing): apt-get install -y postgresql")
+        skip_or_fail(f"PostgreSQL is not installed ({PG_BIN}/initdb missing): apt-get install -y postgresql")
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        missing('psycopg is not installed: pip install "psycopg[binary]"')
+        skip_or_fail('psycopg is not installed: pip install "psycopg[binary]"')
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        missing("running as root without runuser: cannot start PostgreSQL as the postgres user")
+        skip_or_fail("running as root without runuser: cannot start PostgreSQL as the postgres user")
     cluster = PgCluster()
     try:
         cluster.init()

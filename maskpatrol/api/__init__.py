@@ -9,7 +9,9 @@ the CLI's JSON records (see ``docs/api.md``). Modules, one job each:
 - :mod:`.access`: bearer token and per-client rate;
 - :mod:`.body`: content type, size limit, multipart, all in memory;
 - :mod:`.slots`: worker threads and the bounded queue (503 when full);
-- :mod:`.params`: query parameters to pipeline settings (422);
+- :mod:`.query`, :mod:`.params`: the query string, and the analysis routes' parameters as
+  pipeline settings (422);
+- :mod:`.events`: ``/events``, the watch command's event log, a page at a time;
 - :mod:`.analysis`: the per-image work, the CLI's records;
 - :mod:`.errors`, :mod:`.openapi`: JSON errors and the OpenAPI description.
 """

@@ -29,9 +29,14 @@ def check_token(request: Request, token: str | None) -> None:
     if scheme.lower() != "bearer" or not given.strip():
         raise ApiError(401, "This server's API needs a token: send the header "
                             "'Authorization: Bearer <token>' (ask the server's operator for it).", challenge)
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if not token_matches(given, token):
         raise ApiError(401, "The token is not valid for this server.",
                        {"WWW-Authenticate": 'Bearer realm="maskpatrol", error="invalid_token"'})
+
+
+def token_matches(given: str, token: str) -> bool:
+    """Whether ``given`` (surrounding spaces ignored) is ``token``, compared in constant time."""
+    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 def client_key(request: Request, behind_proxy: bool) -> str:

@@ -12,7 +12,9 @@ from .. import __version__
 from ..detectors import DETECTOR_NAMES, DetectorSettings
 from ..images import SUPPORTED_FORMATS
 from ..pipeline import LABELS
+from ..events.model import RECORD_FIELDS
 from .config import MAX_BODY_MB, MAX_FILES, PREFIX, ApiConfig
+from .events import DEFAULT_LIMIT, EVENT_LABELS, MAX_LIMIT
 from .params import CLASSIFY_PARAMS, DEFAULT_NAME, DETECT_PARAMS, MAX_MIN_FACE
 
 _ERROR = {"type": "object", "required": ["error", "status"],
@@ -42,6 +44,41 @@ _CLASSIFY_RECORD = {"type": "object", "required": ["path", "label", "p_no_mask",
                                    "p_incorrect": {**_P_INCORRECT, "type": ["number", "null"]},
                                    "error": {"type": ["string", "null"]}}}
 
+_EVENT = {"type": "object", "required": list(RECORD_FIELDS),
+          "description": "A person found not properly masked by `python -m maskpatrol watch`, once per person.",
+          "properties": {"id": {"type": "string", "description": "one id per person, as in the webhooks"},
+                         "camera": {"type": "string"},
+                         "person": {"type": "integer", "description": "the person's number on that camera"},
+                         "label": {"enum": list(EVENT_LABELS), "description": _LABEL_HELP},
+                         "p_no_mask": {"type": "number", "minimum": 0, "maximum": 1},
+                         "p_incorrect": _P_INCORRECT,
+                         "first_seen": {"type": "string", "format": "date-time"},
+                         "last_seen": {"type": "string", "format": "date-time"},
+                         "state": {"enum": ["new", "end"],
+                                   "description": "new: decided, still in view; end: left (final label)"},
+                         "has_thumbnail": {"type": "boolean",
+                                           "description": "a face was kept (watch --keep-faces): "
+                                                          "GET /events/{id}/thumbnail"}}}
+_EVENT_PAGE = {"type": "object", "required": ["total", "offset", "limit", "next_offset", "events"],
+               "properties": {"total": {"type": "integer", "description": "events matching the filters"},
+                              "offset": {"type": "integer"}, "limit": {"type": "integer"},
+                              "next_offset": {"type": ["integer", "null"],
+                                              "description": "the next page's offset; null on the last page"},
+                              "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}
+_TIME = {"type": "string", "format": "date-time"}
+_EVENT_PARAMS = [
+    {"name": "since", "in": "query", "required": False, "schema": _TIME,
+     "description": "events first seen at or after this time (ISO 8601; without a zone: UTC)"},
+    {"name": "until", "in": "query", "required": False, "schema": _TIME,
+     "description": "events first seen before this time"},
+    {"name": "camera", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "one camera's events"},
+    {"name": "label", "in": "query", "required": False, "schema": {"enum": list(EVENT_LABELS)}},
+    {"name": "limit", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+    {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
+
 _PARAMS = {
     "detector": {"name": "detector", "in": "query", "required": False,
                  "schema": {"enum": list(DETECTOR_NAMES), "default": DetectorSettings().name}},
@@ -67,11 +104,13 @@ _IMAGE_BODY = {"required": True, "description": (
 
 def _errors(*codes: int) -> dict[str, Any]:
     why = {400: "the image cannot be decoded (the CLI's message; body: the image's record plus status)",
+           404: "no event log on this server (MASKPATROL_DB_URL unset), or no such event or face",
            401: "token missing or wrong (only when the server sets MASKPATROL_API_TOKEN)",
            413: f"body over {MAX_BODY_MB} MB or more than {MAX_FILES} files",
            415: "not an image/* or multipart/form-data body", 422: "a bad or unknown query parameter",
            429: "this client's request rate is over the server's limit; see Retry-After",
-           503: "all analysis slots are busy (see Retry-After), or the model could not be loaded"}
+           503: "all analysis slots are busy (see Retry-After), the model could not be loaded, "
+                "or the event database cannot be reached"}
     return {str(c): {"description": why[c], "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
 
@@ -102,6 +141,17 @@ def openapi_document(config: ApiConfig) -> dict[str, Any]:
                                  DETECT_PARAMS, "DetectRecord"),
             "/classify": _analysis("Classify images that are already face crops", CLASSIFY_PARAMS,
                                    "ClassifyRecord"),
+            "/events": {"get": {
+                "summary": "The event log of `python -m maskpatrol watch`, newest first, a page at a time",
+                "parameters": _EVENT_PARAMS, "security": [{}, {"bearer": []}],
+                "responses": {"200": {"description": "one page", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/EventPage"}}}}, **_errors(401, 404, 422, 503)}}},
+            "/events/{event_id}/thumbnail": {"get": {
+                "summary": "An event's face (blurred unless the watcher ran with --no-blur)",
+                "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "security": [{}, {"bearer": []}],
+                "responses": {"200": {"description": "JPEG", "content": {"image/jpeg": {"schema": {
+                    "type": "string", "format": "binary"}}}}, **_errors(401, 404, 503)}}},
             "/health": {"get": {"summary": "Is the model loaded; its name, date and threshold; the detectors",
                                 "responses": {"200": {"description": "ready", "content": {"application/json": {
                                     "schema": {"$ref": "#/components/schemas/Health"}}}},
@@ -111,7 +161,7 @@ def openapi_document(config: ApiConfig) -> dict[str, Any]:
         },
         "components": {
             "schemas": {"Error": _ERROR, "Face": _FACE, "DetectRecord": _DETECT_RECORD,
-                        "ClassifyRecord": _CLASSIFY_RECORD,
+                        "ClassifyRecord": _CLASSIFY_RECORD, "Event": _EVENT, "EventPage": _EVENT_PAGE,
                         "Health": {"type": "object", "required": ["ok", "model", "threshold", "detectors"],
                                    "properties": {"ok": {"type": "boolean"}, "model": {"type": "object"},
                                                   "threshold": {"type": "number"},

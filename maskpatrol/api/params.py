@@ -1,8 +1,4 @@
-"""Query parameters to pipeline settings, with a 422 naming the bad one.
-
-Unknown parameters are refused rather than ignored: a misspelt ``treshold=0.1`` that
-silently fell back to the default would hide unmasked faces from its caller.
-"""
+"""Query parameters of the analysis routes to pipeline settings, with a 422 naming the bad one."""
 
 from __future__ import annotations
 
@@ -13,6 +9,7 @@ from starlette.datastructures import QueryParams
 from ..detectors import DETECTOR_NAMES, DetectorSettings
 from ..pipeline import Settings
 from .errors import ApiError
+from .query import single_values
 
 DETECT_PARAMS = ("detector", "threshold", "min_face", "name")
 CLASSIFY_PARAMS = ("threshold", "name")
@@ -20,20 +17,6 @@ CLASSIFY_PARAMS = ("threshold", "name")
 MAX_MIN_FACE = 10_000
 #: Default ``name`` of a raw-body image in its record (the CLI reports the path it was given).
 DEFAULT_NAME = "upload"
-
-
-def _single(query: QueryParams, allowed: tuple[str, ...]) -> dict[str, str]:
-    unknown = sorted(set(query.keys()) - set(allowed))
-    if unknown:
-        raise ApiError(422, f"Unknown query parameter {', '.join(unknown)}; this route takes: "
-                            f"{', '.join(allowed)}.")
-    values = {}
-    for key in query.keys():
-        given = query.getlist(key)
-        if len(given) > 1:
-            raise ApiError(422, f"Query parameter {key} is given {len(given)} times; give it once.")
-        values[key] = given[0]
-    return values
 
 
 def _threshold(value: str | None) -> float | None:
@@ -70,7 +53,7 @@ def _name(value: str | None) -> str:
 def detect_params(query: QueryParams) -> tuple[Settings, str]:
     """The :class:`Settings` for ``/detect`` (any unset value is the CLI's default) and the
     name a raw-body image gets in its record."""
-    values = _single(query, DETECT_PARAMS)
+    values = single_values(query, DETECT_PARAMS)
     defaults = DetectorSettings()
     detector = values.get("detector", defaults.name)
     if detector not in DETECTOR_NAMES:
@@ -83,5 +66,5 @@ def detect_params(query: QueryParams) -> tuple[Settings, str]:
 
 def classify_params(query: QueryParams) -> tuple[float | None, str]:
     """The threshold for ``/classify`` (None: the model card's) and a raw image's name."""
-    values = _single(query, CLASSIFY_PARAMS)
+    values = single_values(query, CLASSIFY_PARAMS)
     return _threshold(values.get("threshold")), _name(values.get("name"))

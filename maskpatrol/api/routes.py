@@ -1,4 +1,5 @@
-"""The API's routes under ``/api/v1``: one handler per route, each answering JSON.
+"""The API's routes under ``/api/v1``: one handler per route, each answering JSON (a face
+thumbnail of the event log answers its JPEG).
 
 A request goes through the cheap checks first (token, rate, parameters, content type,
 declared size), then takes an analysis slot before its body is read, and the image work
@@ -7,7 +8,7 @@ runs on a worker thread (:mod:`maskpatrol.api.slots`), never on the server's eve
 This module is imported when the server starts (``app.py``), so it imports only Starlette
 and the light API modules; the pipeline's (numpy, Pillow, OpenCV, LiteRT, onnxruntime) are
 imported by the handlers on the first request, so a server that nobody has used yet does
-not hold them (54 MB instead of 123 MB).
+not hold them (54 MB instead of 123 MB); SQLAlchemy likewise, on the first ``/events``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .access import RateLimiter, check_token, client_key
 from .body import Upload, body_kind, check_declared_size, read_uploads
 from .config import MAX_BODY_MB, MAX_FILES, PREFIX, ApiConfig
 from .errors import ApiError, error_response
+from .events import EventLog, events_params
 from .slots import AnalysisSlots
 
 if TYPE_CHECKING:
@@ -35,7 +37,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
 #: Route path -> its methods; also what a wrong method or an unknown path is told.
-METHODS = {"/detect": ("POST",), "/classify": ("POST",), "/health": ("GET",), "/openapi.json": ("GET",)}
+METHODS = {"/detect": ("POST",), "/classify": ("POST",), "/events": ("GET",),
+           "/events/{event_id}/thumbnail": ("GET",), "/health": ("GET",), "/openapi.json": ("GET",)}
 #: What the catch-all route under the prefix answers, so no method falls through to Streamlit.
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -68,6 +71,7 @@ class Api:
         self.config = config
         self.rate = RateLimiter(config.rate_per_min)
         self.slots = AnalysisSlots(config.workers, config.queue)
+        self.log = EventLog()
 
     async def _analyse(self, request: Request, parse: Callable[[Any], tuple[Any, str]],
                        job: Callable[[Sequence[Upload], Any], list[Outcome]]) -> Response:
@@ -102,6 +106,16 @@ class Api:
         from .params import classify_params
 
         return await self._analyse(request, classify_params, classify_records)
+
+    async def events(self, request: Request) -> Response:
+        check_token(request, self.config.token)
+        query = events_params(request.query_params)
+        return JSONResponse(await asyncio.to_thread(self.log.page, query))
+
+    async def thumbnail(self, request: Request) -> Response:
+        check_token(request, self.config.token)
+        jpeg = await asyncio.to_thread(self.log.thumbnail, request.path_params["event_id"])
+        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     async def health(self, request: Request) -> Response:
         from ..detectors import DETECTOR_NAMES, DetectorSettings
@@ -160,8 +174,8 @@ def build_routes(config: ApiConfig) -> list[BaseRoute]:
     if not config.enabled:
         return [Mount(PREFIX, routes=[Route("/{rest:path}", _api_off(config), methods=ANY_METHOD)])]
     api = Api(config)
-    handlers = {"/detect": api.detect, "/classify": api.classify, "/health": api.health,
-                "/openapi.json": api.openapi}
+    handlers = {"/detect": api.detect, "/classify": api.classify, "/events": api.events,
+                "/events/{event_id}/thumbnail": api.thumbnail, "/health": api.health, "/openapi.json": api.openapi}
     routes: list[BaseRoute] = [Route(path, _json_errors(handlers[path]), methods=list(METHODS[path]))
                                for path in METHODS]
     # Last: any other path or method under the prefix gets a JSON 404/405, not plain text.

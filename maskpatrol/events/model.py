@@ -12,7 +12,7 @@ them alike. Faces are blurred in thumbnails unless the caller asks otherwise.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timezone
 from typing import Optional
 
@@ -82,16 +82,19 @@ class Event:
             p_incorrect=self.p_incorrect if p_incorrect is None else float(p_incorrect),
             thumbnail=self.thumbnail if thumbnail is None else thumbnail)
 
-    def message(self) -> dict:
-        """The change-feed message: ``{"type": "new"|"end", "after": {...}}`` as in Frigate,
-        times in ISO 8601 UTC, ``has_thumbnail`` instead of the bytes."""
-        after = asdict(self)
-        after.pop("state")
-        thumbnail = after.pop("thumbnail")
-        after["has_thumbnail"] = thumbnail is not None
-        after["first_seen"] = self.first_seen.isoformat()
-        after["last_seen"] = self.last_seen.isoformat()
-        return {"type": self.state, "after": after}
+    def record(self) -> dict:
+        """The event as plain JSON values: what the API lists, the History page shows and its
+        CSV holds. Times in ISO 8601 UTC, ``has_thumbnail`` instead of the bytes."""
+        out = asdict(self)
+        thumbnail = out.pop("thumbnail")
+        out["has_thumbnail"] = thumbnail is not None
+        out["first_seen"] = self.first_seen.isoformat()
+        out["last_seen"] = self.last_seen.isoformat()
+        return out
+
+
+#: The keys of :meth:`Event.record`, in order: the event table's and its CSV's columns.
+RECORD_FIELDS = tuple(f.name for f in fields(Event) if f.name != "thumbnail") + ("has_thumbnail",)
 
 
 def _check_rgb(rgb: np.ndarray) -> None:

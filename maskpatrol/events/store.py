@@ -29,7 +29,6 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Optional, Sequence
 
 from sqlalchemy import (Column, DateTime, Engine, Float, Index, Integer, LargeBinary, MetaData, String, Table,
@@ -41,13 +40,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 
 from . import migrate
+from .location import URL_ENV_VAR, resolve_url
 from .model import Event, utc
 
 log = logging.getLogger(__name__)
 
-URL_ENV_VAR = "MASKPATROL_DB_URL"
-DATA_HOME_ENV_VAR = "MASKPATROL_DATA_HOME"
-DB_FILE_NAME = "events.sqlite3"
 #: People kept in memory while the database is unreachable (a few MB without thumbnails).
 MAX_BUFFER = 10_000
 #: Retention default of ``--keep-days``.
@@ -107,29 +104,6 @@ class BucketCount:
     start: datetime
     camera: str
     count: int
-
-
-def default_db_path() -> Path:
-    """Where the embedded SQLite log lives when neither ``--db`` nor ``MASKPATROL_DB_URL`` is given."""
-    home = os.environ.get(DATA_HOME_ENV_VAR)
-    if home:
-        return Path(home).expanduser() / DB_FILE_NAME
-    xdg = os.environ.get("XDG_DATA_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
-    return base / "maskpatrol" / DB_FILE_NAME
-
-
-def resolve_url(url_or_path: str | os.PathLike | None) -> str:
-    """A SQLAlchemy URL from ``--db``'s value: a URL as is, a path as SQLite, None as
-    ``MASKPATROL_DB_URL`` or :func:`default_db_path`."""
-    if url_or_path is None:
-        url_or_path = os.environ.get(URL_ENV_VAR) or default_db_path()
-    text_value = os.fspath(url_or_path)
-    if "://" in text_value:
-        return text_value
-    path = Path(text_value).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -318,17 +292,18 @@ class EventStore:
         if until is not None:
             stmt = stmt.where(events.c.first_seen < utc(until))
         if camera is not None:
-            stmt = stmt.where(events.c.camera == camera)
+            cameras = [camera] if isinstance(camera, str) else list(camera)
+            stmt = stmt.where(events.c.camera.in_(cameras))
         if label is not None:
             labels = [label] if isinstance(label, str) else list(label)
             stmt = stmt.where(events.c.label.in_(labels))
         return stmt
 
-    def query(self, since: datetime | None = None, until: datetime | None = None, camera: str | None = None,
+    def query(self, since: datetime | None = None, until: datetime | None = None, camera: str | Sequence[str] | None = None,
               label: str | Sequence[str] | None = None, limit: int = 100, offset: int = 0,
               thumbnails: bool = True) -> list[Event]:
         """Events that began in ``[since, until)``, newest first, a page of ``limit`` from
-        ``offset``; optionally one camera and one or several labels. ``thumbnails=False``
+        ``offset``; optionally one or several cameras and labels. ``thumbnails=False``
         leaves the JPEG bytes out (lists)."""
         if limit < 0 or offset < 0:
             raise ValueError("limit and offset must not be negative")
@@ -338,7 +313,7 @@ class EventStore:
         with self.engine.connect() as conn:
             return [Event(**{"thumbnail": None, **row._mapping}) for row in conn.execute(stmt)]
 
-    def total(self, since: datetime | None = None, until: datetime | None = None, camera: str | None = None,
+    def total(self, since: datetime | None = None, until: datetime | None = None, camera: str | Sequence[str] | None = None,
               label: str | Sequence[str] | None = None) -> int:
         """How many events :meth:`query` would page through."""
         stmt = self._where(select(func.count()).select_from(events), since, until, camera, label)
@@ -351,7 +326,7 @@ class EventStore:
         return None if row is None else Event(**row._mapping)
 
     def counts(self, unit: str = "hour", since: datetime | None = None, until: datetime | None = None,
-               camera: str | None = None, label: str | Sequence[str] | None = None) -> list[BucketCount]:
+               camera: str | Sequence[str] | None = None, label: str | Sequence[str] | None = None) -> list[BucketCount]:
         """Events per camera per UTC hour or day (by first seen), oldest bucket first; only
         buckets that have events."""
         if unit not in UNITS:

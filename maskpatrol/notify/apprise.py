@@ -15,7 +15,7 @@ import base64
 from typing import Any, Mapping
 
 from .messages import END, NEW
-from .webhooks import WebhookSender, _Delivery, _Outcome
+from .webhooks import WebhookSender, Delivery, Outcome
 
 INSTALL_HINT = "chat and push notifications need Apprise: pip install apprise"
 LABEL_WORDS = {"mask": "masked", "no_mask": "not masked", "incorrect": "mask worn incorrectly"}
@@ -55,7 +55,7 @@ class AppriseSender(WebhookSender):
             raise ValueError(f"--notify: Apprise does not understand the URL of scheme "
                              f"{url.split(':', 1)[0]!r}; see https://appriseit.com for the services")
 
-    def _post(self, url: str, item: _Delivery, timeout: float) -> _Outcome:
+    def _post(self, url: str, item: Delivery, timeout: float) -> Outcome:
         apprise = _apprise()
         client = apprise.Apprise()
         client.add(url)
@@ -70,4 +70,4 @@ class AppriseSender(WebhookSender):
                                                        name="face.jpg", mimetype="image/jpeg"))
         ok = client.notify(body=body, title=title, attach=attach, timeout=timeout)
         service = url.split(":", 1)[0]
-        return _Outcome(bool(ok), True, "delivered" if ok else f"the {service}:// service did not accept it")
+        return Outcome(bool(ok), True, "delivered" if ok else f"the {service}:// service did not accept it")

@@ -86,7 +86,7 @@ class Undelivered:
 
 
 @dataclass
-class _Delivery:
+class Delivery:
     message: Mapping[str, Any]
     body: bytes
     delivery_id: str
@@ -94,7 +94,7 @@ class _Delivery:
     settled: bool = False
 
 
-class _Outcome:
+class Outcome:
     """What one attempt came to: delivered, retry (after ``wait_s`` if the receiver said so), or give up."""
 
     def __init__(self, ok: bool, retry: bool, reason: str, wait_s: Optional[float] = None):
@@ -154,9 +154,9 @@ def _words(url: str, status: int, reason: str) -> str:
 class _UrlWorker:
     def __init__(self, sender: "WebhookSender", url: str, queue_size: int):
         self.sender, self.url = sender, url
-        self.queue: "queue.Queue[_Delivery]" = queue.Queue(maxsize=queue_size)
+        self.queue: "queue.Queue[Delivery]" = queue.Queue(maxsize=queue_size)
         self.stats = UrlStats()
-        self.current: Optional[_Delivery] = None
+        self.current: Optional[Delivery] = None
         self.thread = threading.Thread(target=self._run, name=f"webhook-{redact(url)}", daemon=True)
 
     # -- the worker thread -------------------------------------------------------------
@@ -178,7 +178,7 @@ class _UrlWorker:
             finally:
                 self.current = None
 
-    def _deliver(self, item: _Delivery) -> None:
+    def _deliver(self, item: Delivery) -> None:
         s = self.sender
         while not item.settled:
             remaining = s._remaining()
@@ -251,7 +251,7 @@ class WebhookSender:
         for the network. A full queue or a closed sender makes it undelivered (logged)."""
         body = encode(message)  # a message that cannot be encoded is the caller's bug: raise now
         for w in self._workers:
-            item = _Delivery(message=message, body=body, delivery_id=str(uuid.uuid4()))
+            item = Delivery(message=message, body=body, delivery_id=str(uuid.uuid4()))
             if self._closing.is_set():
                 self._give_up(w, item, "the sender is closed")
                 continue
@@ -322,7 +322,7 @@ class WebhookSender:
                 return
             time.sleep(min(left, 0.05))
 
-    def _post(self, url: str, item: _Delivery, timeout: float) -> _Outcome:
+    def _post(self, url: str, item: Delivery, timeout: float) -> Outcome:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                    EVENT_HEADER: str(item.message.get("type")), EVENT_ID_HEADER: str(item.message.get("id")),
                    DELIVERY_HEADER: item.delivery_id}
@@ -332,22 +332,22 @@ class WebhookSender:
         try:
             with self._opener.open(request, timeout=timeout) as resp:
                 resp.read(65536)
-                return _Outcome(True, False, f"{resp.status}")
+                return Outcome(True, False, f"{resp.status}")
         except urllib.error.HTTPError as exc:
             code = exc.code
             reason = f"{redact(url)} answered {code} {exc.reason}"
             exc.close()
             if code in RETRY_STATUSES:
                 wait = retry_after_s(exc.headers.get("Retry-After")) if code in (429, 503) else None
-                return _Outcome(False, True, reason, wait)
-            return _Outcome(False, False, _words(url, code, str(exc.reason)))
+                return Outcome(False, True, reason, wait)
+            return Outcome(False, False, _words(url, code, str(exc.reason)))
         except urllib.error.URLError as exc:
-            return _Outcome(False, True, f"{redact(url)} could not be reached: {exc.reason}")
+            return Outcome(False, True, f"{redact(url)} could not be reached: {exc.reason}")
         except (TimeoutError, OSError) as exc:  # a read timeout, a reset, a dropped connection
             what = "did not answer within %.1f s" % timeout if isinstance(exc, TimeoutError) else f"failed: {exc!r}"
-            return _Outcome(False, True, f"{redact(url)} {what}")
+            return Outcome(False, True, f"{redact(url)} {what}")
 
-    def _delivered(self, w: _UrlWorker, item: _Delivery) -> None:
+    def _delivered(self, w: _UrlWorker, item: Delivery) -> None:
         with self._lock:
             if item.settled:
                 return
@@ -361,7 +361,7 @@ class WebhookSender:
             except Exception:
                 LOG.exception("on_delivered failed for event %s", item.message.get("id"))
 
-    def _give_up(self, w: _UrlWorker, item: _Delivery, reason: str) -> None:
+    def _give_up(self, w: _UrlWorker, item: Delivery, reason: str) -> None:
         with self._lock:
             if item.settled:
                 return

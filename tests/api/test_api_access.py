@@ -63,6 +63,16 @@ def test_health_and_the_description_stay_open_and_say_a_token_is_needed(server):
     assert "Bearer" in doc["info"]["description"]
 
 
+def test_the_event_log_needs_the_token_and_a_server_without_one_says_how_to_get_one(server):
+    url = server.url + API + "/events"
+    refused = error_body(requests.get(url, headers=as_client("203.0.113.30", None), timeout=30), 401)
+    assert "Bearer" in refused["error"]
+    wrong = requests.get(url + "/someid/thumbnail", headers=as_client("203.0.113.30", "wrong-token"), timeout=30)
+    assert error_body(wrong, 401)["error"] == "The token is not valid for this server."
+    no_log = error_body(requests.get(url, headers=as_client("203.0.113.30"), timeout=30), 404)
+    assert "No event log on this server" in no_log["error"] and "MASKPATROL_DB_URL" in no_log["error"]
+
+
 def test_each_client_gets_its_rate_then_429_with_retry_after(server, image):
     for _ in range(RATE):
         assert post(server, "/detect", image, "image/png", headers=as_client("203.0.113.3")).status_code == 200

@@ -20,7 +20,9 @@ import pytest
 import requests
 
 from support.api_client import API, api_server, cli_json, error_body, post, raw_request
+from support.event_log import START, seed_log
 from support.images import png_bytes
+from maskpatrol.events.location import URL_ENV_VAR
 from maskpatrol.detectors import DETECTOR_NAMES
 from maskpatrol.model_card import load_card
 from maskpatrol.paths import default_model_dir
@@ -38,10 +40,18 @@ def server_tmp(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, server_tmp):
-    """One worker and one queue place, so three requests at once already fill the house."""
+def logged(tmp_path_factory) -> tuple[Path, list]:
+    """An event log with known events (``support.event_log``), newest first."""
+    path = tmp_path_factory.mktemp("log") / "events.sqlite3"
+    return path, seed_log(path)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, server_tmp, logged):
+    """One worker and one queue place, so three requests at once already fill the house; the
+    event log is the seeded one."""
     env = {"MASKPATROL_API_WORKERS": "1", "MASKPATROL_API_QUEUE": "1", "MASKPATROL_API_RATE": "0",
-           "TMPDIR": str(server_tmp)}
+           "TMPDIR": str(server_tmp), URL_ENV_VAR: f"sqlite:///{logged[0]}"}
     with api_server(tmp_path_factory.mktemp("streamlit"), env) as srv:
         yield srv
 
@@ -94,15 +104,67 @@ def test_on_a_loopback_address_without_a_token_analysis_is_open(server, astronau
 def test_openapi_describes_each_route_and_offers_every_detector(server):
     doc = requests.get(server.url + API + "/openapi.json", timeout=30).json()
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/detect", "/classify", "/health", "/openapi.json"}
+    assert set(doc["paths"]) == {"/detect", "/classify", "/events", "/events/{event_id}/thumbnail", "/health",
+                                 "/openapi.json"}
     detector = next(p for p in doc["paths"]["/detect"]["post"]["parameters"] if p["name"] == "detector")
     assert detector["schema"]["enum"] == list(DETECTOR_NAMES)
     described = set(doc["paths"]["/detect"]["post"]["responses"])
     assert {"200", "400", "401", "413", "415", "422", "429", "503"} <= described
     # Every route it lists answers at the address it gives.
     for path, ops in doc["paths"].items():
-        if "get" in ops:
+        if "get" in ops and "{" not in path:
             assert requests.get(server.url + doc["servers"][0]["url"] + path, timeout=30).status_code == 200
+
+
+def events(server, **params) -> dict:
+    response = requests.get(server.url + API + "/events", params=params, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_events_come_newest_first_a_page_at_a_time_and_filter_by_time_camera_and_label(server, logged):
+    _, seeded = logged
+    pages, offset = [], 0
+    while offset is not None:
+        page = events(server, limit=3, offset=offset)
+        assert page["total"] == 7 and page["limit"] == 3 and len(page["events"]) <= 3
+        pages.append(page)
+        offset = page["next_offset"]
+    assert [len(p["events"]) for p in pages] == [3, 3, 1]
+    assert [e for p in pages for e in p["events"]] == [e.record() for e in seeded]
+    till = events(server, camera="till")
+    assert till["total"] == 3 and {e["camera"] for e in till["events"]} == {"till"}
+    below = events(server, label="incorrect")
+    assert [e["person"] for e in below["events"]] == [4, 2]
+    # Times: an hour from 08:30 (zone given), then the same span without a zone (UTC); until is
+    # exclusive, so person 5, first seen at 09:30, is not in it.
+    span = events(server, since="2026-12-07T08:30:00+00:00", until="2026-12-07T09:30:00Z")
+    assert [e["person"] for e in span["events"]] == [4, 3]
+    assert events(server, since="2026-12-07T08:30:00", until="2026-12-07T09:30:00") == span
+    assert events(server, since=(START.replace(year=2030)).isoformat())["events"] == []
+
+
+def test_an_events_face_is_its_jpeg_and_a_missing_one_says_why(server, logged):
+    _, seeded = logged
+    [with_face] = [e for e in seeded if e.thumbnail is not None]
+    response = requests.get(server.url + API + f"/events/{with_face.id}/thumbnail", timeout=30)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert response.content == with_face.thumbnail
+    faceless = next(e for e in seeded if e.thumbnail is None)
+    missing = error_body(requests.get(server.url + API + f"/events/{faceless.id}/thumbnail", timeout=30), 404)
+    assert "--keep-faces" in missing["error"]
+    unknown = error_body(requests.get(server.url + API + "/events/nosuchid/thumbnail", timeout=30), 404)
+    assert "nosuchid" in unknown["error"]
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"since": "yesterday"}, "ISO 8601"), ({"limit": "0"}, "limit must be a whole number from 1"),
+    ({"offset": "-1"}, "offset"), ({"label": "mask"}, "label must be one of no_mask, incorrect"),
+    ({"since": "2026-12-07T10:00:00Z", "until": "2026-12-07T09:00:00Z"}, "until must be later"),
+    ({"page": "2"}, "Unknown query parameter page")])
+def test_a_bad_events_query_is_422_naming_the_parameter(server, params, words):
+    body = error_body(requests.get(server.url + API + "/events", params=params, timeout=30), 422)
+    assert words in body["error"], body
 
 
 @pytest.mark.parametrize("detector", DETECTOR_NAMES)

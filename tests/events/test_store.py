@@ -4,6 +4,7 @@ and the face thumbnails."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -20,8 +21,9 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from maskpatrol.events import migrate
-from maskpatrol.events.model import END, NEW, Event, blur_face, thumbnail_jpeg
-from maskpatrol.events.store import EventStore, default_db_path, metadata, resolve_url
+from maskpatrol.events.location import default_db_path, resolve_url
+from maskpatrol.events.model import END, NEW, RECORD_FIELDS, Event, blur_face, thumbnail_jpeg
+from maskpatrol.events.store import EventStore, metadata
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
@@ -301,9 +303,11 @@ def test_blur_face_keeps_the_shape_and_refuses_what_is_not_an_rgb_crop():
             thumbnail_jpeg(bad)
 
 
-def test_the_change_feed_message_has_the_frigate_shape():
+def test_an_events_record_is_plain_json_values_in_the_column_order():
     e = event(thumbnail=b"x")
-    msg = e.message()
-    assert msg["type"] == "new" and msg["after"]["id"] == e.id and msg["after"]["has_thumbnail"] is True
-    assert "thumbnail" not in msg["after"]
-    assert e.ended(T0 + timedelta(minutes=1)).message()["type"] == "end"
+    record = e.record()
+    assert list(record) == list(RECORD_FIELDS) and record["id"] == e.id and record["has_thumbnail"] is True
+    assert record["state"] == "new" and record["first_seen"] == T0.isoformat()
+    json.dumps(record)
+    ended = e.ended(T0 + timedelta(minutes=1)).record()
+    assert ended["state"] == "end" and ended["has_thumbnail"] is True

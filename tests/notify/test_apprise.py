@@ -1,5 +1,6 @@
 """Chat and push services through Apprise, checked with its ``json://`` service against the real
-receiver of ``support.webhook_receiver``. Apprise is optional: without it these tests skip."""
+receiver of ``support.webhook_receiver``. Apprise is optional for users; ``make test`` installs it
+(requirements-dev.txt), so without it these tests skip locally and fail in CI."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 
 import pytest
 
-pytest.importorskip("apprise", reason="Apprise is optional (pip install apprise)")
+from support.required import require_module
+
+require_module("apprise", "Apprise is not installed (pip install apprise; requirements-dev.txt has it)")
 
 from maskpatrol.notify import messages as M  # noqa: E402
 from maskpatrol.notify.apprise import AppriseSender, text_for  # noqa: E402

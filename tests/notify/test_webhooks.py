@@ -200,9 +200,12 @@ def test_send_returns_at_once_while_the_receiver_hangs(receiver_factory, senders
     for _ in range(20):
         sender.send(new)
     sender.send(end)
-    assert time.perf_counter() - started < 0.1
+    sent_s = time.perf_counter() - started
+    # Every send returned while the receiver still holds the first request (10 s): none
+    # waited for it. How long the 21 took is a figure, not a claim.
     assert wait_until(lambda: len(r.requests) == 1)
-    assert sender.pending() == 21
+    assert sender.pending() == 21 and time.perf_counter() - started < 10.0
+    print(f"\n21 sends to a hanging receiver returned in {sent_s * 1000:.2f} ms")
 
 
 def test_a_full_queue_makes_the_message_undelivered_not_silently_dropped(receiver_factory, senders):

@@ -21,12 +21,14 @@ import requests
 from support.cli import run_cli
 from support.server import Server, streamlit_server
 from maskpatrol.api import config
+from maskpatrol.events import location
 
 API = "/api/v1"
-#: Every API variable and every hosting platform's marker, cleared for each test server so
-#: the developer's shell (or the CI's host) cannot leak in.
+#: Every API variable, every hosting platform's marker and where the event log is, cleared for
+#: each test server so the developer's shell (or the CI's host) cannot leak in.
 API_VARIABLES = (config.ENABLED, config.TOKEN, config.OPEN, config.CORS_ORIGINS, config.RATE, config.WORKERS,
-                 config.QUEUE, config.BEHIND_PROXY, *sorted({host.variable for host in config.PROXY_HOSTS}))
+                 config.QUEUE, config.BEHIND_PROXY, *sorted({host.variable for host in config.PROXY_HOSTS}),
+                 location.URL_ENV_VAR, location.DATA_HOME_ENV_VAR, "XDG_DATA_HOME")
 
 
 @contextlib.contextmanager

@@ -11,21 +11,20 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import pytest
 
 from support.net import free_port
-from support.required import required, skip_or_fail
+from support.required import skip_or_fail
 
-PG_BIN = Path(os.environ.get("MASKPATROL_PG_BIN", "/usr/lib/postgresql/15/bin"))
-#: Older CI switches, honoured until ``support.required`` is the only one.
-LEGACY_SWITCHES = ("MASKPATROL_REQUIRE_DATA", "MASKPATROL_REQUIRE_BROWSER")
+def _server_bin() -> Path:
+    """The newest Debian PostgreSQL's programs (``initdb``, ``pg_ctl``), or MASKPATROL_PG_BIN."""
+    if os.environ.get("MASKPATROL_PG_BIN"):
+        return Path(os.environ["MASKPATROL_PG_BIN"])
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name)
+                   if p.parent.parent.name.isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
 
 
-def missing(reason: str) -> None:
-    """Skip locally, fail in CI (the project's switch, or one of the older ones)."""
-    if not required() and any(os.environ.get(v, "") not in ("", "0") for v in LEGACY_SWITCHES):
-        pytest.fail(f"{reason} ({'/'.join(LEGACY_SWITCHES)} is set: nothing may be skipped)")
-    skip_or_fail(reason)
+PG_BIN = _server_bin()
 
 
 class PgCluster:
