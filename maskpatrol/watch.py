@@ -62,6 +62,9 @@ FLUSH_INTERVAL_S = 5.0
 RETENTION_INTERVAL_S = 3600.0
 #: Seconds the webhooks get at shutdown to deliver what is queued.
 CLOSE_TIMEOUT_S = 10.0
+#: People who left kept in memory per camera (the latest): everyone is in the event log, and a
+#: camera watched for months must not hold every passer-by.
+KEEP_LEFT = 100
 #: How long a worker waits for a frame before it looks at the stop flag again.
 POLL_S = 0.25
 
@@ -128,7 +131,7 @@ class _CameraWorker:
         self.watch, self.camera = watch, camera
         self.name = camera.name
         self.counters = Counters()
-        self.people = People.for_patrol(watch.patrol, watch.settings)
+        self.people = People.for_patrol(watch.patrol, watch.settings, keep_left=KEEP_LEFT)
         self.thread = threading.Thread(target=self._run, name=f"watch {self.name}", daemon=True)
         self._open: dict[int, _Open] = {}  # by track
         self._best: dict[int, tuple[float, np.ndarray]] = {}  # track -> (area share, face crop)

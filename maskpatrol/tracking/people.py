@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from typing import IO, Iterator, Optional, Sequence
 
@@ -127,19 +128,23 @@ class People:
     """Everyone seen in one video or stream, judged person by person."""
 
     def __init__(self, threshold: float, incorrect_threshold: float | None = None,
-                 settings: PeopleSettings = PeopleSettings()) -> None:
+                 settings: PeopleSettings = PeopleSettings(), keep_left: int | None = None) -> None:
+        """``keep_left``: how many of the people who left to keep (the latest); None keeps
+        all, as a video or a webcam session needs for its people CSV. A watcher that runs
+        for months keeps a few: its people are in the event log, and the counts stay whole."""
         self.threshold = threshold
         self.incorrect_threshold = incorrect_threshold
         self.settings = settings
         self.tracker = Tracker(settings)
         self._open: dict[int, Person] = {}
-        self._done: list[Person] = []
+        self._done: deque[Person] = deque(maxlen=keep_left)
+        self._done_labels: Counter[str] = Counter()
         self._numbered = 0
 
     @classmethod
-    def for_patrol(cls, patrol: MaskPatrol, settings: Settings = Settings()) -> "People":
+    def for_patrol(cls, patrol: MaskPatrol, settings: Settings = Settings(), keep_left: int | None = None) -> "People":
         """People judged by ``patrol``'s thresholds (or the ones ``settings`` names)."""
-        return cls(patrol.threshold(settings), patrol.incorrect_threshold(settings), settings.people)
+        return cls(patrol.threshold(settings), patrol.incorrect_threshold(settings), settings.people, keep_left)
 
     def update(self, faces: Sequence[Face], t: float, frame_size: tuple[int, int] | None = None) -> PeopleUpdate:
         """Add one analysed frame's faces, seen at ``t`` seconds in a frame of ``frame_size``
@@ -162,7 +167,7 @@ class People:
         for track in ended:
             person = self._open.pop(track)
             if person.decided:
-                self._done.append(person)
+                self._left(person)
         return PeopleUpdate(shown, alerts, ids)
 
     def finish(self) -> list[PersonRecord]:
@@ -174,13 +179,18 @@ class People:
             if person.not_masked and not person.alerted:
                 person.alerted = True
                 alerts.append(self.record(person))
-            self._done.append(person)
+            self._left(person)
         self._open.clear()
         return alerts
 
+    def _left(self, person: Person) -> None:
+        self._done.append(person)
+        self._done_labels[person.label] += 1
+
     def people(self) -> list[Person]:
-        """Everyone judged so far, by number (people still in view included)."""
-        judged = self._done + [p for p in self._open.values() if p.decided]
+        """Everyone judged so far, by number (people still in view included; of those who
+        left, the latest ``keep_left``)."""
+        judged = [*self._done, *(p for p in self._open.values() if p.decided)]
         return sorted(judged, key=lambda p: p.number)
 
     def records(self) -> list[PersonRecord]:
@@ -188,8 +198,9 @@ class People:
 
     @property
     def counts(self) -> Counts:
-        """People per label (their judged label)."""
-        return Counts.of_labels(p.label for p in self.people())
+        """People per label (their judged label), everyone since the start."""
+        in_view = [p.label for p in self._open.values() if p.decided]
+        return Counts.of_labels([*self._done_labels.elements(), *in_view])
 
     def shown(self, face: Face, person: Person) -> Face:
         """``face`` as drawn: the frame's own label until the person is judged, then the
