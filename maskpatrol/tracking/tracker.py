@@ -17,6 +17,12 @@ front does not take over the number, and the evidence, of the one behind.
 A stream whose frame size changes (WebRTC lowers the resolution when the sender's CPU or the
 network cannot keep up) keeps its tracks: they are rescaled with the frame.
 
+A stream that stalls (a live path on a loaded machine analyses no frame for a second, then
+carries on) leaves a blind spell: the part of a gap between frames beyond ``BLIND_GAP_S``.
+Nobody looked then, so it is not time out of sight: it neither counts towards ``keep_lost_s``
+nor stops a track's heading being projected (the person kept walking). At most ``keep_lost_s``
+of blind time is forgiven, so after a long stall (a page in the background) tracks still end.
+
 Time is in seconds, not frames, so a path that skips frames to keep up (the live pages)
 tracks the same way as one that sees them all. The browser mode runs the same algorithm
 (``maskpatrol/web/src/people.js``); tests hold the two to the same numbers, so every
@@ -44,9 +50,12 @@ CLASS_VETO_FRAMES = 3
 EDGE_KEEP_S = 0.3
 #: Pixels from the border within which a box touches the edge.
 EDGE_PX = 2
-#: A lost track's heading is projected at most this far (seconds): after that it waits
-#: where it was heading.
+#: A lost track's heading is projected at most this far (seconds of frames without its face):
+#: after that it waits where it was heading.
 MAX_PREDICT_S = 0.5
+#: Frames further apart than this (seconds): the time beyond it is blind (see the module's
+#: docstring). Slower than any live path runs unless it stalls, so a steady stream has none.
+BLIND_GAP_S = 0.5
 
 
 @dataclass
@@ -62,10 +71,17 @@ class Track:
     hits: int = 1
     #: Sum of the class log-odds of the track's faces (see ``Tracker.update``'s ``classes``).
     class_sum: float = 0.0
+    #: Blind time (seconds) since the track was last seen.
+    blind: float = 0.0
+
+    def unseen(self, t: float) -> float:
+        """Seconds of frames without the face since it was last seen (blind time left out)."""
+        return t - self.t - self.blind
 
     def predicted(self, t: float) -> tuple[float, float, float, float]:
-        """The box where the face is heading at time ``t``."""
-        dt = min(max(t - self.t, 0.0), MAX_PREDICT_S)
+        """The box where the face is heading at time ``t``: projected over the blind time
+        and at most ``MAX_PREDICT_S`` of the rest."""
+        dt = min(max(self.unseen(t), 0.0), MAX_PREDICT_S) + self.blind
         return self.x + self.vx * dt, self.y + self.vy * dt, self.w, self.h
 
 
@@ -123,6 +139,7 @@ class Tracker:
         self.tracks: list[Track] = []
         self._next_id = 1
         self._frame_size: tuple[int, int] | None = None
+        self._last_t: float | None = None
 
     def update(self, boxes: Sequence[Box], t: float, frame_size: tuple[int, int] | None = None,
                classes: Sequence[float] | None = None) -> tuple[list[int], list[int]]:
@@ -135,6 +152,11 @@ class Tracker:
         if frame_size is not None:
             self._rescale(frame_size)
         s = self.settings
+        if self._last_t is not None and t - self._last_t > BLIND_GAP_S:
+            blind = t - self._last_t - BLIND_GAP_S
+            for tr in self.tracks:
+                tr.blind = min(tr.blind + blind, s.keep_lost_s)
+        self._last_t = t
         gone = [tr for tr in self.tracks if self._expired(tr, t, frame_size)]
         if gone:
             self.tracks = [tr for tr in self.tracks if tr not in gone]
@@ -180,7 +202,7 @@ class Tracker:
 
     def _expired(self, track: Track, t: float, frame_size: tuple[int, int] | None) -> bool:
         """Unseen for too long to be the same person any more (checked before matching)."""
-        unseen = t - track.t
+        unseen = track.unseen(t)
         if unseen > self.settings.keep_lost_s:
             return True
         return frame_size is not None and unseen > EDGE_KEEP_S and leaving(track, frame_size)
@@ -198,4 +220,5 @@ class Tracker:
                 track.vx += VELOCITY_GAIN * (vx - track.vx)
                 track.vy += VELOCITY_GAIN * (vy - track.vy)
         track.x, track.y, track.w, track.h, track.t = x, y, w, h, t
+        track.blind = 0.0
         track.hits += 1

@@ -5,7 +5,9 @@ pass is over and the camera stopped.
 Run by ``tests/e2e/test_people_live.py`` as ``unshare -n python -m support.people_live ...``
 (root, ``tests/`` on ``PYTHONPATH``): the server and Chromium share a private network
 namespace with loopback only (WebRTC's server mode needs no STUN there). Prints one line
-``PEOPLE_RESULT {json}`` with each mode's people counts and how many frames it analysed.
+``PEOPLE_RESULT {json}`` with each mode's people counts and how many frames it analysed,
+and each mode's trace: every frame its people saw (time, frame size, faces, track and person
+numbers), from ``People.update`` in the page and on the server, to replay a wrong count.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from maskpatrol.web.component import BUNDLE, STATIC_URL
 from support.browser import download_csv
+from support.streamlit_logged import PEOPLE_TRACE_ENV
 from support.webcam_runner import (CHROMIUM_ARGS, HOST, IFRAME, METRICS_JS, FRAMES_JS, WEBRTC_LOG, log,
                                    set_slider, setup_loopback, start_server, stop_process, to_number, wait_for)
 
@@ -42,6 +46,31 @@ SPY_JS = """(() => {
 })()"""
 
 
+# Keeps every frame the browser mode's people see (People.update of the page's own bundle,
+# the module instance the component imported), as the server's trace does.
+BROWSER_TRACE_JS = """async (url) => {
+  const m = await import(url);
+  window.__peopleTrace = [];
+  const update = m.People.prototype.update;
+  m.People.prototype.update = function (faces, t, frameSize) {
+    const out = update.call(this, faces, t, frameSize);
+    window.__peopleTrace.push({ t, size: frameSize, faces: faces.map((f) => [f.box, f.p_no_mask, f.p_incorrect || 0]),
+      tracks: out.tracks, persons: out.faces.map((f) => f.person ?? null) });
+    return out;
+  };
+}"""
+SERVER_TRACE = "people_trace_server.jsonl"
+
+
+def server_trace(path: Path) -> list[dict]:
+    """The server's trace of its last stream (the one the pass ran)."""
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    last = rows[-1]["stream"] if rows else None
+    return [r for r in rows if r["stream"] == last]
+
+
 def people_metrics(page) -> dict[str, float | None]:
     return {k: to_number(v) for k, v in page.evaluate(METRICS_JS).items()}
 
@@ -60,6 +89,8 @@ def run_mode(page, url: str, mode: str, stop_after_s: float, logdir: Path) -> di
         sidebar.get_by_text("Rear", exact=True).click(timeout=30_000)
     time.sleep(2.0)
     if mode == "browser":
+        page.get_by_test_id("stBidiComponentIsolated").wait_for(timeout=60_000)
+        page.evaluate(BROWSER_TRACE_JS, f"{url.rstrip('/')}/{STATIC_URL}/{BUNDLE}")
         camera = page.get_by_test_id("stBidiComponentIsolated")
         start = camera.get_by_role("button", name="Start", exact=True)
         stop = camera.get_by_role("button", name="Stop", exact=True)
@@ -91,7 +122,9 @@ def run_mode(page, url: str, mode: str, stop_after_s: float, logdir: Path) -> di
             "csv_offered": csv_offered, "beeps": page.evaluate("() => window.__tones") // 2,
             "audio_plays": page.evaluate("() => window.__plays"),
             "audio_sounds": page.evaluate("() => new Set(window.__played).size"),
-            "camera_constraints": constraints, "people_rows": rows}
+            "camera_constraints": constraints, "people_rows": rows,
+            "trace": page.evaluate("() => window.__peopleTrace") if mode == "browser"
+            else server_trace(logdir / SERVER_TRACE)}
 
 
 def main() -> None:
@@ -109,7 +142,8 @@ def main() -> None:
     setup_loopback()
     args.logdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"ok": False}
-    server = start_server(args.port, args.logdir / "streamlit.log", args.logdir / WEBRTC_LOG)
+    server = start_server(args.port, args.logdir / "streamlit.log", args.logdir / WEBRTC_LOG,
+                          {PEOPLE_TRACE_ENV: str(args.logdir / SERVER_TRACE)})
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=args.chromium, timeout=60_000,

@@ -142,7 +142,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: 
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-def start_server(port: int, log_path: Path, webrtc_log: Path) -> subprocess.Popen:
+def start_server(port: int, log_path: Path, webrtc_log: Path,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``streamlit run app.py`` on ``HOST:port``, once healthy; ``env``: variables added to its
+    environment (``streamlit_logged.PEOPLE_TRACE_ENV``)."""
     cmd = [sys.executable, str(Path(__file__).with_name("streamlit_logged.py")), str(webrtc_log),
            "run", "app.py", "--server.address", HOST,
            "--server.port", str(port), "--server.headless", "true",
@@ -151,7 +154,7 @@ def start_server(port: int, log_path: Path, webrtc_log: Path) -> subprocess.Pope
     # The deployment setting we recommend (Procfile / README): without it glibc gives each
     # short-lived WebRTC thread its own malloc arena, and RSS after a stop climbed ~29 MB
     # over the first five start/stop cycles before levelling off; with it, it stays flat.
-    env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+    env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"), **(env or {})}
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
     def alive() -> None:

@@ -58,9 +58,10 @@ def test_match_scores_are_the_same():
     assert scores(cases) == pytest.approx(py, rel=1e-12, abs=1e-15)
 
 
-def random_walks(seed: int, n_frames: int = 300, skip: float = 0.0) -> list:
+def random_walks(seed: int, n_frames: int = 300, skip: float = 0.0, stalls: float = 0.0) -> list:
     """People walking both ways at random speeds and sizes, some crossing; the detector
-    misses a face now and then; probabilities near and far from the thresholds."""
+    misses a face now and then; probabilities near and far from the thresholds. ``stalls``:
+    the chance at each frame that none come for the next 0.6 to 1.4 s (a loaded server)."""
     rng = random.Random(seed)
     walkers = []
     for _ in range(10):
@@ -69,9 +70,12 @@ def random_walks(seed: int, n_frames: int = 300, skip: float = 0.0) -> list:
                         "y": rng.uniform(0, 480 - side), "side": side, "grow": rng.uniform(0.8, 1.6),
                         "p": rng.choice([0.01, 0.3, 0.45, 0.55, 0.9, 0.999]), "q": rng.choice([0.0, 0.2, 0.7])})
     frames = []
+    stalled_until = -1
     for i in range(n_frames):
-        if skip and rng.random() < skip:
+        if i < stalled_until or (skip and rng.random() < skip):
             continue
+        if stalls and rng.random() < stalls:
+            stalled_until = i + 1 + rng.randint(15, 35)
         t = i / 25
         faces = []
         for w in walkers:
@@ -88,9 +92,10 @@ def random_walks(seed: int, n_frames: int = 300, skip: float = 0.0) -> list:
     return frames
 
 
-@pytest.mark.parametrize("seed,skip", [(1, 0.0), (2, 0.0), (3, 0.5), (4, 0.7)])
-def test_random_walks_give_the_same_people(seed, skip):
-    frames = random_walks(seed, skip=skip)
+@pytest.mark.parametrize("seed,skip,stalls", [(1, 0.0, 0.0), (2, 0.0, 0.0), (3, 0.5, 0.0), (4, 0.7, 0.0),
+                                              (5, 0.3, 0.03)])
+def test_random_walks_give_the_same_people(seed, skip, stalls):
+    frames = random_walks(seed, skip=skip, stalls=stalls)
     settings = PeopleSettings(decide_after_frames=3, keep_lost_s=1.0)
     py = python_trace(frames, 0.5, 0.5, settings, (640, 480))
     assert py["counts"][0] >= 5  # the walk is not trivial

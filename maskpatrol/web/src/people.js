@@ -10,6 +10,7 @@ export { iou };
 export const VELOCITY_GAIN = 0.5;
 export const MAX_SIZE_RATIO = 1.6;
 export const MAX_PREDICT_S = 0.5;
+export const BLIND_GAP_S = 0.5;
 export const EDGE_KEEP_S = 0.3;
 export const EDGE_PX = 2;
 export const P_CLIP = 1e-4;
@@ -33,11 +34,17 @@ export function matchScore(predicted, box, minIou) {
 class Track {
   constructor(id, box, t) {
     [this.x, this.y, this.w, this.h] = box;
-    this.id = id; this.t = t; this.vx = 0; this.vy = 0; this.hits = 1; this.classSum = 0;
+    this.id = id; this.t = t; this.vx = 0; this.vy = 0; this.hits = 1; this.classSum = 0; this.blind = 0;
   }
 
+  /** tracker.Track.unseen: seconds of frames without the face (blind time left out). */
+  unseen(t) {
+    return t - this.t - this.blind;
+  }
+
+  /** tracker.Track.predicted: projected over the blind time and at most MAX_PREDICT_S of the rest. */
   predicted(t) {
-    const dt = Math.min(Math.max(t - this.t, 0), MAX_PREDICT_S);
+    const dt = Math.min(Math.max(this.unseen(t), 0), MAX_PREDICT_S) + this.blind;
     return [this.x + this.vx * dt, this.y + this.vy * dt, this.w, this.h];
   }
 }
@@ -61,6 +68,7 @@ export class Tracker {
     this.tracks = [];
     this.nextId = 1;
     this.frameSize = null;
+    this.lastT = null;
   }
 
   /** tracker.Tracker._rescale: tracks follow a change of the frame's size. */
@@ -79,6 +87,12 @@ export class Tracker {
     const s = this.settings;
     const cls = classes || boxes.map(() => 0);
     if (frameSize != null) this.rescale(frameSize);
+    // A stall: the time beyond BLIND_GAP_S is blind (tracker.py's docstring).
+    if (this.lastT !== null && t - this.lastT > BLIND_GAP_S) {
+      const blind = t - this.lastT - BLIND_GAP_S;
+      for (const tr of this.tracks) tr.blind = Math.min(tr.blind + blind, s.keep_lost_s);
+    }
+    this.lastT = t;
     const gone = this.tracks.filter((tr) => this.expired(tr, t, frameSize));
     if (gone.length) this.tracks = this.tracks.filter((tr) => !gone.includes(tr));
     const pairs = [];
@@ -110,7 +124,7 @@ export class Tracker {
   }
 
   expired(track, t, frameSize) {
-    const unseen = t - track.t;
+    const unseen = track.unseen(t);
     if (unseen > this.settings.keep_lost_s) return true;
     return frameSize != null && unseen > EDGE_KEEP_S && leaving(track, frameSize);
   }
@@ -128,6 +142,7 @@ function move(track, box, t) {
     }
   }
   track.x = x; track.y = y; track.w = w; track.h = h; track.t = t;
+  track.blind = 0;
   track.hits += 1;
 }
 
