@@ -202,11 +202,6 @@ def test_sigterm_mid_run_leaves_the_decided_events_in_the_database(clip_file, tm
         # Everyone decided got their end, in the database and at the receiver, and the clip was not done.
         assert all(e.state == "end" for e in events.values())
         assert all(types == ["new", "end"] for types in seen.values()), seen
-        # The chat service: a line per message, a person left for each one found, with the face.
-        assert wait_until(lambda: len(chat.accepted()) >= 2 * unmasked, 10)
-        titles = [request.json["title"] for request in chat.accepted()]
-        assert len(titles) == 2 * unmasked and sum(" left, " in t for t in titles) == unmasked, titles
-        assert all(request.json.get("attachments") for request in chat.accepted() if " left, " in request.json["title"])
         assert set(seen) == set(events)
         assert 2 <= len(events) < 6
         last = json.loads(out.splitlines()[-1])
