@@ -4,7 +4,9 @@ Each track keeps the last box of its face and the speed of the box's centre in p
 second. A new frame's faces are matched to where each track is heading by overlap
 (intersection over union), greedily, best pair first; a face that overlaps none but lies
 within one face width of where a track is heading, at a similar size, is matched next
-(a fast walker, or someone coming out from behind another). Unmatched faces start tracks;
+(a fast walker, or someone coming out from behind another). A track seen once has no heading
+yet: it reaches as far as a walker gets in the time since (``WALK_FW_PER_S``), so at a few
+frames a second a new face is still found in the next frame. Unmatched faces start tracks;
 a track unseen for longer than ``keep_lost_s`` ends, and a track last seen moving out across
 the frame's edge ends sooner (``EDGE_KEEP_S``): someone who walked out on the left is not the
 next person walking in there.
@@ -40,6 +42,9 @@ from .settings import PeopleSettings
 
 #: Weight of the newest measurement in a track's speed: smooths a detector's jitter.
 VELOCITY_GAIN = 0.5
+#: Frames closer than this (seconds) give no speed: a live stream sometimes delivers two
+#: frames a millisecond apart, and 10 px over 1 ms would be 10,000 px/s.
+MIN_SPEED_DT_S = 0.02
 #: A face matched by distance must be within this factor of the track's size.
 MAX_SIZE_RATIO = 1.6
 #: Log-odds from the threshold beyond which a face and a track are read as different people.
@@ -56,6 +61,11 @@ MAX_PREDICT_S = 0.5
 #: Frames further apart than this (seconds): the time beyond it is blind (see the module's
 #: docstring). Slower than any live path runs unless it stalls, so a steady stream has none.
 BLIND_GAP_S = 0.5
+#: Face widths a second a face is taken to move across the frame: how far a track whose
+#: heading is not known yet reaches (``Track.reach``). Its reach passes one face width only
+#: after 0.25 s without the face, so at 10 frames a second or more a track's next frame is
+#: matched as before. Why 4: docs/people.md.
+WALK_FW_PER_S = 4.0
 
 
 @dataclass
@@ -81,8 +91,20 @@ class Track:
     def predicted(self, t: float) -> tuple[float, float, float, float]:
         """The box where the face is heading at time ``t``: projected over the blind time
         and at most ``MAX_PREDICT_S`` of the rest."""
-        dt = min(max(self.unseen(t), 0.0), MAX_PREDICT_S) + self.blind
+        dt = self.projected_s(t)
         return self.x + self.vx * dt, self.y + self.vy * dt, self.w, self.h
+
+    def projected_s(self, t: float) -> float:
+        """Seconds over which the heading is projected at time ``t``."""
+        return min(max(self.unseen(t), 0.0), MAX_PREDICT_S) + self.blind
+
+    def reach(self, t: float) -> float:
+        """Face widths from where the track is heading within which a face may be its: one
+        once its heading is known; before (one face so far) as far as a walker gets in the
+        time the heading would be projected over, and at least one."""
+        if self.hits > 1:
+            return 1.0
+        return max(1.0, WALK_FW_PER_S * self.projected_s(t))
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -95,10 +117,10 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def match_score(predicted: Sequence[float], box: Sequence[float], min_iou: float) -> float:
+def match_score(predicted: Sequence[float], box: Sequence[float], min_iou: float, reach: float = 1.0) -> float:
     """How well ``box`` fits a track heading to ``predicted``: the overlap when it is at
-    least ``min_iou``; below ``min_iou`` by nearness for a face within one face width at a
-    similar size; 0 for no match."""
+    least ``min_iou``; below ``min_iou`` by nearness for a face within ``reach`` face widths
+    at a similar size; 0 for no match."""
     overlap = iou(predicted, box)
     if overlap >= min_iou:
         return overlap
@@ -109,9 +131,9 @@ def match_score(predicted: Sequence[float], box: Sequence[float], min_iou: float
     dx = (box[0] + box[2] / 2) - (predicted[0] + predicted[2] / 2)
     dy = (box[1] + box[3] / 2) - (predicted[1] + predicted[3] / 2)
     distance = math.sqrt(dx * dx + dy * dy) / size
-    if distance >= 1.0:
+    if distance >= reach:
         return 0.0
-    return min_iou * (1.0 - distance) * 0.99
+    return min_iou * (1.0 - distance / reach) * 0.99
 
 
 def other_class(track: Track, face_class: float) -> bool:
@@ -162,9 +184,9 @@ class Tracker:
             self.tracks = [tr for tr in self.tracks if tr not in gone]
         pairs: list[tuple[float, int, int]] = []
         for ti, track in enumerate(self.tracks):
-            predicted = track.predicted(t)
+            predicted, reach = track.predicted(t), track.reach(t)
             for bi, box in enumerate(boxes):
-                score = match_score(predicted, box, s.min_iou)
+                score = match_score(predicted, box, s.min_iou, reach)
                 if score > 0.0 and not other_class(track, classes[bi]):
                     pairs.append((score, ti, bi))
         # Best pair first; ties by the older track, then the earlier box (the twin sorts alike).
@@ -211,7 +233,7 @@ class Tracker:
     def _move(track: Track, box: Box, t: float) -> None:
         x, y, w, h = (float(v) for v in box)
         dt = t - track.t
-        if dt > 0:
+        if dt >= MIN_SPEED_DT_S:
             vx = ((x + w / 2) - (track.x + track.w / 2)) / dt
             vy = ((y + h / 2) - (track.y + track.h / 2)) / dt
             if track.hits == 1:

@@ -68,13 +68,13 @@ process.stdout.write(JSON.stringify({{ steps, final_alerts: final, records: peop
     return json.loads(done.stdout)
 
 
-def scores(cases: Sequence[tuple[Sequence[float], Sequence[float], float]]) -> list[float]:
-    """``matchScore(predicted, box, min_iou)`` of each case, under Node.js."""
+def scores(cases: Sequence[tuple[Sequence[float], Sequence[float], float, float]]) -> list[float]:
+    """``matchScore(predicted, box, min_iou, reach)`` of each case, under Node.js."""
     script = f"""
 import {{ matchScore }} from {json.dumps(PEOPLE_JS.as_uri())};
 let text = "";
 for await (const chunk of process.stdin) text += chunk;
-process.stdout.write(JSON.stringify(JSON.parse(text).map(([a, b, m]) => matchScore(a, b, m))));
+process.stdout.write(JSON.stringify(JSON.parse(text).map(([a, b, m, r]) => matchScore(a, b, m, r))));
 """
     done = subprocess.run([node(), "--input-type=module", "-e", script], input=json.dumps(cases),
                           capture_output=True, text=True, timeout=60)

@@ -8,17 +8,20 @@ import { iou } from "./boxes.js";
 export { iou };
 
 export const VELOCITY_GAIN = 0.5;
+// Frames closer than this (seconds) give no speed (tracker.py MIN_SPEED_DT_S).
+export const MIN_SPEED_DT_S = 0.02;
 export const MAX_SIZE_RATIO = 1.6;
 export const MAX_PREDICT_S = 0.5;
 export const BLIND_GAP_S = 0.5;
+export const WALK_FW_PER_S = 4.0;
 export const EDGE_KEEP_S = 0.3;
 export const EDGE_PX = 2;
 export const P_CLIP = 1e-4;
 export const CLASS_VETO = 3.0;
 export const CLASS_VETO_FRAMES = 3;
 
-/** tracker.match_score: overlap, else nearness within one face width at a similar size, else 0. */
-export function matchScore(predicted, box, minIou) {
+/** tracker.match_score: overlap, else nearness within reach face widths at a similar size, else 0. */
+export function matchScore(predicted, box, minIou, reach = 1) {
   const overlap = iou(predicted, box);
   if (overlap >= minIou) return overlap;
   const size = Math.max(predicted[2], box[2]);
@@ -27,8 +30,8 @@ export function matchScore(predicted, box, minIou) {
   const dx = (box[0] + box[2] / 2) - (predicted[0] + predicted[2] / 2);
   const dy = (box[1] + box[3] / 2) - (predicted[1] + predicted[3] / 2);
   const distance = Math.sqrt(dx * dx + dy * dy) / size;
-  if (distance >= 1) return 0;
-  return minIou * (1 - distance) * 0.99;
+  if (distance >= reach) return 0;
+  return minIou * (1 - distance / reach) * 0.99;
 }
 
 class Track {
@@ -44,8 +47,19 @@ class Track {
 
   /** tracker.Track.predicted: projected over the blind time and at most MAX_PREDICT_S of the rest. */
   predicted(t) {
-    const dt = Math.min(Math.max(this.unseen(t), 0), MAX_PREDICT_S) + this.blind;
+    const dt = this.projectedS(t);
     return [this.x + this.vx * dt, this.y + this.vy * dt, this.w, this.h];
+  }
+
+  /** tracker.Track.projected_s: seconds over which the heading is projected. */
+  projectedS(t) {
+    return Math.min(Math.max(this.unseen(t), 0), MAX_PREDICT_S) + this.blind;
+  }
+
+  /** tracker.Track.reach: one face width once the heading is known, before as far as a walker gets. */
+  reach(t) {
+    if (this.hits > 1) return 1;
+    return Math.max(1, WALK_FW_PER_S * this.projectedS(t));
   }
 }
 
@@ -98,8 +112,9 @@ export class Tracker {
     const pairs = [];
     this.tracks.forEach((track, ti) => {
       const predicted = track.predicted(t);
+      const reach = track.reach(t);
       boxes.forEach((box, bi) => {
-        const score = matchScore(predicted, box, s.min_iou);
+        const score = matchScore(predicted, box, s.min_iou, reach);
         if (score > 0 && !otherClass(track, cls[bi])) pairs.push([score, ti, bi]);
       });
     });
@@ -133,7 +148,7 @@ export class Tracker {
 function move(track, box, t) {
   const [x, y, w, h] = box.map(Number);
   const dt = t - track.t;
-  if (dt > 0) {
+  if (dt >= MIN_SPEED_DT_S) {
     const vx = ((x + w / 2) - (track.x + track.w / 2)) / dt;
     const vy = ((y + h / 2) - (track.y + track.h / 2)) / dt;
     if (track.hits === 1) { track.vx = vx; track.vy = vy; } else {
