@@ -113,6 +113,12 @@ def held_out_files(csv_path: Path = CSV_PATH) -> frozenset[str]:
     return frozenset(e.file for e in read_entries(csv_path))
 
 
+def incorrect_files(csv_path: Path = CSV_PATH) -> frozenset[str]:
+    """The ``incorrect_*`` photos: the judges of "Mask below nose", held out of every training
+    run together with their near copies (``near_copies``, ``data.held_out``)."""
+    return frozenset(e.file for e in read_entries(csv_path) if e.incorrect)
+
+
 def bucket(size: int) -> str:
     return next(name for name, lo, hi in BUCKETS if lo <= size < hi)
 
