@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from maskpatrol.training import data, near_copies, real_set
+from maskpatrol.training import data, near_copies, real_set, wear
 
 
 def _photo(seed: int) -> np.ndarray:
@@ -70,6 +70,9 @@ def test_no_held_out_photo_reaches_a_training_or_validation_set(data_dir):
         for split in ("train", "validation"):
             assert not {rel(s) for s in data.select(samples, split)} & held
         assert {rel(s) for s in data.select(samples, "test")} & held  # test figures stay comparable
+    samples = data.discover(data_dir)
+    for split in ("train", "validation"):
+        assert not {rel(s) for s in wear.training_samples(samples, split, drawn=True)} & held
 
 
 @pytest.mark.data
