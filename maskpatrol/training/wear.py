@@ -53,7 +53,8 @@ MAX_FALSE_INCORRECT = 0.015
 MIN_RECALL = 0.995
 
 
-def build_wear_model(width: int = 16, dropout: float = 0.2):
+def build_wear_model(width: int = 16, dropout: float = 0.2, nose_rows: tuple[int, int] = NOSE_ROWS,
+                     mouth_rows: tuple[int, int] = MOUTH_ROWS):
     """Input: float32 (N, 64, 64, 3) in [-1, 1]; output (N, 2) sigmoid: nose covered, mouth
     covered, each from its own band of rows (built-in layers only)."""
     import keras
@@ -61,7 +62,7 @@ def build_wear_model(width: int = 16, dropout: float = 0.2):
 
     face = keras.Input((INPUT_SIZE, INPUT_SIZE, 3), name="face")
     outs = []
-    for name, (top, bottom) in (("nose", NOSE_ROWS), ("mouth", MOUTH_ROWS)):
+    for name, (top, bottom) in (("nose", nose_rows), ("mouth", mouth_rows)):
         x = layers.Cropping2D(((top, INPUT_SIZE - bottom), (0, 0)), name=f"{name}_band")(face)
         x = layers.Conv2D(width, 3, strides=2, padding="same", use_bias=False, name=f"{name}_stem")(x)
         x = layers.BatchNormalization(name=f"{name}_stem_bn")(x)
@@ -95,8 +96,10 @@ def targets(samples: list[data.Sample]) -> np.ndarray:
 
 
 def train(data_dir: Path, out_dir: Path, *, drawn: bool = False, max_minutes: float = 15.0, epochs: int = 60,
-          batch_size: int = 64, seed: int = 1234, width: int = 16, patience: int = 6, limit: int | None = None) -> dict:
-    """Train the wear network; writes wear.keras and wear_card.json to ``out_dir``."""
+          batch_size: int = 64, seed: int = 1234, width: int = 16, patience: int = 6, limit: int | None = None,
+          resume: Path | None = None, nose_rows: tuple[int, int] = NOSE_ROWS) -> dict:
+    """Train the wear network; writes wear.keras and wear_card.json to ``out_dir``. ``resume``:
+    start from the weights of a folder an earlier run wrote (same data and options)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -152,7 +155,12 @@ def train(data_dir: Path, out_dir: Path, *, drawn: bool = False, max_minutes: fl
                 print(f"time budget of {max_minutes} min reached", flush=True)
                 self.model.stop_training = True
 
-    model = build_wear_model(width)
+    model = build_wear_model(width, nose_rows=tuple(nose_rows))
+    earlier = {}
+    if resume is not None:
+        model.set_weights(keras.models.load_model(Path(resume) / "wear.keras").get_weights())
+        earlier = json.loads((Path(resume) / "wear_card.json").read_text())
+        print(f"resuming from {resume} ({earlier['epochs_run']} epochs, {earlier['minutes']} min)", flush=True)
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy")
     history = model.fit(Views(), validation_data=(x_val, y_val), epochs=epochs, verbose=0,
                         callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
@@ -163,10 +171,12 @@ def train(data_dir: Path, out_dir: Path, *, drawn: bool = False, max_minutes: fl
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "wear.keras")
-    card = {"bands": {"nose_rows": list(NOSE_ROWS), "mouth_rows": list(MOUTH_ROWS)}, "drawn": drawn, "width": width,
+    card = {"bands": {"nose_rows": list(nose_rows), "mouth_rows": list(MOUTH_ROWS)}, "drawn": drawn, "width": width,
             "counts": {"train": kinds, "validation": len(val_s)}, "epochs_run": len(history.history["loss"]),
             "best_val_loss": float(min(history.history["val_loss"])),
             "minutes": round((time.time() - started) / 60.0, 2), "seed": seed, "split_seed": data.SPLIT_SEED,
+            "resumed_from": {"folder": str(resume), "epochs_run": earlier.get("epochs_run"),
+                             "minutes": earlier.get("minutes")} if resume else None,
             "held_out_files": len(data.held_out())}
     (out_dir / "wear_card.json").write_text(json.dumps(card, indent=1) + "\n")
     print(f"wrote {out_dir} after {card['epochs_run']} epochs in {card['minutes']} min", flush=True)
@@ -373,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--max-minutes", type=float, default=15.0)
     t.add_argument("--width", type=int, default=16)
     t.add_argument("--limit", type=int, default=None)
+    t.add_argument("--resume", type=Path, default=None, help="start from the weights in this wear folder")
+    t.add_argument("--nose-rows", type=int, nargs=2, default=list(NOSE_ROWS), metavar=("TOP", "BOTTOM"),
+                   help=f"rows of the 64x64 crop the nose branch sees (default: {NOSE_ROWS})")
     c = sub.add_parser("compose", help="compose a served model folder with a wear network folder")
     c.add_argument("--served", type=Path, default=Path("models"))
     c.add_argument("--wear", type=Path, required=True)
@@ -386,7 +399,8 @@ def main(argv: list[str] | None = None) -> int:
     if data.missing_data_dir(args.data):
         return 2
     if args.command == "train":
-        train(args.data, args.out, drawn=args.drawn, max_minutes=args.max_minutes, width=args.width, limit=args.limit)
+        train(args.data, args.out, drawn=args.drawn, max_minutes=args.max_minutes, width=args.width, limit=args.limit,
+              resume=args.resume, nose_rows=tuple(args.nose_rows))
     elif args.command == "compose":
         build(args.served, args.wear, args.out, args.data, keep_three=not args.binary_only)
     else:
