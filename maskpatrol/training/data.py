@@ -85,9 +85,9 @@ def held_out() -> frozenset[str]:
     ``incorrect_*`` photos of the real set, which judge "Mask below nose", and their near
     copies anywhere in the data folder (``labels/near_copies.csv``, written by ``near_copies``;
     labels/README.md)."""
-    from . import near_copies, real_set
+    from .hold_out import held_out as files
 
-    return real_set.incorrect_files() | frozenset(f for f, _, _ in near_copies.read())
+    return files()
 
 
 def discover(data_dir: str | Path, third_class: bool = False, hold_out: bool = True) -> list[Sample]:

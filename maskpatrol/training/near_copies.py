@@ -34,12 +34,13 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from .hold_out import NEAR_COPIES_CSV, near_copy_rows
+
 #: Lowest histogram intersection (0..1) of near copies; see the module doc for how it was checked.
 MIN_SIMILARITY = 0.80
 SIGNATURE_SIZE = 48
 BINS = (12, 4, 4)
-LABELS_DIR = Path(__file__).resolve().parent / "labels"
-CSV_PATH = LABELS_DIR / "near_copies.csv"
+CSV_PATH = NEAR_COPIES_CSV
 COLUMNS = ("file", "copy_of", "similarity")
 
 
@@ -92,10 +93,7 @@ def find(data_dir: Path, targets: Iterable[str], min_similarity: float = MIN_SIM
 
 
 def read(csv_path: Path = CSV_PATH) -> list[tuple[str, str, float]]:
-    if not Path(csv_path).is_file():
-        return []
-    with open(csv_path, encoding="utf-8") as f:
-        return [(r["file"], r["copy_of"], float(r["similarity"])) for r in csv.DictReader(f)]
+    return near_copy_rows(csv_path)
 
 
 def write(rows: list[tuple[str, str, float]], csv_path: Path = CSV_PATH) -> None:
