@@ -7,7 +7,7 @@ Holding a labelled photo out of training means holding its copies out too.
 
 A hash of the photo's layout does not find them: the copies are crops at other zooms, and
 on the 64-bit difference hash (dHash, grey 9x8) every pair we looked at within 7-12 bits was
-two different people with the same pose (contact sheet in docs/model.md, "The wear network");
+two different people with the same pose (checked by eye on a contact sheet of pairs; labels/README.md);
 a 32x32 DCT hash and the correlation of 32x32 thumbnails did no better. What a zoom keeps is
 the colours: the signature here is the histogram of the centre square's colours (HSV, 12 hue
 x 4 saturation x 4 value bins, at 48x48), and two photos are near copies when the

@@ -20,7 +20,7 @@ mask / no-mask split as before (the binary network, blended with the 3-class one
 binary network alone), p(incorrect) from the wear network; every network's logits are the
 mean over the face and its mirror, as in ``compose.py``.
 
-``python -m maskpatrol.training.wear train|compose`` (see ``--help``); docs/model.md,
+``python -m maskpatrol.training.wear train|compose|evaluate`` (see ``--help``); docs/model.md,
 "The wear network", has the measurements.
 """
 
