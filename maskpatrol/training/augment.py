@@ -18,14 +18,23 @@ import numpy as np
 from ..preprocess import INPUT_SIZE
 
 
-def _frame(img: np.ndarray, rng: np.random.Generator, out_size: int, flat: bool = True) -> np.ndarray:
+#: Random framing: (smallest, largest window side as a share of the image, largest shift off
+#: centre as a share, largest rotation in degrees). ``WEAR_FRAMING`` is milder, so that the
+#: wear network's bands (``bands.py``) still hold the nose and the mouth.
+FRAMING = (0.62, 1.35, 0.12, 12.0)
+WEAR_FRAMING = (0.85, 1.2, 0.06, 10.0)
+
+
+def _frame(img: np.ndarray, rng: np.random.Generator, out_size: int, flat: bool = True,
+           framing: tuple[float, float, float, float] = FRAMING) -> np.ndarray:
     """Random square window: 0.6x (tight) to 1.35x (loose, edges replicated) of the image,
-    shifted off-centre, slightly rotated."""
+    shifted off-centre, slightly rotated (``framing`` sets those ranges)."""
+    lo, hi, shift, max_angle = framing
     size = img.shape[0]
-    side = size * rng.uniform(0.62, 1.35)
-    cx = size / 2 + rng.uniform(-0.12, 0.12) * size
-    cy = size / 2 + rng.uniform(-0.12, 0.12) * size
-    angle = rng.uniform(-12, 12) if rng.random() < 0.4 else 0.0
+    side = size * rng.uniform(lo, hi)
+    cx = size / 2 + rng.uniform(-shift, shift) * size
+    cy = size / 2 + rng.uniform(-shift, shift) * size
+    angle = rng.uniform(-max_angle, max_angle) if rng.random() < 0.4 else 0.0
     scale = out_size / side
     m = cv2.getRotationMatrix2D((cx, cy), angle, scale)
     m[0, 2] += out_size / 2 - cx
@@ -72,13 +81,13 @@ def _colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def augment_one(img: np.ndarray, rng: np.random.Generator, out_size: int = INPUT_SIZE,
-                flat: bool = True) -> np.ndarray:
+                flat: bool = True, framing: tuple[float, float, float, float] = FRAMING) -> np.ndarray:
     """One random training view (uint8, out_size x out_size x 3) of a preloaded face.
 
     ``flat=False`` leaves out the flat borders and bands: they are there to teach the
     network that a flat edge is no mask, not to stand for faces the app sees, so the
     views that pick the thresholds (``calibrate.py``) do without them."""
-    x = _frame(img, rng, out_size, flat)
+    x = _frame(img, rng, out_size, flat, framing)
     if flat and rng.random() < 0.15:
         x = _band(x, rng)
     if rng.random() < 0.5:  # a small face in a scene, upscaled by the pipeline
@@ -100,10 +109,10 @@ def augment_one(img: np.ndarray, rng: np.random.Generator, out_size: int = INPUT
 
 
 def augment_batch(images: np.ndarray, rng: np.random.Generator, out_size: int = INPUT_SIZE,
-                  flat: bool = True) -> np.ndarray:
+                  flat: bool = True, framing: tuple[float, float, float, float] = FRAMING) -> np.ndarray:
     out = np.empty((len(images), out_size, out_size, 3), np.uint8)
     for i, img in enumerate(images):
-        out[i] = augment_one(img, rng, out_size, flat)
+        out[i] = augment_one(img, rng, out_size, flat, framing)
     return out
 
 

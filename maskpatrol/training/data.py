@@ -80,12 +80,24 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
 
 
-def discover(data_dir: str | Path, third_class: bool = False) -> list[Sample]:
+def held_out() -> frozenset[str]:
+    """Photos (paths relative to the data folder) no network may train or tune on: the
+    ``incorrect_*`` photos of the real set, which judge "Mask below nose", and their near
+    copies anywhere in the data folder (``labels/near_copies.csv``, written by ``near_copies``;
+    labels/README.md)."""
+    from .hold_out import held_out as files
+
+    return files()
+
+
+def discover(data_dir: str | Path, third_class: bool = False, hold_out: bool = True) -> list[Sample]:
     """All samples with their split, the same whatever a network's training seed
     (``SPLIT_SEED``). kaggle12k keeps its own split (its test split is never trained or tuned
     on); chandrikadeb7 and maskedfacenet get 70/10/20 by a hash of the file name.
     ``third_class`` adds maskedfacenet and the synthetic samples; without it only the two
-    binary sources come back, as every binary figure expects."""
+    binary sources come back, as every binary figure expects. With ``hold_out`` (always, for
+    training) the ``held_out()`` photos leave the train and validation splits; the test splits
+    keep them, so test figures stay comparable with earlier models."""
     root = Path(data_dir) / "faces"
     if not root.is_dir():
         raise FileNotFoundError(f"{data_dir} has no faces/ folder; see the data README")
@@ -103,6 +115,8 @@ def discover(data_dir: str | Path, third_class: bool = False) -> list[Sample]:
             samples.append(Sample(p, label, "chandrikadeb7", _hashed_split(f"{cls_dir.name}/{p.name}")))
     if not samples:
         raise FileNotFoundError(f"no face images found under {root}")
+    if hold_out:
+        samples = drop_held_out(samples, Path(data_dir), held_out())
     if third_class:
         mfn = root / "maskedfacenet"
         for cls_dir in sorted(mfn.glob("*")) if mfn.is_dir() else []:
@@ -112,6 +126,17 @@ def discover(data_dir: str | Path, third_class: bool = False) -> list[Sample]:
                             for p in _images(cls_dir)]
         samples += synthetic_samples(samples, SPLIT_SEED)
     return samples
+
+
+def drop_held_out(samples: list[Sample], data_dir: Path, files: frozenset[str]) -> list[Sample]:
+    """``samples`` without those of ``files`` (relative to ``data_dir``) outside the test split."""
+    def rel(p: Path) -> str:
+        try:
+            return Path(p).relative_to(data_dir).as_posix()
+        except ValueError:
+            return Path(p).as_posix()
+
+    return [s for s in samples if s.split == "test" or rel(s.path) not in files]
 
 
 def synthetic_samples(samples: list[Sample], seed: int) -> list[Sample]:
