@@ -196,16 +196,9 @@ def open_store(url: str) -> "EventStore":
 def read_error(exc: BaseException) -> str | None:
     """What to tell the viewer when reading the log failed; None for a failure that is a bug
     (it is raised on)."""
-    from sqlalchemy.exc import DBAPIError
+    from .events.store import reading_failure
 
-    from .events.store import EventStoreError
-
-    if isinstance(exc, EventStoreError):
-        return f"The event log cannot be opened: {exc}."
-    if isinstance(exc, DBAPIError):
-        detail = " ".join(str(exc.orig).split())
-        return f"The event log cannot be read just now: {detail}. Reload the page to try again."
-    return None
+    return reading_failure(exc)
 
 
 @dataclass(frozen=True)

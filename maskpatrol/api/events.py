@@ -91,25 +91,26 @@ class EventLog:
         url = configured_url(self._env)
         if url is None:
             raise ApiError(404, NO_LOG)
-        from ..events.store import EventStore, EventStoreError
+        from ..events.store import EventStore, EventStoreError, reading_failure
 
         with self._lock:
             if self._store is None:
                 try:
                     self._store = EventStore.open(url)
                 except EventStoreError as exc:
-                    raise ApiError(503, f"The event log cannot be read: {exc}.") from None
+                    raise ApiError(503, reading_failure(exc)) from None
         return self._store
 
     def _read(self, work):
         from sqlalchemy.exc import DBAPIError
 
+        from ..events.store import reading_failure
+
         store = self._open()
         try:
             return work(store)
         except DBAPIError as exc:
-            detail = " ".join(str(exc.orig).split())
-            raise ApiError(503, f"The event log cannot be read just now: {detail}. Try again.") from None
+            raise ApiError(503, reading_failure(exc)) from None
 
     def page(self, q: EventQuery) -> dict[str, Any]:
         """The page as JSON values: the events' records, the total that matches, and where

@@ -63,6 +63,17 @@ class EventStoreError(RuntimeError):
     """The event database cannot be opened; the message says which one and what to check."""
 
 
+def reading_failure(exc: BaseException) -> str | None:
+    """What a reader of the log (the History page, the API) tells a person when opening or
+    reading it failed; None for any other failure, which is a bug and is raised on."""
+    if isinstance(exc, EventStoreError):
+        return f"The event log cannot be opened: {exc}."
+    if isinstance(exc, sa_exc.DBAPIError):
+        detail = " ".join(str(exc.orig).split())
+        return f"The event log cannot be read just now: {detail}. Try again in a moment."
+    return None
+
+
 class UTCDateTime(TypeDecorator):
     """Aware UTC datetimes in and out, whatever the database keeps (SQLite: text)."""
 
