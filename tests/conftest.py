@@ -14,6 +14,47 @@ from support.images import png_bytes
 from support.paths import ARTIFACTS
 from support.required import skip_or_fail
 
+# Each test's wall and CPU time, to tests/artifacts/test_cost.json.
+pytest_plugins = ["support.cost"]
+
+
+#: Modules that play a clip to Chromium's fake camera in real time and count what the page
+#: saw: run one after another on one worker, never two at once (each is a Chromium and a
+#: server at full tilt; two together starve both, and the counts are what they test).
+REAL_TIME_CLIPS = ("tests/e2e/test_people_live.py", "tests/e2e/test_webcam.py",
+                   "tests/e2e/test_webcam_browser_mode.py")
+#: A module with any of these marks is costly: it is handed out before the cheap ones, so that
+#: no long module starts last and ends the run alone.
+COSTLY = ("slow", "browser", "heroku")
+
+
+def _module(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config, items):
+    """The real-time clip modules first, then the costly ones, then the rest; each module's
+    tests keep their order."""
+    costly = {_module(item.nodeid) for item in items if any(item.get_closest_marker(m) for m in COSTLY)}
+    items.sort(key=lambda item: (_module(item.nodeid) not in REAL_TIME_CLIPS, _module(item.nodeid) not in costly))
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """How ``make test``'s two workers (pytest-xdist, ``-n 2``) share the suite: each module
+    goes whole to one worker, so its module fixtures (a server, a browser session) are made
+    once; the real-time clip modules go together, one after another. Handed out in the order
+    above (``--no-loadscope-reorder``). A scheduler of our own, not ``--dist loadgroup``: with
+    pytest 9.2 that mode no longer sees ``xdist_group`` marks (pytest-xdist issue 1386) and
+    hands out tests one by one, building each module fixture once per worker."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = _module(nodeid)
+            return "real-time clips" if module in REAL_TIME_CLIPS else module
+
+    return ModuleScheduling(config, log)
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

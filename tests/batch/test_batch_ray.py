@@ -27,6 +27,8 @@ from support.required import require_module
 
 require_module("ray", "Ray comes with requirements-batch.txt (make test installs it)")
 
+pytestmark = pytest.mark.slow
+
 from support import video_clip as vc
 from support.cli import run_cli as run_in_process
 from support.images import paint_mask, png_bytes  # noqa: E402

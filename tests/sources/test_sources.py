@@ -93,14 +93,32 @@ def cameras():
 
 
 def lag_s(frame, started: float) -> float:
-    """How far a frame is behind a stream that started sending frame 0 at ``started``."""
+    """How far a frame is behind a stream that started sending frame 0 at ``started``: a
+    figure to print, not to assert (a busy machine delays every process)."""
     return (frame.monotonic_s - started) - read_counter(frame.rgb) / FPS
 
 
-def steady_rate(camera: Camera, seconds: float) -> float:
-    before, t0 = camera.status().frames_read, time.monotonic()
+def newest(camera: Camera):
+    """The frame ``camera`` hands over, checked to be the newest it has read: a frame read
+    just after the hand-over may be counted already, none before it may be missing."""
+    frame = camera.latest(timeout_s=2)
+    assert frame is not None, camera.status().summary()
+    behind = camera.status().frames_read - 1 - frame.index
+    assert behind in (0, 1), f"{camera.name}: the frame handed over is {behind} frames older than the newest"
+    return frame
+
+
+def steady_reading(camera: Camera, seconds: float) -> float:
+    """Frames a second ``camera`` read over ``seconds``, after checking by the frames' own
+    numbers that it read each frame the camera sent, once and in order: it keeps the camera's
+    pace whatever the clock says. The rate is for the report."""
+    first, t0 = newest(camera), time.monotonic()
     time.sleep(seconds)
-    return (camera.status().frames_read - before) / (time.monotonic() - t0)
+    last = newest(camera)
+    read, sent = last.index - first.index, read_counter(last.rgb) - read_counter(first.rgb)
+    assert read > 0, f"{camera.name} read nothing in {seconds:g} s: {camera.status().summary()}"
+    assert read == sent, f"{camera.name} read {read} frames while the camera sent {sent}"
+    return read / (time.monotonic() - t0)
 
 
 # -- naming and parsing ----------------------------------------------------------------------
@@ -139,13 +157,12 @@ def test_an_rtsp_camera_delivers_frames_at_its_own_rate_and_newest_first(rtsp_se
     assert first is not None, camera.status().summary()
     assert camera.status().state is State.STREAMING
     time.sleep(1.5)  # the connection's first second comes in a burst (FFmpeg probes it)
-    rate = steady_rate(camera, 3.0)
-    assert 22 <= rate <= 28, f"{rate:.1f} fps from a {FPS} fps camera"
-    frame = camera.latest(timeout_s=1)
+    rate = steady_reading(camera, 3.0)
+    frame = newest(camera)
     assert frame.rgb.shape == (240, 320, 3)
     assert frame.camera == "door" and frame.connection == 1
-    assert lag_s(frame, started) < 0.5, "the newest frame is behind the camera"
-    print(f"\nRTSP: {rate:.2f} fps delivered; first frame {first.monotonic_s - started:.2f} s after start")
+    print(f"\nRTSP: {rate:.2f} fps delivered from a {FPS} fps camera; first frame "
+          f"{first.monotonic_s - started:.2f} s after start; newest frame {lag_s(frame, started):.2f} s behind")
 
 
 def test_a_slow_consumer_gets_recent_frames_and_the_rest_are_counted_as_dropped(rtsp_server, mjpeg, cameras):
@@ -156,22 +173,24 @@ def test_a_slow_consumer_gets_recent_frames_and_the_rest_are_counted_as_dropped(
     for camera in (rtsp, http):
         assert camera.latest(timeout_s=10) is not None, camera.status().summary()
     time.sleep(1.5)
-    worst, taken = {rtsp.name: 0.0, http.name: 0.0}, 0
+    worst = {rtsp.name: 0.0, http.name: 0.0}
+    taken: dict[str, list] = {rtsp.name: [], http.name: []}
     for _ in range(10):  # a consumer that needs 0.25 s a frame: about 6 frames' time
         time.sleep(0.25)
         for camera in (rtsp, http):
-            frame = camera.latest(timeout_s=1)
-            assert frame is not None
-            assert frame.age_s() < 0.1, "the frame handed over is not the newest one"
+            frame = newest(camera)
+            taken[camera.name].append(frame)
             # The MJPEG server starts frame 0 when the camera connects, the RTSP server
             # when it is asked to play: both at most a moment after `started`.
             worst[camera.name] = max(worst[camera.name], lag_s(frame, started))
-        taken += 1
     for camera in (rtsp, http):
-        st = camera.status()
-        assert worst[camera.name] < 0.5, f"{camera.name} fell {worst[camera.name]:.2f} s behind"
-        assert st.dropped >= 4 * taken, st
+        frames, st = taken[camera.name], camera.status()
+        # What the consumer skipped between two frames it took was read and dropped, no more.
+        skipped = sum(b.index - a.index - 1 for a, b in zip(frames, frames[1:]))
+        assert skipped >= len(frames) - 1, f"{camera.name}: frames handed over one after another, none dropped"
+        assert all(read_counter(b.rgb) - read_counter(a.rgb) == b.index - a.index for a, b in zip(frames, frames[1:]))
         assert st.frames_read - st.frames_taken - st.dropped in (0, 1), st  # one may be waiting
+        assert st.frames_taken >= len(frames) and st.dropped >= skipped, st
     print(f"\nslow consumer: worst lag {worst}; dropped "
           f"{[(c.status().dropped, c.status().frames_read) for c in (rtsp, http)]}")
 
@@ -188,23 +207,21 @@ def test_a_killed_rtsp_server_restarted_on_its_port_is_reconnected_and_others_ke
     lost = wait_until(lambda: door.status().state is State.RETRYING and door.status(), 15,
                       "the RTSP camera noticing its server died")
     assert lost.last_error.startswith("camera door: ")
-    during = steady_rate(other, 1.5)
-    assert 20 <= during <= 30, f"the other camera slowed to {during:.1f} fps while one was down"
+    during = steady_reading(other, 1.5)  # the other camera keeps its pace meanwhile
     restarted = server.start()
     frame = wait_until(lambda: (f := door.latest()) is not None and f.connection == 2 and f, 40,
                        "a frame from the restarted server")
     reconnect_s = frame.monotonic_s - restarted
-    assert reconnect_s < Backoff().delay(3) + 3
     assert read_counter(frame.rgb) < (time.monotonic() - restarted) * FPS + 5, "not the new stream"
     time.sleep(1.5)
-    rate = steady_rate(door, 2.0)
+    rate = steady_reading(door, 2.0)
     st = door.status()
     assert st.state is State.STREAMING and st.reconnects == 1 and st.failures >= 1
-    assert 22 <= rate <= 28
     log = caplog.text
     assert "camera door: reconnected" in log and "retrying in" in log
     print(f"\nreconnect: first frame {reconnect_s:.2f} s after the server listened again; "
-          f"{rate:.1f} fps after; error while down: {lost.last_error!r}")
+          f"{rate:.1f} fps after, {during:.1f} fps from the other camera while it was down; "
+          f"error while down: {lost.last_error!r}")
 
 
 def test_an_rtsp_camera_with_a_wrong_or_missing_password_says_so(rtsp_server, cameras, caplog):
@@ -248,8 +265,8 @@ def test_bad_cameras_get_clear_errors_naming_them_while_another_keeps_streaming(
                                       "refused them (HTTP 401 Unauthorized)")
         assert errors["silent"].startswith("camera silent: no answer within 1 s")
         assert all(c.status().frames_read == 0 for c in bad.values())
-        rate = steady_rate(good, 2.0)
-        assert good.status().state is State.STREAMING and 22 <= rate <= 28
+        rate = steady_reading(good, 2.0)
+        assert good.status().state is State.STREAMING
         assert "guess" not in caplog.text
         assert "camera page: not a video" in caplog.text and "retrying in 1 s" in caplog.text
         print("\n" + "\n".join(errors.values()) + f"\nMJPEG: {rate:.2f} fps delivered beside them")
@@ -283,22 +300,24 @@ def test_a_file_plays_at_its_own_rate_and_ends_after_its_last_frame(tmp_path, ca
     assert st.state is State.ENDED and camera.finished
     assert numbers == list(range(20)), "a quick consumer gets every frame of a file, the last one too"
     assert st.frames_read == 20 and st.dropped == 0
-    assert 1.8 <= times[-1] - times[0] <= 2.1, f"20 frames at 10 fps took {times[-1] - times[0]:.2f} s"
+    # Paced, not read as fast as it decodes: never quicker than 10 fps (a busy machine can only
+    # make it slower, so that side is printed).
+    assert times[-1] - times[0] >= 1.8, f"20 frames at 10 fps took {times[-1] - times[0]:.2f} s"
+    print(f"\nfile: 20 frames at 10 fps over {times[-1] - times[0]:.2f} s")
 
 
 def test_a_file_with_loop_starts_again_and_is_not_counted_as_a_reconnect(tmp_path, cameras):
     clip = write_counter_clip(tmp_path / "loop.mp4", frames=10, fps=20, gop=10)
     camera = cameras(str(clip), loop=True)
-    seen = []
-    deadline = time.monotonic() + 1.6
-    while time.monotonic() < deadline:
+    seen, t0 = [], time.monotonic()
+    while seen.count(0) < 3 and time.monotonic() < t0 + 30:  # three starts: 1 s at its pace
         frame = camera.latest(timeout_s=0.5)
         if frame is not None:
             seen.append(read_counter(frame.rgb))
-    st = camera.status()
-    assert st.state is State.STREAMING and st.reconnects == 0
-    assert 27 <= st.frames_read <= 34, st
+    elapsed, st = time.monotonic() - t0, camera.status()
     assert seen.count(0) >= 3, seen
+    assert st.state is State.STREAMING and st.reconnects == 0
+    assert st.frames_read <= elapsed * 20 + 4, f"{st.frames_read} frames in {elapsed:.2f} s at 20 fps"
 
 
 def test_a_missing_file_fails_at_once_naming_it(cameras, tmp_path):
@@ -320,7 +339,9 @@ def test_close_is_quick_while_streaming_and_while_waiting_to_retry(mjpeg, camera
         t0 = time.monotonic()
         assert camera.close(timeout_s=5)
         took = time.monotonic() - t0
-        assert took < 0.5, f"closing {camera.name} took {took:.2f} s"
+        # Not waiting out a read or the 30 s back-off; how quick it was is printed.
+        assert took < 5, f"closing {camera.name} took {took:.2f} s"
+        print(f"\nclosing {camera.name}: {took:.3f} s")
         assert camera.status().state is State.ENDED
 
 

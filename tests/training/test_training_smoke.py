@@ -18,7 +18,7 @@ from support.keras_subprocess import keras_predict
 from support.paths import ROOT
 from support.small_data import small_data_folder
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from support.required import skip_or_fail
 from support.rtsp_camera import RtspServer, gstreamer_missing
 from support.webhook_receiver import start_receiver, wait_until
 
-pytestmark = pytest.mark.data
+pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 SECRET = "watch-test-secret"
 CAMERA = "door"
