@@ -151,8 +151,40 @@ def mask_texture(height: int, width: int, rng: np.random.Generator) -> np.ndarra
     return tex * shade[..., None]
 
 
-def paint_mask(rgb: np.ndarray, lm: Landmarks, style: Style, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A copy of ``rgb`` wearing a mask the ``style`` way, and the alpha (0..1) it was painted with."""
+#: Where a donor's worn mask is surely fabric, in its face frame (eye distances from between
+#: the eyes): across the cheeks, from just under the nose tip to under the mouth.
+FABRIC_X = 0.95
+FABRIC_BELOW_NOSE, FABRIC_BELOW_MOUTH = 0.05, 0.75
+
+
+def fabric_texture(donor: np.ndarray, donor_lm: Landmarks, lm: Landmarks, outline: np.ndarray,
+                   shape: tuple[int, int]) -> np.ndarray:
+    """A real mask's fabric for a drawn outline: the part of ``donor`` (a photo of a mask worn
+    properly, with its landmarks) that is surely fabric, stretched over the box ``outline``
+    fills in this face's frame. Float RGB of ``shape``: its weave, print, folds and light are
+    a real mask's, where ``mask_texture``'s are drawn."""
+    o_b, ux_b, uy_b, d_b = donor_lm.frame()
+    f_b = donor_lm.in_frame()
+    top_b = f_b["nose"][1] + FABRIC_BELOW_NOSE * d_b
+    bottom_b = max(f_b["mouth"][1], top_b + 0.3 * d_b) + FABRIC_BELOW_MOUTH * d_b
+    at_b = lambda x, y: o_b + x * ux_b + y * uy_b  # noqa: E731
+    src = np.float32([at_b(-FABRIC_X * d_b, top_b), at_b(FABRIC_X * d_b, top_b), at_b(-FABRIC_X * d_b, bottom_b)])
+    origin, ux, uy, _ = lm.frame()
+    local = np.stack([(outline - origin) @ ux, (outline - origin) @ uy], axis=1)
+    (x0, y0), (x1, y1) = local.min(axis=0), local.max(axis=0)
+    at = lambda x, y: origin + x * ux + y * uy  # noqa: E731
+    dst = np.float32([at(x0, y0), at(x1, y0), at(x0, y1)])
+    h, w = shape
+    warped = cv2.warpAffine(donor, cv2.getAffineTransform(src, dst), (w, h), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_REFLECT_101)
+    return warped.astype(np.float64)
+
+
+def paint_mask(rgb: np.ndarray, lm: Landmarks, style: Style, rng: np.random.Generator,
+               fabric: tuple[np.ndarray, Landmarks] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``rgb`` wearing a mask the ``style`` way, and the alpha (0..1) it was painted
+    with. ``fabric``: a photo of a real mask worn properly and its landmarks, whose fabric is
+    used (``fabric_texture``) instead of a drawn one."""
     h, w = rgb.shape[:2]
     outline = mask_outline(lm, style, rng)
     s = SUPERSAMPLE
@@ -171,10 +203,13 @@ def paint_mask(rgb: np.ndarray, lm: Landmarks, style: Style, rng: np.random.Gene
                      255, thickness, cv2.LINE_AA)
         loops = cv2.resize(alpha_loops, (w, h), interpolation=cv2.INTER_AREA).astype(np.float64) / 255.0
         alpha = np.maximum(alpha, loops * rng.uniform(0.5, 0.9))
-    tex = mask_texture(h, w, rng)
-    # Match the scene's light: a mask in a dark photo is dark too.
-    face_light = float(rgb[alpha > 0.5].mean()) / 128.0 if (alpha > 0.5).any() else 1.0
-    tex *= np.clip(face_light, 0.35, 1.5) ** rng.uniform(0.4, 0.8)
+    if fabric is None:
+        tex = mask_texture(h, w, rng)
+        # Match the scene's light: a mask in a dark photo is dark too.
+        face_light = float(rgb[alpha > 0.5].mean()) / 128.0 if (alpha > 0.5).any() else 1.0
+        tex *= np.clip(face_light, 0.35, 1.5) ** rng.uniform(0.4, 0.8)
+    else:
+        tex = fabric_texture(fabric[0], fabric[1], lm, outline, (h, w))
     soft = cv2.GaussianBlur(alpha, (0, 0), max(0.3, d * rng.uniform(0.0, 0.02)))
     out = rgb.astype(np.float64) * (1 - soft[..., None]) + tex * soft[..., None]
     return np.clip(out, 0, 255).astype(np.uint8), soft

@@ -46,6 +46,12 @@ class Painter:
         self._settings = DetectorSettings(name="yunet", min_face_px=24, min_score=MIN_LANDMARK_SCORE)
         self._landmarks: dict[Path, Landmarks | None] = {}
         self._lock = threading.Lock()
+        self._fabric: dict[str, list[Path]] = {}
+
+    def use_real_fabric(self, donors: dict[str, list[Path]]) -> None:
+        """Draw masks in real fabric: for a face of split S, cut from one of ``donors[S]``
+        (photos of masks worn properly, of the same split, so no photo crosses a split)."""
+        self._fabric = {split: sorted(paths) for split, paths in donors.items() if paths}
 
     def face(self, path: Path) -> np.ndarray:
         rgb = data.read_rgb(path)
@@ -72,8 +78,20 @@ class Painter:
         if lm is None:
             raise ValueError(f"no face landmarks in {sample.path}; filter with drawable() first")
         rng = np.random.default_rng([self.seed, data.seed_int(f"{sample.style}:{sample.source}:{sample.path.name}")])
-        painted, _ = paint_mask(face, lm, sample.style, rng)  # type: ignore[arg-type]
+        painted, _ = paint_mask(face, lm, sample.style, rng, self._fabric_for(sample, rng))  # type: ignore[arg-type]
         return painted
+
+    def _fabric_for(self, sample: data.Sample, rng: np.random.Generator) -> tuple[np.ndarray, Landmarks] | None:
+        """A donor photo of the sample's split and its landmarks; a few tries, since the
+        detector does not place every masked face; None without donors."""
+        donors = self._fabric.get(sample.split, [])
+        for _ in range(4 if donors else 0):
+            path = donors[int(rng.integers(len(donors)))]
+            face = self.face(path)
+            donor_lm = self.landmarks(path, face)
+            if donor_lm is not None:
+                return face, donor_lm
+        return None
 
     def square(self, sample: data.Sample, size: int) -> np.ndarray:
         return cv2.resize(self.draw(sample), (size, size), interpolation=cv2.INTER_AREA)

@@ -95,7 +95,20 @@ def targets(samples: list[data.Sample]) -> np.ndarray:
                     np.float32)
 
 
-def train(data_dir: Path, out_dir: Path, *, drawn: bool = False, max_minutes: float = 15.0, epochs: int = 60,
+#: Donor photos per split for ``real_fabric``: enough fabrics, few landmark searches.
+FABRIC_DONORS = 1500
+
+
+def fabric_donors(samples: list[data.Sample], seed: int) -> list[Path]:
+    """Up to ``FABRIC_DONORS`` real photos of a mask worn properly among ``samples``, picked by
+    seed."""
+    masked = sorted(s.path for s in samples if not s.style and s.label == data.MASK)
+    rng = np.random.default_rng([seed, 7])
+    return [masked[i] for i in sorted(rng.permutation(len(masked))[:FABRIC_DONORS])]
+
+
+def train(data_dir: Path, out_dir: Path, *, drawn: bool = False, real_fabric: bool = False,
+          max_minutes: float = 15.0, epochs: int = 60,
           batch_size: int = 64, seed: int = 1234, width: int = 16, patience: int = 6, limit: int | None = None,
           resume: Path | None = None, nose_rows: tuple[int, int] = NOSE_ROWS) -> dict:
     """Train the wear network; writes wear.keras and wear_card.json to ``out_dir``. ``resume``:
@@ -116,6 +129,8 @@ def train(data_dir: Path, out_dir: Path, *, drawn: bool = False, max_minutes: fl
         val_s = [val_s[i] for i in sorted(rng.permutation(len(val_s))[:max(16, limit // 4)])]
     if drawn:
         painter = Painter.shared(seed)
+        if real_fabric:  # masks drawn in the fabric of real masks of the same split
+            painter.use_real_fabric({"train": fabric_donors(train_s, seed), "validation": fabric_donors(val_s, seed)})
         train_s, val_s = painter.drawable(train_s), painter.drawable(val_s)
     print(f"Loading {len(train_s)} training and {len(val_s)} validation faces ...", flush=True)
     x_train, _ = load_arrays(train_s, seed=seed)
@@ -171,7 +186,8 @@ def train(data_dir: Path, out_dir: Path, *, drawn: bool = False, max_minutes: fl
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / "wear.keras")
-    card = {"bands": {"nose_rows": list(nose_rows), "mouth_rows": list(MOUTH_ROWS)}, "drawn": drawn, "width": width,
+    card = {"bands": {"nose_rows": list(nose_rows), "mouth_rows": list(MOUTH_ROWS)}, "drawn": drawn,
+            "real_fabric": real_fabric, "width": width,
             "counts": {"train": kinds, "validation": len(val_s)}, "epochs_run": len(history.history["loss"]),
             "best_val_loss": float(min(history.history["val_loss"])),
             "minutes": round((time.time() - started) / 60.0, 2), "seed": seed, "split_seed": data.SPLIT_SEED,
@@ -380,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train", help="train the wear network")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--drawn", action="store_true", help="add drawn masks (below the nose, on the chin, worn properly)")
+    t.add_argument("--real-fabric", action="store_true",
+                   help="with --drawn: draw them in the fabric of real masks (photos of the same split)")
     t.add_argument("--max-minutes", type=float, default=15.0)
     t.add_argument("--width", type=int, default=16)
     t.add_argument("--limit", type=int, default=None)
@@ -399,7 +417,7 @@ def main(argv: list[str] | None = None) -> int:
     if data.missing_data_dir(args.data):
         return 2
     if args.command == "train":
-        train(args.data, args.out, drawn=args.drawn, max_minutes=args.max_minutes, width=args.width, limit=args.limit,
+        train(args.data, args.out, drawn=args.drawn, real_fabric=args.real_fabric, max_minutes=args.max_minutes, width=args.width, limit=args.limit,
               resume=args.resume, nose_rows=tuple(args.nose_rows))
     elif args.command == "compose":
         build(args.served, args.wear, args.out, args.data, keep_three=not args.binary_only)

@@ -86,3 +86,27 @@ def test_a_tilted_face_gets_a_tilted_mask(face_and_landmarks):
         points = _points(tilted_lm)
         assert _alpha_at(alpha, points["nose"]) < 0.1
         assert _alpha_at(alpha, points["mouth"]) > 0.9 and _alpha_at(alpha, points["chin"]) > 0.9
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_real_fabric_comes_from_the_donors_mask_only(face_and_landmarks, style):
+    """A donor whose worn mask is red and everything else green: the mask drawn with its fabric
+    is red wherever it covers the face, whatever the face's own size and place."""
+    face, lm = face_and_landmarks
+    donor = np.zeros((300, 260, 3), np.uint8)
+    donor[:] = (0, 255, 0)
+    # The donor's face: twice as large, shifted; its mask from the nose down to the chin.
+    scale, shift = 1.3, np.array([-30.0, 20.0])
+    moved = [p * scale + shift for p in (lm.eye_l, lm.eye_r, lm.nose, lm.mouth_l, lm.mouth_r)]
+    donor_lm = Landmarks.from_points(moved)
+    _, _, _, d = donor_lm.frame()
+    top, bottom = int(donor_lm.nose[1] - 0.2 * d), int(max(donor_lm.mouth_l[1], donor_lm.mouth_r[1]) + 1.2 * d)
+    left, right = int(donor_lm.eye_l[0] - 0.9 * d), int(donor_lm.eye_r[0] + 0.9 * d)
+    donor[top:bottom, left:right] = (255, 0, 0)
+    painted, alpha = paint_mask(face, lm, style, np.random.default_rng(3), fabric=(donor, donor_lm))
+    covered = alpha > 0.99
+    assert covered.sum() > 500
+    red = painted[covered].astype(int)
+    assert (red[:, 0] > 200).mean() > 0.98 and (red[:, 1] < 60).mean() > 0.98, red.mean(axis=0)
+    bare = alpha < 0.01
+    assert np.abs(painted[bare].astype(int) - face[bare]).max() <= 3  # the face itself is left alone
