@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from support.images import png_bytes
-from support.paths import ARTIFACTS
+from support.paths import ARTIFACTS, module_of
 from support.required import skip_or_fail
 
 # Each test's wall and CPU time, to tests/artifacts/test_cost.json.
@@ -28,15 +28,11 @@ REAL_TIME_CLIPS = ("tests/e2e/test_people_live.py", "tests/e2e/test_webcam.py",
 COSTLY = ("slow", "browser", "heroku")
 
 
-def _module(nodeid: str) -> str:
-    return nodeid.split("::", 1)[0]
-
-
 def pytest_collection_modifyitems(config, items):
     """The real-time clip modules first, then the costly ones, then the rest; each module's
     tests keep their order."""
-    costly = {_module(item.nodeid) for item in items if any(item.get_closest_marker(m) for m in COSTLY)}
-    items.sort(key=lambda item: (_module(item.nodeid) not in REAL_TIME_CLIPS, _module(item.nodeid) not in costly))
+    costly = {module_of(item.nodeid) for item in items if any(item.get_closest_marker(m) for m in COSTLY)}
+    items.sort(key=lambda item: (module_of(item.nodeid) not in REAL_TIME_CLIPS, module_of(item.nodeid) not in costly))
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -50,7 +46,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = _module(nodeid)
+            module = module_of(nodeid)
             return "real-time clips" if module in REAL_TIME_CLIPS else module
 
     return ModuleScheduling(config, log)

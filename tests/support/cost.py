@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from support.paths import ARTIFACTS
+from support.paths import ARTIFACTS, module_of
 
 _STAT = Path("/proc/stat")
 _PARTS = ARTIFACTS / "test_cost.d"
@@ -91,7 +91,7 @@ class _Cost:
         by_file: dict[str, dict[str, float]] = defaultdict(lambda: {"tests": 0, "wall_s": 0.0, "cpu_s": 0.0,
                                                                      "machine_cpu_s": 0.0})
         for nodeid, cost in self.tests.items():
-            entry = by_file[nodeid.split("::", 1)[0]]
+            entry = by_file[module_of(nodeid)]
             entry["tests"] += 1
             for key in ("wall_s", "cpu_s", "machine_cpu_s"):
                 entry[key] = round(entry[key] + (cost[key] or 0.0), 2)
